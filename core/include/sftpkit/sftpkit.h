@@ -1,0 +1,129 @@
+/*
+ * sftpkit — an embeddable SFTP server SDK. The whole public C API.
+ *
+ * Conventions (libgit2 / SQLite style):
+ *  - Handles are opaque; the library allocates and frees them.
+ *  - Every function that can fail returns int: 0 on success, otherwise an error code
+ *    (SFTPKIT_ERROR_*). On failure nothing changes, and sftpkit_last_error_code() /
+ *    sftpkit_last_error_message() describe the failure for the calling thread.
+ *  - Strings are UTF-8. A string or buffer returned through an out-parameter belongs to the
+ *    caller and is released with sftpkit_free().
+ *  - Events fire on the server's own threads; see sftpkit_server_set_event_handler().
+ */
+#ifndef SFTPKIT_H
+#define SFTPKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(SFTPKIT_BUILDING)
+#define SFTPKIT_API __declspec(dllexport)
+#else
+#define SFTPKIT_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define SFTPKIT_API __attribute__((visibility("default")))
+#else
+#define SFTPKIT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sftpkit_server sftpkit_server; /* opaque */
+typedef struct sftpkit_key sftpkit_key;       /* opaque: an SSH key pair or public key */
+typedef struct sftpkit_event sftpkit_event;   /* opaque: valid only during a handler call */
+
+/* Constants (error codes, event ids, the document's value sets) and the per-property
+ * accessors are generated from spec/ by tools/gen. */
+#include "sftpkit_consts.h"
+#include "sftpkit_props.h"
+
+/* ---- library ---------------------------------------------------------------------------- */
+
+/* "MAJOR.MINOR.PATCH" of the loaded library; static string. */
+SFTPKIT_API const char *sftpkit_version(void);
+
+/* Frees any string or buffer the library returned through an out-parameter. NULL is fine. */
+SFTPKIT_API void sftpkit_free(void *p);
+
+/* The last error of the calling thread: its code (0 when the last call succeeded) and a message
+ * that names what was wrong. The message stays valid until the next sftpkit call on this thread. */
+SFTPKIT_API int sftpkit_last_error_code(void);
+SFTPKIT_API const char *sftpkit_last_error_message(void);
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+/* A new server with every property at its documented default; NULL only when out of memory. */
+SFTPKIT_API sftpkit_server *sftpkit_server_new(void);
+
+/* Stops the server (closing every connection) and frees it. NULL is fine. Must not be called
+ * from inside an event handler of the same server. */
+SFTPKIT_API void sftpkit_server_free(sftpkit_server *s);
+
+/* Methods of the reference document. */
+SFTPKIT_API int sftpkit_server_config(sftpkit_server *s, const char *setting, char **out);
+SFTPKIT_API int sftpkit_server_do_action(sftpkit_server *s, const char *action_id, const char *params,
+                                         char **out);
+SFTPKIT_API int sftpkit_server_start(sftpkit_server *s);
+SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s);
+SFTPKIT_API int sftpkit_server_drop_client(sftpkit_server *s, int64_t connection_id, int forced);
+SFTPKIT_API int sftpkit_server_list_clients(sftpkit_server *s, char **out);
+SFTPKIT_API int sftpkit_server_pin_client(sftpkit_server *s, int64_t connection_id);
+SFTPKIT_API int sftpkit_server_get_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
+                                                 uint8_t **out, size_t *len);
+SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
+                                                 const uint8_t *v, size_t len);
+SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t connection_id,
+                                                     const char *handle);
+SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t connection_id,
+                                                     const char *handle);
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+/* One handler per server receives every event. It runs on a server thread, synchronously: the
+ * request waits for it. It may call back into the library (including this server's methods and
+ * properties). Its return value is reserved; return 0. */
+typedef int (*sftpkit_event_handler)(void *user, sftpkit_server *s, int event_id, sftpkit_event *ev);
+
+/* Installs fn (NULL removes it). destroy_user, if given, is called with user once the library no
+ * longer needs it: after the handler is replaced or removed and no call to it is in flight, or
+ * when the server is freed. */
+SFTPKIT_API int sftpkit_server_set_event_handler(sftpkit_server *s, sftpkit_event_handler fn, void *user,
+                                                 void (*destroy_user)(void *user));
+
+/* "on_accept" -> SFTPKIT_EVENT_ON_ACCEPT; -1 when unknown. */
+SFTPKIT_API int sftpkit_event_id(const char *name);
+/* The event's spec name (static string); NULL when unknown. */
+SFTPKIT_API const char *sftpkit_event_name(int event_id);
+/* How many parameters event_id has, and the name/type/by-ref flag of each (for bindings and
+ * logging). type: 0 bool, 1 int, 2 string. Returns SFTPKIT_ERROR_INVALID_PARAMETER when unknown. */
+SFTPKIT_API int sftpkit_event_param_count(int event_id);
+SFTPKIT_API int sftpkit_event_param_info(int event_id, int index, const char **name, int *type, int *byref);
+
+/* Parameters by their spec names. Bool parameters read and write as 0/1 through the _int calls.
+ * A setter works only on by-ref parameters; anything else is SFTPKIT_ERROR_INVALID_PARAMETER. */
+SFTPKIT_API int sftpkit_event_get_int(const sftpkit_event *ev, const char *param, int64_t *out);
+SFTPKIT_API int sftpkit_event_get_str(const sftpkit_event *ev, const char *param, char **out);
+SFTPKIT_API int sftpkit_event_set_int(sftpkit_event *ev, const char *param, int64_t v);
+SFTPKIT_API int sftpkit_event_set_str(sftpkit_event *ev, const char *param, const char *v);
+
+/* ---- keys ------------------------------------------------------------------------------- */
+
+SFTPKIT_API sftpkit_key *sftpkit_key_new(void);
+SFTPKIT_API void sftpkit_key_free(sftpkit_key *k);
+/* algorithm: "ssh-ed25519", "ssh-rsa" (bits 2048..8192, 0 = 3072), "ecdsa-sha2-nistp256/384/521". */
+SFTPKIT_API int sftpkit_key_generate(sftpkit_key *k, const char *algorithm, int bits);
+SFTPKIT_API int sftpkit_key_import_file(sftpkit_key *k, const char *path, const char *passphrase);
+SFTPKIT_API int sftpkit_key_import_bytes(sftpkit_key *k, const uint8_t *data, size_t len, const char *passphrase);
+/* "ssh-ed25519 AAAA... comment" */
+SFTPKIT_API int sftpkit_key_export_public(const sftpkit_key *k, char **openssh_line);
+SFTPKIT_API int sftpkit_key_get_handle(const sftpkit_key *k, int64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SFTPKIT_H */

@@ -1,0 +1,15 @@
+/* Property checks and setter hooks named in spec/sftpkit.json ("check", "hook"). The generated
+ * property table points at these; each lives beside the code it concerns. Internal. */
+#ifndef SFK_HOOKS_H
+#define SFK_HOOKS_H
+
+#include "api/props.h"
+
+/* min_sftp_version <= max_sftp_version (api/props_checks.c). */
+int sfk_check_sftp_versions(sftpkit_server *s, sfk_prop_id id, int64_t value);
+
+/* server_key_handle: copies the key with that handle into the slot and fills the slot's
+ * read-only server_key_* columns (ssh/host_keys.c). */
+int sfk_hook_server_key_handle(sftpkit_server *s, int64_t index, int64_t value);
+
+#endif

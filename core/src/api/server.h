@@ -1,0 +1,43 @@
+/* The server handle's layout, shared by the core's modules (never by the public headers). */
+#ifndef SFK_SERVER_H
+#define SFK_SERVER_H
+
+#include <pthread.h>
+
+#include "api/config.h"
+#include "api/props.h"
+#include "sftpkit/sftpkit.h"
+
+struct sfk_handler; /* api/events.c */
+struct sfk_runtime; /* server/: listener, connection threads, client registry */
+struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
+struct sfk_logger; /* util/log.c */
+
+struct sftpkit_server {
+    /* Guards values, lists, config and handler. Never held while user code (an event handler)
+     * runs, so handlers may call back into the server. */
+    pthread_mutex_t lock;
+    sfk_value values[SFK_PROP_COUNT]; /* scalar properties; list properties live in lists */
+    sfk_list_store lists[SFK_LIST_COUNT];
+    sfk_config_store config;
+    struct sfk_handler *handler;
+    struct sfk_logger *logger;
+    struct sfk_runtime *runtime;
+    struct sfk_sftp_registry *sftp;
+};
+
+static inline void sfk_lock(const sftpkit_server *s)
+{
+    pthread_mutex_lock(&((sftpkit_server *)s)->lock);
+}
+
+static inline void sfk_unlock(const sftpkit_server *s)
+{
+    pthread_mutex_unlock(&((sftpkit_server *)s)->lock);
+}
+
+/* Subsystem teardown called by sftpkit_server_free (each tolerates never having started). */
+void sfk_runtime_destroy(sftpkit_server *s);
+void sfk_sftp_registry_destroy(sftpkit_server *s);
+
+#endif
