@@ -1,0 +1,42 @@
+/* The SFTP engine's contract with the transport: bytes in, replies out. No sockets, no libssh.
+ * One engine per SFTP channel; every call on an engine comes from that channel's one thread.
+ * (The transport in core/src/server + core/src/ssh calls these; the engine lives in
+ * core/src/sftp and serves files through core/src/fs.) */
+#ifndef SFK_ENGINE_H
+#define SFK_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sftpkit/sftpkit.h"
+
+typedef struct sfk_engine sfk_engine;
+
+typedef struct {
+    /* For properties (read_only, versions, use_utf8, config) and events. NULL in unit tests that
+     * want neither: the engine then uses the documented defaults and fires nothing. */
+    sftpkit_server *server;
+    int64_t connection_id;
+    const char *username;
+    /* Absolute local directory the session is confined to: the user's user_base_path, else
+     * base_dir. Empty: no local file system (only event-served operations work). */
+    const char *root;
+} sfk_engine_config;
+
+/* NULL with the last error set on failure. The engine copies what it needs from cfg. */
+sfk_engine *sfk_engine_new(const sfk_engine_config *cfg);
+void sfk_engine_free(sfk_engine *e);
+
+/* Feeds bytes received on the channel (any split: partial packets are kept). Replies to every
+ * complete request are queued as output. Returns 0, or -1 on a fatal protocol error after which
+ * the channel should be closed (the reason is in the last error). */
+int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
+
+/* Queued output: the transport sends it in one write, then consumes what it sent. */
+const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len);
+void sfk_engine_consume(sfk_engine *e, size_t n);
+
+/* How many bytes the transport should ask for per channel read (this sizes libssh's window). */
+size_t sfk_engine_read_size(const sfk_engine *e);
+
+#endif
