@@ -1,0 +1,48 @@
+# A thin front end over CMake. `make run` and `make test` are the README's two commands.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= 2
+CMAKE_ARGS ?=
+
+.PHONY: all build deps run test test-c test-asan test-conformance bench generate format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The sample server on the embedded default: ./sftp-root on 127.0.0.1:2222, user demo / demo.
+run: deps build
+	@mkdir -p sftp-root
+	$(BUILD)/bin/sftpkit-server --root ./sftp-root --host 127.0.0.1 --port 2222 --user demo:demo \
+	  --host-key $(BUILD)/sftpkit-demo-host-key
+
+# Everything: C unit/ABI/integration tests and every language's tests (ctest), the C core and
+# its tests again under ASan+UBSan, and the four conformance runners.
+test: deps build
+	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS)
+
+test-c: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSFTPKIT_SANITIZE=ON -DSFTPKIT_BINDINGS=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -L unit
+
+bench: deps build
+	@bench/run $(BUILD)
+
+# Regenerates the committed generated files (public headers, docs/api) after a spec change.
+generate:
+	@python3 tools/gen/generate.py --build $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'samples/*.c' 'tests/*.c' 'swig/*.h' | grep -v _gen)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
