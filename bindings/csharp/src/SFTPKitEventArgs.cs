@@ -1,0 +1,79 @@
+using System;
+using N = SFTPKit.Interop.SFTPKitNative;
+
+namespace SFTPKit
+{
+    /// <summary>
+    /// Base of every event's arguments. The parameters are read from the library when the event
+    /// fires; by-ref ones (settable properties) are written back when the last handler returns. The
+    /// object is valid only during the handler call: setting a by-ref parameter afterwards throws.
+    /// </summary>
+    public abstract class SFTPKitEventArgs : EventArgs
+    {
+        private IntPtr _ev;
+
+        internal SFTPKitEventArgs(IntPtr ev, string eventName)
+        {
+            _ev = ev;
+            EventName = eventName;
+        }
+
+        /// <summary>The event's spec name, for example "on_auth_password".</summary>
+        public string EventName { get; }
+
+        internal IntPtr Native => _ev;
+
+        internal void Close() => _ev = IntPtr.Zero;
+
+        /// <summary>Copies the by-ref parameters a handler set back into the native event.</summary>
+        internal abstract void WriteBack(IntPtr ev);
+
+        /// <summary>After a handler threw: deny (accept=false, action=fraAbort, status=ostAccessDenied).</summary>
+        internal abstract void FailClosed();
+
+        private protected void EnsureOpen(string property)
+        {
+            if (_ev == IntPtr.Zero)
+                throw new InvalidOperationException(
+                    EventName + "." + property + " was set after the handler returned; event arguments are valid only during the handler call");
+        }
+
+        private protected static long ReadInt(IntPtr ev, byte[] name)
+        {
+            SFTPKitException.Check(N.sftpkit_event_get_int(ev, name, out long v));
+            return v;
+        }
+
+        private protected static string ReadString(IntPtr ev, byte[] name)
+        {
+            SFTPKitException.Check(N.sftpkit_event_get_str(ev, name, out IntPtr p));
+            return Utf8.Take(p);
+        }
+
+        private protected static void WriteInt(IntPtr ev, byte[] name, long value)
+        {
+            SFTPKitException.Check(N.sftpkit_event_set_int(ev, name, value));
+        }
+
+        private protected static void WriteString(IntPtr ev, byte[] name, string value)
+        {
+            SFTPKitException.Check(N.sftpkit_event_set_str(ev, name, Utf8.Encode(value)));
+        }
+    }
+
+    /// <summary>An exception thrown by an event handler, reported through <see cref="SFTPServer.HandlerException"/>.</summary>
+    public sealed class HandlerExceptionEventArgs : EventArgs
+    {
+        internal HandlerExceptionEventArgs(string eventName, Exception exception)
+        {
+            EventName = eventName;
+            Exception = exception;
+        }
+
+        /// <summary>The event whose handler threw, for example "on_auth_password".</summary>
+        public string EventName { get; }
+
+        /// <summary>What the handler threw.</summary>
+        public Exception Exception { get; }
+    }
+}

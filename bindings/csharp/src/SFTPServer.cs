@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using N = SFTPKit.Interop.SFTPKitNative;
+
+namespace SFTPKit
+{
+    /// <summary>
+    /// An embeddable SFTP server. Properties, methods and events are generated from the reference
+    /// document (see SFTPServer.g.cs); this half owns the native handle, the event trampoline and
+    /// the lifetime rules:
+    /// <list type="bullet">
+    /// <item>Event handlers run on the server's own threads, synchronously.</item>
+    /// <item>An exception thrown by a handler never reaches native code: the by-ref decision is set to
+    /// deny (accept=false, action=fraAbort, operation_status=ostAccessDenied) and the exception is
+    /// reported through <see cref="HandlerException"/> (or standard error when nobody listens).</item>
+    /// <item><see cref="Dispose"/> stops the server, closes every connection and frees everything. A
+    /// started server stays alive until <see cref="Stop"/> or Dispose even if the program drops its
+    /// last reference; the finalizer of the native handle is only a safety net for servers that were
+    /// never disposed.</item>
+    /// </list>
+    /// </summary>
+    public sealed partial class SFTPServer : IDisposable
+    {
+        // Started servers, so the GC cannot finalize (and so stop) a server that is serving clients.
+        private static readonly HashSet<SFTPServer> s_running = new HashSet<SFTPServer>();
+
+        private readonly ServerHandle _handle;
+        private readonly object _eventLock = new object();
+        private volatile bool _handlerInstalled;
+        private long _handlerExceptions;
+
+        /// <summary>Creates a server with every property at its documented default.</summary>
+        public SFTPServer()
+        {
+            IntPtr p = N.sftpkit_server_new();
+            if (p == IntPtr.Zero)
+                throw new OutOfMemoryException("sftpkit_server_new failed");
+            _handle = new ServerHandle(p);
+        }
+
+        /// <summary>
+        /// Raised (on the server thread) when an event handler throws. The event's by-ref decision has
+        /// already been set to deny. When nobody subscribes, the exception is written to standard error.
+        /// </summary>
+        public event EventHandler<HandlerExceptionEventArgs> HandlerException;
+
+        /// <summary>The last exception an event handler threw, or null.</summary>
+        public Exception LastHandlerException { get; private set; }
+
+        /// <summary>How many times an event handler threw since the server was created.</summary>
+        public long HandlerExceptionCount => Interlocked.Read(ref _handlerExceptions);
+
+        /// <summary>True once <see cref="Dispose"/> ran.</summary>
+        public bool IsDisposed => _handle.IsClosed;
+
+        /// <summary>
+        /// Stops the server (closing every connection and joining its threads) and frees the native
+        /// server. Safe to call more than once and from any thread, including from inside an event
+        /// handler (the native free then happens on a thread-pool thread once the handler returns).
+        /// </summary>
+        public void Dispose()
+        {
+            Unroot();
+            _handle.Dispose();
+        }
+
+        // ---- helpers used by the generated half ------------------------------------------------------
+
+        private HandleLease Lease() => _handle.Acquire(nameof(SFTPServer));
+
+        private static void Check(int rc) => SFTPKitException.Check(rc);
+
+        private void BeforeStart()
+        {
+            lock (s_running)
+                s_running.Add(this);
+        }
+
+        private void AfterStop() => Unroot();
+
+        private void Unroot()
+        {
+            lock (s_running)
+                s_running.Remove(this);
+        }
+
+        // ---- events: one native handler per server, installed with the first subscription -----------
+
+        private unsafe void EnsureHandlerInstalled()
+        {
+            if (_handlerInstalled)
+                return;
+            lock (_eventLock)
+            {
+                if (_handlerInstalled)
+                    return;
+                using var h = Lease();
+                // The native side holds only a weak handle: it must not keep the server alive (a
+                // started server is rooted by s_running instead). It frees the GCHandle through
+                // ReleaseUser once no call is in flight and the handler is gone.
+                GCHandle self = GCHandle.Alloc(this, GCHandleType.Weak);
+                int rc = N.sftpkit_server_set_event_handler(h.Ptr,
+                    (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, int, IntPtr, int>)&Trampoline,
+                    GCHandle.ToIntPtr(self),
+                    (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseUser);
+                if (rc != 0)
+                {
+                    self.Free();
+                    throw SFTPKitException.FromLastError(rc);
+                }
+                _handlerInstalled = true;
+            }
+        }
+
+        // Called by the library on a server thread. Nothing may unwind out of here: an exception
+        // crossing an UnmanagedCallersOnly boundary terminates the process.
+        [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+        private static int Trampoline(IntPtr user, IntPtr server, int eventId, IntPtr ev)
+        {
+            try
+            {
+                if (GCHandle.FromIntPtr(user).Target is SFTPServer srv)
+                    srv.DispatchGuarded(eventId, ev);
+            }
+            catch (Exception ex)
+            {
+                WriteStandardError("sftpkit: event " + eventId + " could not be delivered: " + ex);
+            }
+            return 0;
+        }
+
+        [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+        private static void ReleaseUser(IntPtr user)
+        {
+            try
+            {
+                GCHandle.FromIntPtr(user).Free();
+            }
+            catch (Exception ex)
+            {
+                WriteStandardError("sftpkit: releasing an event handler failed: " + ex);
+            }
+        }
+
+        private void DispatchGuarded(int eventId, IntPtr ev)
+        {
+            ServerHandle previous = ServerHandle.InHandlerOf;
+            ServerHandle.InHandlerOf = _handle;
+            try
+            {
+                DispatchEvent(eventId, ev);
+            }
+            catch (Exception ex)
+            {
+                // Reading the parameters failed before any handler ran; the library's verdict stands.
+                Report(ex, SFTPKitNameOf(eventId));
+            }
+            finally
+            {
+                ServerHandle.InHandlerOf = previous;
+            }
+        }
+
+        private static string SFTPKitNameOf(int eventId) => N.sftpkit_event_name(eventId) ?? ("event " + eventId);
+
+        /// <summary>Runs the subscribers with one args object; by-ref results go back to the library.</summary>
+        private void Raise<T>(EventHandler<T> handlers, T args) where T : SFTPKitEventArgs
+        {
+            try
+            {
+                try
+                {
+                    handlers(this, args);
+                }
+                catch (Exception ex)
+                {
+                    args.FailClosed();
+                    Report(ex, args.EventName);
+                }
+                try
+                {
+                    args.WriteBack(args.Native);
+                }
+                catch (Exception ex)
+                {
+                    Report(ex, args.EventName);
+                }
+            }
+            finally
+            {
+                args.Close();
+            }
+        }
+
+        private void Report(Exception ex, string eventName)
+        {
+            Interlocked.Increment(ref _handlerExceptions);
+            LastHandlerException = ex;
+            EventHandler<HandlerExceptionEventArgs> listeners = HandlerException;
+            if (listeners == null)
+            {
+                WriteStandardError("sftpkit: the " + eventName + " handler threw (request denied): " + ex);
+                return;
+            }
+            try
+            {
+                listeners(this, new HandlerExceptionEventArgs(eventName, ex));
+            }
+            catch (Exception inner)
+            {
+                WriteStandardError("sftpkit: the HandlerException handler threw: " + inner);
+            }
+        }
+
+        private static void WriteStandardError(string line)
+        {
+            try
+            {
+                Console.Error.WriteLine(line);
+            }
+            catch
+            {
+                // Nowhere left to report to; never let this escape into native code.
+            }
+        }
+    }
+}
