@@ -161,10 +161,10 @@ def method_members(meth):
     o = doc(8, meth.summary, meth.remarks, extra)
     o.append("        public %s %s(%s)" % (ret, pascal(meth.name), sig))
     o.append("        {")
-    if meth.name == "start":
-        o.append("            BeforeStart();")
     o.append("            using (var h = Lease())")
     o.append("            {")
+    if meth.name == "start":
+        o.append("                BeforeStart();")
     args = ", ".join(["h.Ptr"] + [_arg(t, i) for _, t, i in params])
     call = "N.sftpkit_server_%s(%s" % (meth.name, args)
     body = []
@@ -179,7 +179,7 @@ def method_members(meth):
     if meth.name == "start":
         # A started server is rooted until Stop/Dispose, so an abandoned reference cannot let the GC
         # stop a running server behind the user's back; a failed start leaves it unrooted.
-        body = ["try", "{", "    " + body[0], "}", "catch", "{", "    AfterStop();", "    throw;", "}"]
+        body = ["try", "{", "    " + body[0], "}", "catch", "{", "    StartFailed(h.Ptr);", "    throw;", "}"]
     o += ["                " + s for s in body]
     o.append("            }")
     if meth.name == "stop":

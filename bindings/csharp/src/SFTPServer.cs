@@ -63,8 +63,8 @@ namespace SFTPKit
         /// </summary>
         public void Dispose()
         {
+            _handle.Dispose(); // marks the handle closed first, so a racing Start() unroots itself
             Unroot();
-            _handle.Dispose();
         }
 
         // ---- helpers used by the generated half ------------------------------------------------------
@@ -76,10 +76,21 @@ namespace SFTPKit
         private void BeforeStart()
         {
             lock (s_running)
+            {
                 s_running.Add(this);
+                if (_handle.IsClosed)
+                    s_running.Remove(this);
+            }
         }
 
         private void AfterStop() => Unroot();
+
+        // A failed Start() unroots the server unless it is serving anyway (Start on a started server).
+        private void StartFailed(IntPtr p)
+        {
+            if (N.sftpkit_server_get_active(p, out int active) != 0 || active == 0)
+                Unroot();
+        }
 
         private void Unroot()
         {
