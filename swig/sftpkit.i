@@ -33,7 +33,7 @@
  */
 
 #if defined(SWIGPYTHON)
-%module(package="sftpkit") _sftpkit_native
+%module(package="sftpkit") sftpkit_native
 #elif defined(SWIGJAVA)
 %module SFTPKitNative
 #elif defined(SWIGCSHARP)

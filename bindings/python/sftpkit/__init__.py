@@ -1,0 +1,24 @@
+"""sftpkit: an embeddable SFTP server, Python binding.
+
+    from sftpkit import SFTPServer, SSHKey, SFTPKitError
+
+    key = SSHKey(); key.generate("ssh-ed25519")
+    with SFTPServer() as srv:
+        srv.server_key_count = 1
+        srv.set_server_key_handle(0, key.handle)
+        srv.base_dir = "/srv/files"
+        srv.port = 2222
+        srv.on_auth_password = lambda p: setattr(p, "accept", p.password == "s3cret")
+        srv.start()
+        ...
+
+The API is the SFTPServer reference document's Python syntax, name for name: properties
+(`srv.base_dir`, `get_base_dir()`/`set_base_dir(v)`, indexed `get_user_password(i)`), methods,
+and events assigned as callables that receive a params object (`params.accept = True`).
+"""
+from ._runtime import SFTPKitError, SSHKey, version
+from ._generated import *  # noqa: F401,F403 - SFTPServer, the params classes, the value sets
+from ._generated import __all__ as _generated_all
+
+__version__ = version()
+__all__ = ["SFTPKitError", "SSHKey", "version"] + list(_generated_all)
