@@ -1,0 +1,218 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SFTPKit.Conformance;
+
+/// <summary>Executes one case in the order FORMAT.md prescribes.</summary>
+sealed class CaseRunner
+{
+    private readonly JsonElement _case;
+    private readonly CaseContext _ctx;
+    private readonly List<Rule> _rules = new();
+    private Vfs _vfs;
+    private Listing _listing;
+
+    private sealed class Rule
+    {
+        public string Event;
+        public JsonElement? When, Set, Save, Calls;
+        public bool Once;
+        public int Fired;
+    }
+
+    public CaseRunner(JsonElement c, CaseContext ctx)
+    {
+        _case = c;
+        _ctx = ctx;
+    }
+
+    private JsonElement? Member(string name) => _case.TryGetProperty(name, out var v) ? v : null;
+
+    public void Run()
+    {
+        foreach (var m in _case.EnumerateObject())
+            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "steps" or "expect"))
+                throw new CaseFailure($"unknown case member {m.Name}");
+        _ctx.Server = new SFTPServer();
+        if (Member("server") is { ValueKind: JsonValueKind.True })
+            ApplyFixture(Member("fixture"));
+        InstallHandlers();
+        string failure = null;
+        try
+        {
+            if (Member("steps") is { } steps)
+            {
+                int i = 0;
+                foreach (var step in steps.EnumerateArray())
+                {
+                    i++;
+                    try
+                    {
+                        Steps.Run(step, _ctx, null);
+                    }
+                    catch (CaseFailure e)
+                    {
+                        failure = $"step {i} ({Values.Single(step).Item1}): {e.Message}";
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            string teardown = Teardown();
+            failure ??= teardown;
+        }
+        if (failure != null) throw new CaseFailure(failure);
+        if (_ctx.HandlerFailures.TryPeek(out var hf)) throw new CaseFailure("handler: " + hf);
+        if (Member("expect") is { } expect) Expectations.Check(expect, _ctx, _vfs);
+    }
+
+    private string Teardown()
+    {
+        string failure = null;
+        try
+        {
+            if (_ctx.Server.Active) _ctx.Server.Stop();
+        }
+        catch (Exception e)
+        {
+            failure = "teardown stop: " + e.Message;
+        }
+        foreach (var t in _ctx.Background)
+        {
+            if (!t.Wait(TimeSpan.FromSeconds(60))) failure ??= "a background client did not finish";
+            else if (t.Result != null) failure ??= "background " + t.Result;
+        }
+        _ctx.Server.Dispose();
+        return failure;
+    }
+
+    private void ApplyFixture(JsonElement? fixture)
+    {
+        var srv = _ctx.Server;
+        JsonElement f = fixture ?? default;
+        bool has(string n, out JsonElement v)
+        {
+            v = default;
+            return fixture is { ValueKind: JsonValueKind.Object } && f.TryGetProperty(n, out v);
+        }
+        foreach (var m in fixture is { ValueKind: JsonValueKind.Object } ? f.EnumerateObject() : Enumerable.Empty<JsonProperty>())
+            if (m.Name is not ("host_key" or "root" or "base_dir"))
+                throw new CaseFailure($"unknown fixture option {m.Name}");
+        if (!has("host_key", out var hk) || hk.ValueKind != JsonValueKind.Null)
+        {
+            string alg = "ssh-ed25519";
+            long bits = 0;
+            if (hk.ValueKind == JsonValueKind.Object)
+            {
+                if (hk.TryGetProperty("algorithm", out var a)) alg = a.GetString();
+                if (hk.TryGetProperty("bits", out var b)) bits = b.GetInt64();
+            }
+            var key = _ctx.Key("__host_key");
+            key.Generate(alg, bits);
+            srv.ServerKeyCount = 1;
+            srv.SetServerKeyHandle(0, key.Handle);
+        }
+        _ctx.Port = CaseContext.FreePort();
+        _ctx.SetVar("port", (long)_ctx.Port);
+        srv.Host = "127.0.0.1";
+        srv.Port = _ctx.Port;
+        if (has("root", out var root))
+        {
+            if (root.TryGetProperty("dirs", out var dirs))
+                foreach (var d in dirs.EnumerateArray())
+                    Directory.CreateDirectory(Path.Combine(_ctx.Root, d.GetString()!));
+            if (root.TryGetProperty("files", out var files))
+                foreach (var file in files.EnumerateObject())
+                {
+                    string path = Path.Combine(_ctx.Root, file.Name);
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    object v = Values.Eval(file.Value, _ctx);
+                    File.WriteAllBytes(path, v is byte[] b ? b : Encoding.UTF8.GetBytes(Values.Text(v)));
+                }
+        }
+        if (!has("base_dir", out var bd) || bd.ValueKind != JsonValueKind.False)
+            srv.BaseDir = _ctx.Root;
+    }
+
+    private void InstallHandlers()
+    {
+        if (Member("handlers") is { } handlers)
+            foreach (var h in handlers.EnumerateArray())
+            {
+                var r = new Rule { Event = h.GetProperty("event").GetString() };
+                if (h.TryGetProperty("when", out var w)) r.When = w;
+                if (h.TryGetProperty("set", out var s)) r.Set = s;
+                if (h.TryGetProperty("save", out var sv)) r.Save = sv;
+                if (h.TryGetProperty("calls", out var c)) r.Calls = c;
+                r.Once = h.TryGetProperty("once", out var o) && o.ValueKind == JsonValueKind.True;
+                _rules.Add(r);
+            }
+        if (Member("vfs") is { } vfs) _vfs = new Vfs(vfs, _ctx);
+        if (Member("listing") is { } listing) _listing = new Listing(listing, _ctx);
+        // Subscribe to all 39 events (every public OnX event of SFTPServer).
+        var subscribe = typeof(CaseRunner).GetMethod(nameof(Subscribe), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        int n = 0;
+        foreach (var ev in typeof(SFTPServer).GetEvents())
+        {
+            if (!ev.Name.StartsWith("On") || !ev.EventHandlerType!.IsGenericType) continue;
+            var argsType = ev.EventHandlerType.GetGenericArguments()[0];
+            if (!typeof(SFTPKitEventArgs).IsAssignableFrom(argsType)) continue;
+            subscribe.MakeGenericMethod(argsType).Invoke(this, new object[] { ev });
+            n++;
+        }
+        if (n != 39) throw new CaseFailure($"the binding exposes {n} events, not 39");
+    }
+
+    private void Subscribe<T>(System.Reflection.EventInfo ev) where T : SFTPKitEventArgs
+    {
+        ev.AddEventHandler(_ctx.Server, new EventHandler<T>((sender, e) => OnEvent(e)));
+    }
+
+    private void OnEvent(SFTPKitEventArgs e)
+    {
+        Dictionary<string, object> received;
+        try
+        {
+            received = Api.ReadParams(e);
+        }
+        catch (Exception ex)
+        {
+            _ctx.HandlerFailures.Enqueue($"{e.EventName}: reading parameters: {ex.Message}");
+            return;
+        }
+        _ctx.Record(new EventRecord(e.EventName, received));
+        try
+        {
+            _vfs?.Handle(e, received);
+            _listing?.Handle(e, received);
+            foreach (var r in _rules)
+            {
+                if (r.Event != e.EventName) continue;
+                if (r.When is { } when && !when.EnumerateObject().All(w =>
+                        received.TryGetValue(w.Name, out var v) && Values.Match(w.Value, v, _ctx, received)))
+                    continue;
+                if (r.Once && Interlocked.Exchange(ref r.Fired, 1) != 0) continue;
+                if (r.Calls is { } calls)
+                    foreach (var step in calls.EnumerateArray())
+                        Steps.Run(step, _ctx, received);
+                if (r.Set is { } set)
+                    foreach (var s in set.EnumerateObject())
+                        Api.SetParam(e, s.Name, Values.Eval(s.Value, _ctx, received));
+                if (r.Save is { } save)
+                    foreach (var s in save.EnumerateObject())
+                    {
+                        string param = s.Value.GetString();
+                        if (!received.TryGetValue(param, out var pv))
+                            throw new CaseFailure($"{e.EventName} has no parameter {param} to save");
+                        _ctx.SetVar(s.Name, pv);
+                    }
+            }
+        }
+        catch (Exception ex)
+        {
+            _ctx.HandlerFailures.Enqueue($"{e.EventName}: {(ex is CaseFailure ? ex.Message : ex.GetType().Name + ": " + ex.Message)}");
+        }
+    }
+}
