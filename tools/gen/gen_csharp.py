@@ -309,14 +309,15 @@ def event_args_cs(m):
                 w = "WriteString(ev, P.%s, _%s);" % (p.name, p.camel)
             o.append("            if (_%sSet) %s" % (p.camel, w))
         o.append("        }")
-        # Fail closed: a handler that threw must not leave an access decision at "yes".
+        # Fail closed: a handler that threw must not leave an access decision at "yes". After-the-fact
+        # events (on_after_*) keep the library's status: the operation already happened.
         closers = []
         for p in e.params:
             if p.byref and p.name == "accept":
                 closers.append("_accept = false; _acceptSet = true;")
             elif p.byref and p.name == "action":
                 closers.append("_action = global::SFTPKit.FileRequestAction.fraAbort; _actionSet = true;")
-            elif p.byref and p.name == "operation_status":
+            elif p.byref and p.name == "operation_status" and not e.name.startswith("on_after_"):
                 closers.append("_operationStatus = global::SFTPKit.OperationStatus.ostAccessDenied; _operationStatusSet = true;")
         o.append("")
         o.append("        internal override void FailClosed()")

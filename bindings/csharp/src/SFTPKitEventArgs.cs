@@ -28,7 +28,7 @@ namespace SFTPKit
         /// <summary>Copies the by-ref parameters a handler set back into the native event.</summary>
         internal abstract void WriteBack(IntPtr ev);
 
-        /// <summary>After a handler threw: deny (accept=false, action=fraAbort, status=ostAccessDenied).</summary>
+        /// <summary>After a handler threw: deny (accept=false, action=fraAbort, operation_status=ostAccessDenied; on_after_* events keep the library's status).</summary>
         internal abstract void FailClosed();
 
         private protected void EnsureOpen(string property)
