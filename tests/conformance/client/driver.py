@@ -1,0 +1,471 @@
+#!/usr/bin/python3
+"""The one client of the conformance suite: every runner (C, Python, Java, C#) drives its server
+with this program, so all languages see exactly the same client.
+
+Input: one JSON document on stdin, {"host", "port", "base", "vars", "script"} (FORMAT.md).
+Output: one JSON line on stdout, {"ok": true} or {"ok": false, "error": "..."}.
+Exit status: 0 ok, 1 an expectation did not hold, 2 the driver itself broke.
+
+Runs on Debian's /usr/bin/python3 with python3-paramiko (2.12).
+"""
+import binascii
+import json
+import logging
+import os
+import re
+import socket
+import stat as statmod
+import sys
+import threading
+import time
+
+import paramiko
+
+TIMEOUT = 15.0
+TEXT_MATCHERS = ("regex", "starts_with", "ends_with", "contains", "not", "any_of", "any")
+ERROR_NAMES = {1: "eof", 2: "no_such_file", 3: "permission_denied", 4: "failure", 5: "bad_message",
+               6: "no_connection", 7: "connection_lost", 8: "op_unsupported"}
+
+
+class Mismatch(Exception):
+    """An expectation of the script did not hold."""
+
+
+class CaseError(Exception):
+    """The script itself is malformed."""
+
+
+# ---- SFTP status codes, undone from paramiko's errno mapping ----------------------------------
+
+class StatusError(IOError):
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+
+
+class StatusEOF(EOFError):
+    code = 1
+
+
+class Client(paramiko.SFTPClient):
+    """SFTPClient that keeps the wire status code of every failure (paramiko folds most of them
+    into a bare IOError). EOF stays an EOFError: paramiko's read and listdir loops rely on it."""
+
+    def _convert_status(self, msg):
+        code = msg.get_int()
+        text = msg.get_text()
+        if code == paramiko.sftp.SFTP_OK:
+            return
+        if code == paramiko.sftp.SFTP_EOF:
+            raise StatusEOF(text)
+        raise StatusError(code, text)
+
+
+def error_name(exc):
+    code = getattr(exc, "code", None)
+    if code is not None:
+        return ERROR_NAMES.get(code, "status_%d" % code)
+    if isinstance(exc, (EOFError, paramiko.SSHException, socket.error)):
+        return "connection_lost"
+    return "failure"
+
+
+# ---- values and matchers (FORMAT.md) ----------------------------------------------------------
+
+class Ctx:
+    def __init__(self, doc):
+        self.host = doc.get("host", "127.0.0.1")
+        self.port = doc.get("port")
+        self.base = doc.get("base") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.vars = doc.get("vars") or {}
+
+    def value(self, v):
+        if isinstance(v, dict):
+            if len(v) != 1 and "repeat" not in v:
+                raise CaseError("value object must have one key: %r" % (v,))
+            if "hex" in v:
+                return binascii.unhexlify(v["hex"])
+            if "var" in v:
+                if v["var"] not in self.vars:
+                    raise CaseError("unknown variable %r" % v["var"])
+                return self.value(self.vars[v["var"]])
+            if "concat" in v:
+                return "".join(str(self.value(x)) if not isinstance(self.value(x), bool) else
+                               ("true" if self.value(x) else "false") for x in v["concat"])
+            if "path" in v:
+                return os.path.join(self.base, v["path"])
+            if "file" in v:
+                with open(os.path.join(self.base, v["file"]), encoding="utf-8") as f:
+                    return f.read().rstrip("\n")
+            if "repeat" in v:
+                return str(v["repeat"]) * int(v["count"])
+            raise CaseError("unknown value %r" % (v,))
+        return v
+
+    def data(self, v):
+        d = self.value(v)
+        if isinstance(d, str):
+            return d.encode("utf-8")
+        if isinstance(d, bytes):
+            return d
+        raise CaseError("data must be text or bytes: %r" % (v,))
+
+    def matches(self, m, actual):
+        if isinstance(m, dict) and len(m) == 1:
+            k, a = next(iter(m.items()))
+            if k == "hex":
+                return isinstance(actual, (bytes, bytearray)) and bytes(actual) == binascii.unhexlify(a)
+            if k == "var":
+                return self.matches(self.value(m), actual)
+            if k == "regex":
+                return isinstance(actual, str) and re.fullmatch(a, actual) is not None
+            if k == "starts_with":
+                return isinstance(actual, str) and actual.startswith(a)
+            if k == "ends_with":
+                return isinstance(actual, str) and actual.endswith(a)
+            if k == "contains":
+                return isinstance(actual, str) and a in actual
+            if k in ("ge", "gt", "le", "lt"):
+                if isinstance(actual, bool) or not isinstance(actual, int):
+                    return False
+                return {"ge": actual >= a, "gt": actual > a, "le": actual <= a, "lt": actual < a}[k]
+            if k == "not":
+                return not self.matches(a, actual)
+            if k == "any_of":
+                return any(self.matches(x, actual) for x in a)
+            if k == "any":
+                return actual is not None
+        if isinstance(m, (dict, list)):
+            raise CaseError("unknown matcher %r" % (m,))
+        if isinstance(m, bool) or isinstance(actual, bool):
+            return isinstance(m, bool) and isinstance(actual, bool) and m == actual
+        if isinstance(actual, (bytes, bytearray)) and isinstance(m, str):
+            return bytes(actual) == m.encode("utf-8")
+        return m == actual
+
+
+def show(v, limit=60):
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit] + "...(%d)" % (len(v) if hasattr(v, "__len__") else 0)
+
+
+# ---- the session ------------------------------------------------------------------------------
+
+def load_key(path):
+    errors = []
+    for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return cls.from_private_key_file(path)
+        except Exception as e:  # noqa: BLE001 - try the next key type
+            errors.append("%s: %s" % (cls.__name__, e))
+    raise CaseError("cannot load key %s (%s)" % (path, "; ".join(errors)))
+
+
+class Session:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.transport = None
+        self.sftp = None
+
+    def close(self):
+        for obj in (self.sftp, self.transport):
+            try:
+                if obj is not None:
+                    obj.close()
+            except Exception:  # noqa: BLE001 - closing best effort
+                pass
+        self.sftp = self.transport = None
+
+    def need(self):
+        if self.sftp is None:
+            raise CaseError("no SFTP session: connect first")
+        return self.sftp
+
+    def connect(self, op):
+        self.close()
+        ctx = self.ctx
+        try:
+            sock = socket.create_connection((ctx.host, ctx.port), timeout=TIMEOUT)
+        except ConnectionRefusedError:
+            return "refused"
+        sock.settimeout(TIMEOUT)
+        t = paramiko.Transport(sock)
+        t.banner_timeout = TIMEOUT
+        t.auth_timeout = TIMEOUT
+        opts = t.get_security_options()
+        try:
+            if "ciphers" in op:
+                opts.ciphers = tuple(op["ciphers"])
+            if "kex" in op:
+                opts.kex = tuple(op["kex"])
+            if "macs" in op:
+                opts.digests = tuple(op["macs"])
+            if "host_key_types" in op:
+                opts.key_types = tuple(op["host_key_types"])
+            if "compression" in op:
+                opts.compression = tuple(op["compression"])
+        except ValueError as e:
+            raise CaseError("client cannot offer that: %s" % e)
+        self.transport = t
+        try:
+            t.start_client(timeout=TIMEOUT)
+        except paramiko.SSHException as e:
+            text = str(e).lower()
+            if "incompatible" in text or "no acceptable" in text or "no match" in text:
+                return "kex_failed"
+            return "closed"
+        except (EOFError, socket.error):
+            return "closed"
+        user = str(ctx.value(op.get("user", "")))
+        try:
+            if "key" in op:
+                kp = ctx.value(op["key"])
+                if not os.path.isabs(kp):
+                    kp = os.path.join(ctx.base, kp)
+                try:
+                    t.auth_publickey(user, load_key(kp))
+                except paramiko.AuthenticationException:
+                    if "password" not in op:
+                        return "auth_failed"
+            if not t.is_authenticated() and "password" in op:
+                t.auth_password(user, str(ctx.value(op["password"])))
+            if not t.is_authenticated() and "key" not in op and "password" not in op:
+                t.auth_none(user)
+        except paramiko.AuthenticationException:
+            return "auth_failed"
+        except (paramiko.SSHException, EOFError, socket.error):
+            return "closed"
+        if not t.is_authenticated():
+            return "auth_failed"
+        try:
+            chan = t.open_session(timeout=TIMEOUT)
+            chan.settimeout(TIMEOUT)
+            chan.invoke_subsystem("sftp")
+            self.sftp = Client(chan)
+        except Exception:  # noqa: BLE001 - any failure here means no SFTP
+            return "no_sftp"
+        return "ok"
+
+    def check(self, checks):
+        t = self.transport
+        got = {"server_version": t.remote_version, "cipher": t.remote_cipher, "mac": t.remote_mac,
+               "host_key_type": t.host_key_type, "compression": t.remote_compression}
+        for k, m in checks.items():
+            if k not in got:
+                raise CaseError("unknown connect check %r" % k)
+            if not self.ctx.matches(m, got[k]):
+                raise Mismatch("%s is %s, expected %s" % (k, show(got[k]), show(m)))
+
+
+# ---- operations -------------------------------------------------------------------------------
+
+def run_sftp_op(sess, op, name):
+    """Runs one file operation; returns its result dict (for the expectation) or raises."""
+    ctx = sess.ctx
+    if name == "put":
+        data = ctx.data(op["data"])
+        with sess.need().open(ctx.value(op["path"]), "wb") as f:
+            f.write(data)
+        return {}
+    if name == "append":
+        data = ctx.data(op["data"])
+        with sess.need().open(ctx.value(op["path"]), "ab") as f:
+            f.write(data)
+        return {}
+    if name == "get":
+        with sess.need().open(ctx.value(op["path"]), "rb") as f:
+            return {"data": f.read()}
+    if name == "read":
+        with sess.need().open(ctx.value(op["path"]), "rb") as f:
+            f.seek(int(op.get("offset", 0)))
+            return {"data": f.read(int(op["size"]))}
+    if name == "ls":
+        attrs = sess.need().listdir_attr(ctx.value(op["path"]))
+        entries = [{"name": a.filename, "size": a.st_size,
+                    "dir": a.st_mode is not None and statmod.S_ISDIR(a.st_mode)} for a in attrs
+                   if a.filename not in (".", "..")]
+        return {"names": sorted(e["name"] for e in entries), "entries": entries}
+    if name in ("stat", "lstat", "fstat"):
+        path = ctx.value(op["path"])
+        if name == "fstat":
+            with sess.need().open(path, "rb") as f:
+                a = f.stat()
+        else:
+            a = getattr(sess.need(), name)(path)
+        return {"size": a.st_size, "dir": a.st_mode is not None and statmod.S_ISDIR(a.st_mode),
+                "mode": (a.st_mode & 0o7777) if a.st_mode is not None else None,
+                "mtime": a.st_mtime, "atime": a.st_atime}
+    if name == "mkdir":
+        sess.need().mkdir(ctx.value(op["path"]))
+        return {}
+    if name == "rmdir":
+        sess.need().rmdir(ctx.value(op["path"]))
+        return {}
+    if name == "remove":
+        sess.need().remove(ctx.value(op["path"]))
+        return {}
+    if name == "rename":
+        sess.need().rename(ctx.value(op["old"]), ctx.value(op["new"]))
+        return {}
+    if name == "posix_rename":
+        sess.need().posix_rename(ctx.value(op["old"]), ctx.value(op["new"]))
+        return {}
+    if name == "chmod":
+        sess.need().chmod(ctx.value(op["path"]), int(op["mode"]))
+        return {}
+    if name == "utime":
+        sess.need().utime(ctx.value(op["path"]), (int(op["atime"]), int(op["mtime"])))
+        return {}
+    if name == "truncate":
+        sess.need().truncate(ctx.value(op["path"]), int(op["size"]))
+        return {}
+    if name == "realpath":
+        return {"path": sess.need().normalize(ctx.value(op["path"]))}
+    if name == "symlink":
+        sess.need().symlink(ctx.value(op["target"]), ctx.value(op["path"]))
+        return {}
+    if name == "readlink":
+        return {"path": sess.need().readlink(ctx.value(op["path"]))}
+    raise CaseError("unknown op %r" % name)
+
+
+def check_result(ctx, expect, result, what):
+    if expect == "ok" or expect is None:
+        return
+    if not isinstance(expect, dict):
+        raise CaseError("%s: expect must be \"ok\" or an object" % what)
+    if "error" in expect:
+        raise Mismatch("%s: succeeded, expected error %s" % (what, expect["error"]))
+    for k, m in expect.items():
+        if k == "names":
+            if sorted(result.get("names", [])) != sorted(ctx.value(x) for x in m):
+                raise Mismatch("%s: names %s, expected %s" % (what, result.get("names"), sorted(m)))
+            continue
+        if k == "entries":
+            got = {e["name"]: e for e in result.get("entries", [])}
+            for want in m:
+                e = got.get(want["name"])
+                if e is None:
+                    raise Mismatch("%s: no entry %r (have %s)" % (what, want["name"], sorted(got)))
+                for f, fm in want.items():
+                    if f != "name" and not ctx.matches(fm, e.get(f)):
+                        raise Mismatch("%s: entry %r %s is %s, expected %s" % (what, want["name"], f, show(e.get(f)),
+                                                                             show(fm)))
+            continue
+        if k not in result:
+            raise CaseError("%s: nothing to compare for %r" % (what, k))
+        if k == "data":
+            if isinstance(m, dict) and next(iter(m)) in TEXT_MATCHERS:
+                ok = ctx.matches(m, result[k].decode("utf-8", "replace"))
+            else:
+                ok = result[k] == ctx.data(m)
+        else:
+            ok = ctx.matches(m, result[k])
+        if not ok:
+            raise Mismatch("%s: %s is %s, expected %s" % (what, k, show(result[k]), show(m)))
+
+
+def run_script(ctx, script, label=""):
+    sess = Session(ctx)
+    try:
+        for i, op in enumerate(script):
+            name = op.get("op")
+            what = "%sop %d %s%s" % (label, i, name, (" " + str(op.get("path", op.get("old", "")))) if
+                                     ("path" in op or "old" in op) else "")
+            expect = op.get("expect", "ok")
+            if name == "connect":
+                outcome = sess.connect(op)
+                want = expect if isinstance(expect, str) else "ok"
+                if outcome != want:
+                    raise Mismatch("%s as %r: %s, expected %s" % (what, op.get("user"), outcome, want))
+                if outcome == "ok" and "check" in op:
+                    sess.check(op["check"])
+                continue
+            if name == "disconnect":
+                sess.close()
+                continue
+            if name == "banner":
+                with socket.create_connection((ctx.host, ctx.port), timeout=TIMEOUT) as s:
+                    line = s.makefile("rb").readline(512).rstrip(b"\r\n").decode("utf-8", "replace")
+                if not ctx.matches(expect, line):
+                    raise Mismatch("%s: banner %r, expected %s" % (what, line, show(expect)))
+                continue
+            if name == "tcp_connect":
+                try:
+                    socket.create_connection((ctx.host, ctx.port), timeout=TIMEOUT).close()
+                    got = "open"
+                except ConnectionRefusedError:
+                    got = "refused"
+                if got != expect:
+                    raise Mismatch("%s: %s, expected %s" % (what, got, expect))
+                continue
+            if name == "sleep_ms":
+                time.sleep(int(op["ms"]) / 1000.0)
+                continue
+            if name == "parallel":
+                run_parallel(ctx, op, what)
+                continue
+            try:
+                result = run_sftp_op(sess, op, name)
+            except (CaseError, Mismatch):
+                raise
+            except (IOError, EOFError, paramiko.SSHException, socket.error) as e:
+                got = error_name(e)
+                if isinstance(expect, dict) and "error" in expect:
+                    want = expect["error"]
+                    if want != "any" and got != want:
+                        raise Mismatch("%s: error %s (%s), expected error %s" % (what, got, e, want))
+                    continue
+                raise Mismatch("%s: error %s (%s)" % (what, got, e))
+            check_result(ctx, expect, result, what)
+    finally:
+        sess.close()
+
+
+def run_parallel(ctx, op, what):
+    count = int(op["count"])
+    failures = []
+    lock = threading.Lock()
+
+    def one(n):
+        try:
+            run_script(ctx, op["script"], "%s[%d] " % (what, n))
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            with lock:
+                failures.append(e)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 4)
+    if any(t.is_alive() for t in threads):
+        raise Mismatch("%s: a parallel client did not finish" % what)
+    if failures:
+        first = failures[0]
+        if isinstance(first, CaseError):
+            raise first
+        raise Mismatch("%d of %d parallel clients failed; first: %s" % (len(failures), count, first))
+
+
+def main():
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    try:
+        doc = json.load(sys.stdin)
+        ctx = Ctx(doc)
+        run_script(ctx, doc.get("script") or [])
+    except Mismatch as e:
+        print(json.dumps({"ok": False, "error": str(e)}))
+        return 1
+    except CaseError as e:
+        print(json.dumps({"ok": False, "error": "bad client script: %s" % e}))
+        return 2
+    except Exception as e:  # noqa: BLE001 - report, do not hang the runner
+        print(json.dumps({"ok": False, "error": "driver failure: %s: %s" % (type(e).__name__, e)}))
+        return 2
+    print(json.dumps({"ok": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
