@@ -1,0 +1,816 @@
+#!/usr/bin/python3
+"""The Python conformance runner: interprets tests/conformance/cases/*.json (FORMAT.md) with the
+sftpkit Python binding and drives each server with the common client driver.
+
+usage: run.py [FILTER]        (or SFTPKIT_CONFORMANCE_FILTER=substring)
+The binding is imported from PYTHONPATH (the build tree's <build>/python, or an installed copy).
+Prints one line per case and ends with `python: N passed, N failed`.
+"""
+import binascii
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import sftpkit
+from sftpkit import SFTPKitError, SFTPServer, SSHKey
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONF = os.path.dirname(os.path.dirname(HERE))
+DRIVER = os.path.join(CONF, "client", "driver.py")
+CLIENT_PYTHON = os.environ.get("SFTPKIT_CLIENT_PYTHON", "/usr/bin/python3")
+CASE_TIMEOUT = 60.0
+CLIENT_TIMEOUT = 120.0
+TEXT_MATCHERS = ("regex", "starts_with", "ends_with", "contains")
+
+
+class CaseFail(Exception):
+    """The case did not hold (or could not be interpreted)."""
+
+
+# ---- types of the binding's API (from the generated annotations) ------------------------------
+
+def prop_type(prop):
+    fn = getattr(SFTPServer, "get_" + prop, None)
+    if fn is None:
+        raise CaseFail("unknown property %r" % prop)
+    return fn.__annotations__.get("return")
+
+
+def method_types(name):
+    fn = getattr(SFTPServer, name, None)
+    if fn is None or name.startswith("_") or not callable(fn):
+        raise CaseFail("unknown method %r" % name)
+    ann = dict(fn.__annotations__)
+    ann.pop("return", None)
+    return list(ann.values())
+
+
+def convert(value, ty, what):
+    if ty is bool:
+        if not isinstance(value, bool):
+            raise CaseFail("%s: bool expected, got %r" % (what, value))
+        return value
+    if ty is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CaseFail("%s: integer expected, got %r" % (what, value))
+        return value
+    if ty is str:
+        if not isinstance(value, str):
+            raise CaseFail("%s: string expected, got %r" % (what, value))
+        return value
+    if ty is bytes:
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        raise CaseFail("%s: bytes expected, got %r" % (what, value))
+    return value
+
+
+def jsonable(v):
+    if isinstance(v, bytes):
+        return {"hex": binascii.hexlify(v).decode()}
+    return v
+
+
+def show(v, limit=80):
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit] + "..."
+
+
+# ---- one case ---------------------------------------------------------------------------------
+
+class Case:
+    def __init__(self, case):
+        self.case = case
+        self.name = case["name"]
+        self.vars = {}
+        self.records = []
+        self.cond = threading.Condition()
+        self.handler_failures = []
+        self.keys = {}
+        self.background = []
+        self.srv = None
+        self.tmp = None
+        self.once_done = set()
+        self.listing_state = {}
+        self.vfs = None
+
+    # values and matchers
+    def value(self, v, params=None):
+        if isinstance(v, dict):
+            if "repeat" in v:
+                return str(v["repeat"]) * int(v["count"])
+            if len(v) != 1:
+                raise CaseFail("value object must have one key: %r" % (v,))
+            k, a = next(iter(v.items()))
+            if k == "hex":
+                return binascii.unhexlify(a)
+            if k == "var":
+                if a not in self.vars:
+                    raise CaseFail("variable %r was never set" % a)
+                return self.vars[a]
+            if k == "param":
+                if params is None or a not in params:
+                    raise CaseFail("no event parameter %r here" % a)
+                return params[a]
+            if k == "concat":
+                parts = []
+                for x in a:
+                    x = self.value(x, params)
+                    parts.append(("true" if x else "false") if isinstance(x, bool) else
+                                 x.decode("utf-8") if isinstance(x, bytes) else str(x))
+                return "".join(parts)
+            if k == "path":
+                return os.path.join(CONF, a)
+            if k == "file":
+                with open(os.path.join(CONF, a), encoding="utf-8") as f:
+                    return f.read().rstrip("\n")
+            raise CaseFail("unknown value %r" % (v,))
+        if isinstance(v, list):
+            raise CaseFail("a list is not a value: %r" % (v,))
+        return v
+
+    def matches(self, m, actual, params=None):
+        if isinstance(m, dict) and len(m) == 1:
+            k, a = next(iter(m.items()))
+            if k in ("hex", "var", "param", "concat", "path", "file"):
+                want = self.value(m, params)
+                return self.matches(want, actual) if not isinstance(want, dict) else False
+            if k in TEXT_MATCHERS:
+                if isinstance(actual, bytes):
+                    actual = actual.decode("utf-8", "replace")
+                if not isinstance(actual, str):
+                    return False
+                return {"regex": lambda: re.fullmatch(a, actual) is not None,
+                        "starts_with": lambda: actual.startswith(a),
+                        "ends_with": lambda: actual.endswith(a),
+                        "contains": lambda: a in actual}[k]()
+            if k in ("ge", "gt", "le", "lt"):
+                if isinstance(actual, bool) or not isinstance(actual, int):
+                    return False
+                return {"ge": actual >= a, "gt": actual > a, "le": actual <= a, "lt": actual < a}[k]
+            if k == "not":
+                return not self.matches(a, actual, params)
+            if k == "any_of":
+                return any(self.matches(x, actual, params) for x in a)
+            if k == "any":
+                return actual is not None
+        if isinstance(m, (dict, list)):
+            raise CaseFail("unknown matcher %r" % (m,))
+        if isinstance(m, bool) or isinstance(actual, bool):
+            return isinstance(m, bool) and isinstance(actual, bool) and m == actual
+        if isinstance(actual, bytes):
+            if isinstance(m, str):
+                return actual == m.encode("utf-8")
+            return isinstance(m, bytes) and actual == m
+        return m == actual
+
+    # API steps
+    def api_step(self, step, params=None):
+        """Runs a set/get/call/key step; returns (done, value)."""
+        srv = self.srv
+        err = step.get("error")
+        try:
+            if "set" in step:
+                prop = step["set"]
+                setter = getattr(srv, "set_" + prop, None)
+                if setter is None:
+                    raise CaseFail("property %r has no setter" % prop)
+                v = self.value(step.get("value"), params)
+                if not (v is None and prop_type(prop) in (str, bytes)):  # null: the C NULL
+                    v = convert(v, prop_type(prop), "set " + prop)
+                result = setter(self.value(step["index"], params), v) if "index" in step else setter(v)
+            elif "get" in step:
+                prop = step["get"]
+                getter = getattr(srv, "get_" + prop, None)
+                if getter is None:
+                    raise CaseFail("unknown property %r" % prop)
+                result = getter(self.value(step["index"], params)) if "index" in step else getter()
+            elif "call" in step:
+                name = step["call"]
+                types = method_types(name)
+                args = step.get("args", [])
+                if len(args) != len(types):
+                    raise CaseFail("%s takes %d arguments, %d given" % (name, len(types), len(args)))
+                conv = [convert(self.value(a, params), t, "%s arg %d" % (name, i))
+                        for i, (a, t) in enumerate(zip(args, types))]
+                result = getattr(srv, name)(*conv)
+            elif "key" in step:
+                result = self.key_step(step, params)
+            else:
+                raise CaseFail("unknown step %r" % (step,))
+        except SFTPKitError as e:
+            if err is None:
+                raise CaseFail("%s: %s" % (self.step_label(step), e))
+            if e.code != err:
+                raise CaseFail("%s: error %d (%s), expected error %d" % (self.step_label(step), e.code, e.message, err))
+            return
+        except TypeError as e:
+            raise CaseFail("%s: %s" % (self.step_label(step), e))
+        if err is not None:
+            raise CaseFail("%s: succeeded, expected error %d" % (self.step_label(step), err))
+        if "expect" in step and not self.matches(step["expect"], result, params):
+            raise CaseFail("%s: got %s, expected %s" % (self.step_label(step), show(result), show(step["expect"])))
+        if "save" in step:
+            self.vars[step["save"]] = result
+
+    def key_step(self, step, params):
+        k = self.keys.get(step["key"])
+        if k is None:
+            k = self.keys[step["key"]] = SSHKey()
+        op = step.get("op")
+        args = [self.value(a, params) for a in step.get("args", [])]
+        if op == "generate":
+            return k.generate(*args)
+        if op == "import_file":
+            return k.import_file(*args)
+        if op == "import_bytes":
+            if args and isinstance(args[0], str):
+                args[0] = args[0].encode("utf-8")
+            return k.import_bytes(*args)
+        if op == "export_public":
+            return k.export_public()
+        if op == "handle":
+            return k.handle
+        raise CaseFail("unknown key op %r" % op)
+
+    @staticmethod
+    def step_label(step):
+        for k in ("set", "get", "call"):
+            if k in step:
+                return "%s %s%s" % (k, step[k], "[%s]" % step["index"] if "index" in step else "")
+        return "key %s %s" % (step.get("key"), step.get("op"))
+
+    # events
+    def install_handlers(self):
+        for name in sftpkit.EVENT_IDS:
+            setattr(self.srv, name, self.make_handler(name))
+
+    def make_handler(self, name):
+        def handler(p):
+            try:
+                params = p.as_dict()
+                with self.cond:
+                    self.records.append((name, params))
+                    self.cond.notify_all()
+                if self.vfs is not None:
+                    self.vfs.handle(name, params, p)
+                if "listing" in self.case:
+                    self.listing(name, params, p)
+                for i, rule in enumerate(self.case.get("handlers", [])):
+                    self.apply_rule(i, rule, name, params, p)
+            except Exception as e:  # noqa: BLE001 - recorded; the case fails
+                self.handler_failures.append("%s handler: %s" % (name, e if isinstance(e, CaseFail) else
+                                                                 traceback.format_exc(limit=3)))
+        return handler
+
+    def apply_rule(self, i, rule, name, params, p):
+        if rule.get("event") != name:
+            return
+        for pname, m in (rule.get("when") or {}).items():
+            if pname not in params:
+                raise CaseFail("rule %d: %s has no parameter %r" % (i, name, pname))
+            if not self.matches(m, params[pname], params):
+                return
+        if rule.get("once"):
+            with self.cond:
+                if i in self.once_done:
+                    return
+                self.once_done.add(i)
+        for step in rule.get("calls", []):
+            self.api_step(step, params)
+        for pname, v in (rule.get("set") or {}).items():
+            setattr(p, pname, self.value(v, params))
+        for var, pname in (rule.get("save") or {}).items():
+            self.vars[var] = params[pname]
+
+    def listing(self, name, params, p):
+        spec = self.case["listing"]
+        if name == "on_find_first":
+            if "path" in spec and not self.matches(spec["path"], params["path"], params):
+                return
+            if "handle" in spec:
+                p.handle = spec["handle"]
+            handle = p.handle
+            self.listing_state[handle] = 0
+            self.serve_entry(spec["entries"], handle, params, p)
+        elif name == "on_find_next" and params["handle"] in self.listing_state:
+            self.serve_entry(spec["entries"], params["handle"], params, p)
+        elif name == "on_find_close" and params["handle"] in self.listing_state:
+            del self.listing_state[params["handle"]]
+            p.operation_status = 1
+
+    def serve_entry(self, entries, handle, params, p):
+        n = self.listing_state[handle]
+        if n >= len(entries):
+            p.operation_status = 7
+            return
+        self.listing_state[handle] = n + 1
+        for k, v in entries[n].items():
+            prop = "client_file_entry_" + k
+            getattr(self.srv, "set_" + prop)(convert(self.value(v, params), prop_type(prop), prop))
+        self.srv.set_client_file_entry(params["connection_id"], handle)
+        p.operation_status = 1
+
+    # expectations
+    def check_expect(self):
+        exp = self.case.get("expect") or {}
+        with self.cond:
+            records = list(self.records)
+        pos = 0
+        for want in exp.get("events", []):
+            found = False
+            while pos < len(records):
+                name, params = records[pos]
+                pos += 1
+                if self.event_matches(want, name, params):
+                    found = True
+                    break
+            if not found:
+                seen = [r[0] for r in records]
+                raise CaseFail("expected event %s %s not found in order (recorded: %s)" % (
+                    want["event"], show(want.get("params", {})), show(seen, 300)))
+        for want in exp.get("events_absent", []):
+            for name, params in records:
+                if self.event_matches(want, name, params):
+                    raise CaseFail("event %s %s must not occur, but did: %s" % (want["event"], show(
+                        want.get("params", {})), show(params)))
+        for ev, m in (exp.get("event_counts") or {}).items():
+            if ev not in sftpkit.EVENT_IDS:
+                raise CaseFail("unknown event %r" % ev)
+            n = sum(1 for r in records if r[0] == ev)
+            if not self.matches(m, n):
+                raise CaseFail("%s fired %d times, expected %s" % (ev, n, show(m)))
+        for rel, m in (exp.get("files") or {}).items():
+            self.check_file(rel, m)
+        if "vfs" in exp:
+            if self.vfs is None:
+                raise CaseFail("expect.vfs without a vfs behaviour")
+            self.vfs.check(exp["vfs"])
+        for var, m in (exp.get("vars") or {}).items():
+            if var not in self.vars:
+                raise CaseFail("variable %r was never saved" % var)
+            if not self.matches(m, self.vars[var]):
+                raise CaseFail("variable %s is %s, expected %s" % (var, show(self.vars[var]), show(m)))
+
+    def event_matches(self, want, name, params):
+        if want.get("event") != name:
+            return False
+        for pname, m in (want.get("params") or {}).items():
+            if pname not in params:
+                raise CaseFail("%s has no parameter %r" % (name, pname))
+            if not self.matches(m, params[pname]):
+                return False
+        return True
+
+    def check_file(self, rel, m):
+        path = os.path.join(self.tmp, rel)
+        if m is None:
+            if os.path.lexists(path):
+                raise CaseFail("file %s exists, expected absent" % rel)
+            return
+        if isinstance(m, dict) and m.get("dir") is True:
+            if not os.path.isdir(path):
+                raise CaseFail("%s is not a directory" % rel)
+            return
+        if not os.path.isfile(path):
+            raise CaseFail("file %s does not exist" % rel)
+        if isinstance(m, dict) and "size" in m:
+            if not self.matches(m["size"], os.path.getsize(path)):
+                raise CaseFail("file %s has size %d, expected %s" % (rel, os.path.getsize(path), m["size"]))
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+        want = self.value(m)
+        if isinstance(want, str):
+            want = want.encode("utf-8")
+        if data != want:
+            raise CaseFail("file %s contains %s, expected %s" % (rel, show(data), show(want)))
+
+    # the client
+    def start_client(self, script):
+        doc = {"host": "127.0.0.1", "port": self.vars.get("port"), "base": CONF,
+               "vars": {k: jsonable(v) for k, v in self.vars.items()}, "script": script}
+        proc = subprocess.Popen([CLIENT_PYTHON, DRIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        # write stdin from a thread: the driver may run long, the pipe must not block us
+        threading.Thread(target=self._feed, args=(proc, json.dumps(doc).encode()), daemon=True).start()
+        return proc
+
+    @staticmethod
+    def _feed(proc, data):
+        try:
+            proc.stdin.write(data)
+            proc.stdin.close()
+        except OSError:
+            pass
+
+    @staticmethod
+    def finish_client(proc):
+        try:
+            out, err = proc.communicate(timeout=CLIENT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise CaseFail("client driver timed out")
+        line = out.decode("utf-8", "replace").strip().splitlines()
+        try:
+            res = json.loads(line[-1]) if line else {}
+        except ValueError:
+            res = {}
+        if proc.returncode != 0 or not res.get("ok"):
+            raise CaseFail("client: %s" % (res.get("error") or "driver exit %d: %s" % (
+                proc.returncode, err.decode("utf-8", "replace").strip()[-300:])))
+
+    def wait_event(self, step):
+        deadline = time.monotonic() + step.get("timeout_ms", 5000) / 1000.0
+        want = {"event": step["wait_event"], "params": step.get("params") or {}}
+        with self.cond:
+            while True:
+                if any(self.event_matches(want, n, p) for n, p in self.records):
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CaseFail("timed out waiting for %s %s" % (step["wait_event"], show(want["params"])))
+                self.cond.wait(left)
+
+    # fixture and the whole run
+    def fixture(self):
+        fx = self.case.get("fixture") or {}
+        srv = self.srv
+        hk = fx.get("host_key", {"algorithm": "ssh-ed25519"})
+        if hk is not None:
+            k = self.keys["__host"] = SSHKey()
+            k.generate(hk.get("algorithm", "ssh-ed25519"), hk.get("bits", 0))
+            srv.server_key_count = 1
+            srv.set_server_key_handle(0, k.handle)
+        srv.host = "127.0.0.1"
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        srv.port = port
+        self.vars["port"] = port
+        self.vars["host"] = "127.0.0.1"
+        if fx.get("base_dir", True):
+            srv.base_dir = self.tmp
+
+    def make_root(self):
+        root = (self.case.get("fixture") or {}).get("root") or {}
+        for d in root.get("dirs", []):
+            os.makedirs(os.path.join(self.tmp, d), exist_ok=True)
+        for rel, v in (root.get("files") or {}).items():
+            path = os.path.join(self.tmp, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            data = self.value(v)
+            with open(path, "wb") as f:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+    def run(self):
+        self.tmp = tempfile.mkdtemp(prefix="sftpkit-conf-")
+        self.vars["root"] = self.tmp
+        failure = None
+        try:
+            self.srv = SFTPServer()
+            self.make_root()
+            if self.case.get("server"):
+                try:
+                    self.fixture()
+                except SFTPKitError as e:
+                    raise CaseFail("fixture: %s" % e)
+            if "vfs" in self.case:
+                self.vfs = Vfs(self, self.case["vfs"])
+            self.install_handlers()
+            for i, step in enumerate(self.case.get("steps", [])):
+                try:
+                    self.run_step(step)
+                except CaseFail as e:
+                    failure = CaseFail("step %d: %s" % (i, e))
+                    break
+        finally:
+            errors = self.teardown()
+        if failure is not None:
+            raise failure
+        if errors:
+            raise CaseFail(errors[0])
+        if self.handler_failures:
+            raise CaseFail(self.handler_failures[0])
+        self.check_expect()
+
+    def run_step(self, step):
+        if "client" in step:
+            proc = self.start_client(step["client"])
+            if step.get("background"):
+                self.background.append(proc)
+            else:
+                self.finish_client(proc)
+        elif "wait_client" in step:
+            procs, self.background = self.background, []
+            for proc in procs:
+                self.finish_client(proc)
+        elif "wait_event" in step:
+            self.wait_event(step)
+        else:
+            self.api_step(step)
+
+    def teardown(self):
+        errors = []
+        srv = self.srv
+        if srv is not None and not srv.closed:
+            try:
+                if srv.active:
+                    srv.stop()
+            except SFTPKitError as e:
+                errors.append("stop: %s" % e)
+        procs, self.background = self.background, []
+        for proc in procs:
+            try:
+                self.finish_client(proc)
+            except CaseFail as e:
+                errors.append(str(e))
+        if srv is not None:
+            srv.close()
+        for k in self.keys.values():
+            k.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return errors
+
+
+# ---- the vfs behaviour ------------------------------------------------------------------------
+
+def norm(path):
+    parts = []
+    for c in (path or "").split("/"):
+        if c in ("", "."):
+            continue
+        if c == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(c)
+    return "/" + "/".join(parts)
+
+
+def parent(path):
+    return norm(path.rsplit("/", 1)[0]) if path != "/" else "/"
+
+
+class Vfs:
+    WRITE_MODES = 2 | 8 | 128 | 4 | 16
+
+    def __init__(self, case, spec):
+        self.case = case
+        self.lock = threading.Lock()
+        self.files = {norm(k): self._bytes(case.value(v)) for k, v in (spec.get("files") or {}).items()}
+        self.dirs = {"/"} | {norm(d) for d in spec.get("dirs", [])}
+        self.handles = {}
+        self.finds = {}
+        self.opens = 0
+        self.find_count = 0
+
+    @staticmethod
+    def _bytes(v):
+        return v.encode("utf-8") if isinstance(v, str) else bytes(v)
+
+    def exists(self, path):
+        return path in self.files or path in self.dirs
+
+    def handle(self, name, params, p):
+        if name.startswith("on_before_"):
+            p.action = 2
+            return
+        fn = getattr(self, name, None)
+        if fn is not None and name.startswith("on_"):
+            with self.lock:
+                fn(params, p)
+
+    def on_open_file(self, params, p):
+        path, modes = norm(params["path"]), params["modes"]
+        if modes & self.WRITE_MODES:
+            if parent(path) not in self.dirs:
+                p.operation_status = 2
+                return
+            if path in self.dirs or (modes & 32 and path in self.files):
+                p.operation_status = 3
+                return
+            if path not in self.files or modes & 16:
+                self.files[path] = b""
+        else:
+            if path in self.dirs:
+                p.operation_status = 3
+                return
+            if path not in self.files:
+                p.operation_status = 2
+                return
+        self.opens += 1
+        handle = "vfs%d" % self.opens
+        p.handle = handle
+        self.handles[handle] = path
+        p.operation_status = 1
+
+    def on_read_file(self, params, p):
+        path = self.handles.get(params["handle"])
+        if path is None:
+            p.operation_status = 2
+            return
+        data, off = self.files.get(path, b""), params["offset"]
+        if off >= len(data):
+            p.operation_status = 7
+            return
+        self.case.srv.set_client_buffer(params["connection_id"], params["handle"], data[off:off + params["size"]])
+        p.operation_status = 1
+
+    def on_write_file(self, params, p):
+        path = self.handles.get(params["handle"])
+        if path is None:
+            p.operation_status = 2
+            return
+        buf = self.case.srv.get_client_buffer(params["connection_id"], params["handle"])
+        data, off = bytearray(self.files.get(path, b"")), params["offset"]
+        if len(data) < off:
+            data.extend(b"\0" * (off - len(data)))
+        data[off:off + len(buf)] = buf
+        self.files[path] = bytes(data)
+        p.operation_status = 1
+
+    def on_close_file(self, params, p):
+        p.operation_status = 1 if self.handles.pop(params["handle"], None) is not None else 2
+
+    def on_create_directory(self, params, p):
+        path = norm(params["path"])
+        if self.exists(path):
+            p.operation_status = 3
+        elif parent(path) not in self.dirs:
+            p.operation_status = 2
+        else:
+            self.dirs.add(path)
+            p.operation_status = 1
+
+    def on_remove(self, params, p):
+        path = norm(params["path"])
+        if path == "/":
+            p.operation_status = 3
+        elif path in self.files:
+            del self.files[path]
+            p.operation_status = 1
+        elif path in self.dirs:
+            if any(x.startswith(path + "/") for x in list(self.files) + list(self.dirs)):
+                p.operation_status = 3
+            else:
+                self.dirs.discard(path)
+                p.operation_status = 1
+        else:
+            p.operation_status = 2
+
+    def on_rename_file(self, params, p):
+        old, new = norm(params["old_path"]), norm(params["new_path"])
+        if not self.exists(old) or parent(new) not in self.dirs:
+            p.operation_status = 2
+            return
+        if self.exists(new):
+            p.operation_status = 3
+            return
+        if old in self.files:
+            self.files[new] = self.files.pop(old)
+        else:
+            pre = old + "/"
+            self.dirs = {new + d[len(old):] if d == old or d.startswith(pre) else d for d in self.dirs}
+            self.files = {(new + f[len(old):] if f.startswith(pre) else f): v for f, v in self.files.items()}
+        p.operation_status = 1
+
+    def lookup(self, params):
+        if params.get("path"):
+            return norm(params["path"])
+        return self.handles.get(params.get("handle"))
+
+    def put_entry(self, path, connection_id, handle):
+        srv = self.case.srv
+        is_dir = path in self.dirs
+        srv.client_file_entry_name = "/" if path == "/" else path.rsplit("/", 1)[1]
+        srv.client_file_entry_path = path
+        srv.client_file_entry_size = 0 if is_dir else len(self.files[path])
+        srv.client_file_entry_directory = is_dir
+        srv.client_file_entry_file_type = 1 if is_dir else 0
+        srv.set_client_file_entry(connection_id, handle)
+
+    def on_request_attributes(self, params, p):
+        path = self.lookup(params)
+        if path is None or not self.exists(path):
+            p.operation_status = 2
+            return
+        self.put_entry(path, params["connection_id"], params["handle"])
+        p.operation_status = 1
+
+    def on_set_attributes(self, params, p):
+        path = self.lookup(params)
+        p.operation_status = 1 if path is not None and self.exists(path) else 2
+
+    def on_find_first(self, params, p):
+        path = norm(params["path"])
+        if path not in self.dirs:
+            p.operation_status = 2
+            return
+        self.find_count += 1
+        handle = "find%d" % self.find_count
+        p.handle = handle
+        pre = "/" if path == "/" else path + "/"
+        kids = sorted({x for x in list(self.files) + list(self.dirs)
+                       if x != path and x.startswith(pre) and "/" not in x[len(pre):]})
+        self.finds[handle] = kids
+        self.serve(handle, params, p)
+
+    def on_find_next(self, params, p):
+        if params["handle"] not in self.finds:
+            p.operation_status = 2
+            return
+        self.serve(params["handle"], params, p)
+
+    def serve(self, handle, params, p):
+        kids = self.finds[handle]
+        if not kids:
+            p.operation_status = 7
+            return
+        self.put_entry(kids.pop(0), params["connection_id"], handle)
+        p.operation_status = 1
+
+    def on_find_close(self, params, p):
+        p.operation_status = 1 if self.finds.pop(params["handle"], None) is not None else 2
+
+    def check(self, want):
+        files = {norm(k): self._bytes(self.case.value(v)) for k, v in (want.get("files") or {}).items()}
+        dirs = {"/"} | {norm(d) for d in want.get("dirs", [])}
+        if self.files != files:
+            raise CaseFail("vfs files %s, expected %s" % (show(self.files, 200), show(files, 200)))
+        if self.dirs != dirs:
+            raise CaseFail("vfs dirs %s, expected %s" % (sorted(self.dirs), sorted(dirs)))
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+def load_cases():
+    cases_dir = os.path.join(CONF, "cases")
+    out, names = [], set()
+    for fname in sorted(os.listdir(cases_dir)):
+        if not fname.endswith(".json"):
+            continue
+        with open(os.path.join(cases_dir, fname), encoding="utf-8") as f:
+            doc = json.load(f)
+        for c in doc.get("cases", []):
+            if c.get("name") in names:
+                raise SystemExit("duplicate case name %r in %s" % (c.get("name"), fname))
+            names.add(c.get("name"))
+            out.append(c)
+    return out
+
+
+def run_case(case):
+    result = {}
+
+    def body():
+        try:
+            Case(case).run()
+            result["ok"] = True
+        except CaseFail as e:
+            result["error"] = str(e)
+        except Exception:  # noqa: BLE001 - a runner bug fails the case, loudly
+            result["error"] = "runner error: " + traceback.format_exc(limit=4).strip().replace("\n", "\n  ")
+
+    t = threading.Thread(target=body, daemon=True, name="case " + case.get("name", "?"))
+    t.start()
+    t.join(CASE_TIMEOUT)
+    if t.is_alive():
+        return "timed out after %ds" % CASE_TIMEOUT
+    return None if result.get("ok") else result.get("error", "no result")
+
+
+def main(argv):
+    flt = argv[1] if len(argv) > 1 else os.environ.get("SFTPKIT_CONFORMANCE_FILTER", "")
+    passed = failed = 0
+    for case in load_cases():
+        if flt and flt not in case["name"]:
+            continue
+        err = run_case(case)
+        if err is None:
+            passed += 1
+            print("PASS %s" % case["name"], flush=True)
+        else:
+            failed += 1
+            first, _, rest = err.partition("\n")
+            print("FAIL %s: %s" % (case["name"], first), flush=True)
+            if rest:
+                print("  " + rest, flush=True)
+    print("python: %d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
