@@ -1,0 +1,133 @@
+/* The application's side of a request: on_before_* (who does it), the custom events of path
+ * operations, on_after_* (the status it may change) and file-operation notifications. With no
+ * server or no handler installed every function is a no-op that says "the server does it". */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/config.h"
+#include "api/events.h"
+#include "api/events_gen.h"
+#include "sftp/engine_int.h"
+#include "sftp/status.h"
+#include "sftpkit/sftpkit_consts.h"
+
+int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2)
+{
+    if (!e->events)
+        return SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
+    int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
+    sftpkit_server *s = e->server;
+    int64_t c = e->conn_id;
+    switch (op) {
+    case SFK_OP_CREATE_DIRECTORY:
+        sfk_fire_on_before_create_directory(s, c, path, &action);
+        break;
+    case SFK_OP_DOWNLOAD:
+        sfk_fire_on_before_download_file(s, c, path, &action);
+        break;
+    case SFK_OP_UPLOAD:
+        sfk_fire_on_before_upload_file(s, c, path, &action);
+        break;
+    case SFK_OP_FIND:
+        sfk_fire_on_before_find(s, c, path, &action);
+        break;
+    case SFK_OP_REMOVE:
+        sfk_fire_on_before_remove(s, c, path, &action);
+        break;
+    case SFK_OP_RENAME:
+        sfk_fire_on_before_rename_file(s, c, path, path2, &action);
+        break;
+    case SFK_OP_REQUEST_ATTRIBUTES:
+        sfk_fire_on_before_request_attributes(s, c, path, &action);
+        break;
+    case SFK_OP_SET_ATTRIBUTES:
+        sfk_fire_on_before_set_attributes(s, c, path, &action);
+        break;
+    }
+    if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM && action != SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
+        action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO; /* anything else: the server's own way */
+    return (int)action;
+}
+
+void sfk_app_after(sfk_engine *e, sfk_op op, const char *path, const char *path2, int *status)
+{
+    if (!e->events)
+        return;
+    int64_t ost = sfk_ost_from_status(*status), before = ost;
+    sftpkit_server *s = e->server;
+    int64_t c = e->conn_id;
+    switch (op) {
+    case SFK_OP_CREATE_DIRECTORY:
+        sfk_fire_on_after_create_directory(s, c, path, &ost);
+        break;
+    case SFK_OP_REMOVE:
+        sfk_fire_on_after_remove(s, c, path, &ost);
+        break;
+    case SFK_OP_RENAME:
+        sfk_fire_on_after_rename_file(s, c, path, path2, &ost);
+        break;
+    case SFK_OP_REQUEST_ATTRIBUTES:
+        sfk_fire_on_after_request_attributes(s, c, path, &ost);
+        break;
+    case SFK_OP_SET_ATTRIBUTES:
+        sfk_fire_on_after_set_attributes(s, c, path, &ost);
+        break;
+    default:
+        return;
+    }
+    /* unchanged: keep the precise status (OperationStatus has no value for every SFTP code) */
+    if (ost != before)
+        *status = sfk_status_from_ost(ost);
+}
+
+int sfk_app_custom(sfk_engine *e, sfk_op op, const char *path, const char *path2)
+{
+    int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
+    sftpkit_server *s = e->server;
+    int64_t c = e->conn_id;
+    int ran = 0;
+    switch (op) {
+    case SFK_OP_CREATE_DIRECTORY:
+        ran = sfk_fire_on_create_directory(s, c, path, &ost);
+        break;
+    case SFK_OP_REMOVE:
+        ran = sfk_fire_on_remove(s, c, path, &ost);
+        break;
+    case SFK_OP_RENAME:
+        ran = sfk_fire_on_rename_file(s, c, path, path2, &ost);
+        break;
+    default:
+        break;
+    }
+    return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
+}
+
+void sfk_ctx_enter(sfk_engine *e, const sfk_ctx *ctx)
+{
+    pthread_mutex_lock(&e->ctx_lock);
+    e->ctx = *ctx;
+    pthread_mutex_unlock(&e->ctx_lock);
+}
+
+void sfk_ctx_leave(sfk_engine *e)
+{
+    pthread_mutex_lock(&e->ctx_lock);
+    memset(&e->ctx, 0, sizeof e->ctx);
+    pthread_mutex_unlock(&e->ctx_lock);
+}
+
+int sfk_app_notify_enabled(sfk_engine *e)
+{
+    return e->events && sfk_config_int(e->server, SFK_CFG_NOTIFYONFILEOPERATIONS) && sfk_event_wanted(e->server);
+}
+
+void sfk_app_notify(sfk_engine *e, const char *event_id, const char *fmt, ...)
+{
+    char param[SFK_PATH_MAX + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(param, sizeof param, fmt, ap);
+    va_end(ap);
+    sfk_fire_on_notification(e->server, event_id, param);
+}

@@ -1,0 +1,320 @@
+/* The engine's life cycle, packet framing over arbitrary splits, the dispatch table and the
+ * output queue.
+ *
+ * Framing: complete packets are processed where they lie — in the transport's buffer when
+ * possible, so a WRITE's data is never copied before pwrite(). Only a packet cut by the end of
+ * the transport's read is copied into `in` until the rest arrives.
+ *
+ * Back-pressure: when the queued output passes SFK_OUT_HIGH, the remaining requests wait in `in`
+ * and sfk_engine_consume() resumes them as the transport drains the queue, so a client with
+ * thousands of READs in flight costs a bounded amount of memory. */
+#include "sftp/engine_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "api/props.h"
+#include "sftp/status.h"
+#include "util/log.h"
+
+#define SFK_OUT_HIGH (2u * 1024u * 1024u)
+#define SFK_READ_SIZE (4u * 1024u * 1024u)
+
+/* ---- dispatch ------------------------------------------------------------------------------- */
+
+static const struct {
+    sfk_req_fn fn;
+    uint8_t min_version; /* the first version that has the request */
+} dispatch_table[SSH_FXP_EXTENDED + 1] = {
+    [SSH_FXP_OPEN] = {sfk_req_open, 0},         [SSH_FXP_CLOSE] = {sfk_req_close, 0},
+    [SSH_FXP_READ] = {sfk_req_read, 0},         [SSH_FXP_WRITE] = {sfk_req_write, 0},
+    [SSH_FXP_LSTAT] = {sfk_req_lstat, 0},       [SSH_FXP_FSTAT] = {sfk_req_fstat, 0},
+    [SSH_FXP_SETSTAT] = {sfk_req_setstat, 0},   [SSH_FXP_FSETSTAT] = {sfk_req_fsetstat, 0},
+    [SSH_FXP_OPENDIR] = {sfk_req_opendir, 0},   [SSH_FXP_READDIR] = {sfk_req_readdir, 0},
+    [SSH_FXP_REMOVE] = {sfk_req_remove, 0},     [SSH_FXP_MKDIR] = {sfk_req_mkdir, 0},
+    [SSH_FXP_RMDIR] = {sfk_req_rmdir, 0},       [SSH_FXP_REALPATH] = {sfk_req_realpath, 0},
+    [SSH_FXP_STAT] = {sfk_req_stat, 0},         [SSH_FXP_RENAME] = {sfk_req_rename, 2},
+    [SSH_FXP_READLINK] = {sfk_req_readlink, 3}, [SSH_FXP_SYMLINK] = {sfk_req_symlink, 3},
+    [SSH_FXP_EXTENDED] = {sfk_req_extended, 3},
+};
+
+static void fatal(sfk_engine *e, const char *what, unsigned long long value)
+{
+    e->fatal = 1;
+    sfk_error(SFTPKIT_ERROR_INVALID_STATE, "sftp: %s (%llu); closing the channel", what, value);
+    sfk_log(e->server, SFK_LOG_WARNING, "sftp", "connection %lld: %s (%llu)", (long long)e->conn_id, what, value);
+}
+
+static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
+{
+    uint8_t type = p[0];
+    if (!e->initialized) {
+        if (type != SSH_FXP_INIT) {
+            fatal(e, "expected SSH_FXP_INIT first, got packet type", type);
+            return;
+        }
+        sfk_req r = {.type = type, .id = 0, .rd = sfk_rd_init(p + 1, len - 1)};
+        sfk_req_init(e, &r);
+        return;
+    }
+    if (type == SSH_FXP_INIT) {
+        fatal(e, "SSH_FXP_INIT received twice, packet length", len);
+        return;
+    }
+    if (len < 5) { /* no room for a request id: answer what we can */
+        sfk_reply_status(e, 0, SSH_FX_BAD_MESSAGE);
+        return;
+    }
+    sfk_req r = {.type = type, .id = sfk_get_u32(p + 1), .rd = sfk_rd_init(p + 5, len - 5)};
+    if (type > SSH_FXP_EXTENDED || !dispatch_table[type].fn || e->version < dispatch_table[type].min_version) {
+        sfk_reply_status(e, r.id, SSH_FX_OP_UNSUPPORTED);
+        return;
+    }
+    sfk_registry_set_current(e); /* handlers reach this engine through the server's methods */
+    dispatch_table[type].fn(e, &r);
+    sfk_registry_set_current(NULL);
+    if (e->out.oom)
+        fatal(e, "out of memory for replies, queued bytes", e->out.len);
+}
+
+static int out_full(const sfk_engine *e)
+{
+    return e->out.len - e->out_off >= SFK_OUT_HIGH;
+}
+
+/* Processes the complete packets at the start of [p, p+len) until the output is full; returns
+ * the bytes used, or -1 after a fatal error. */
+static long process(sfk_engine *e, const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    while (!e->fatal && !out_full(e) && len - off >= 4) {
+        uint32_t plen = sfk_get_u32(p + off);
+        if (plen == 0 || plen > SFK_SFTP_MAX_PACKET_ACCEPTED) {
+            fatal(e, plen ? "packet length over the limit" : "empty packet", plen);
+            break;
+        }
+        if (len - off - 4 < plen)
+            break;
+        dispatch(e, p + off + 4, plen);
+        off += 4 + (size_t)plen;
+    }
+    return e->fatal ? -1 : (long)off;
+}
+
+/* Checks the length fields of packets queued in `in` as they arrive, so an impossible length
+ * fails the call that delivered it even while requests are held back. */
+static int scan_lengths(sfk_engine *e)
+{
+    size_t *scan = &e->in_scan;
+    while (e->in.len - *scan >= 4) {
+        uint32_t plen = sfk_get_u32(e->in.data + *scan);
+        if (plen == 0 || plen > SFK_SFTP_MAX_PACKET_ACCEPTED) {
+            fatal(e, plen ? "packet length over the limit" : "empty packet", plen);
+            return -1;
+        }
+        if (e->in.len - *scan - 4 < plen)
+            break;
+        *scan += 4 + (size_t)plen;
+    }
+    return 0;
+}
+
+static int queue_input(sfk_engine *e, const uint8_t *data, size_t len)
+{
+    if (!len)
+        return 0;
+    if (e->in_off && e->in_off == e->in.len)
+        e->in.len = e->in_off = e->in_scan = 0;
+    sfk_wr_bytes(&e->in, data, len);
+    if (e->in.oom) {
+        fatal(e, "out of memory for input, bytes", len);
+        return -1;
+    }
+    return scan_lengths(e);
+}
+
+/* Runs held-back packets from `in` while the output has room. */
+static int drain_input(sfk_engine *e)
+{
+    if (e->in.len == e->in_off)
+        return 0;
+    long n = process(e, e->in.data + e->in_off, e->in.len - e->in_off);
+    if (n < 0)
+        return -1;
+    e->in_off += (size_t)n;
+    if (e->in_off == e->in.len) {
+        e->in.len = e->in_off = e->in_scan = 0;
+    } else if (e->in_off > e->in.len / 2) {
+        memmove(e->in.data, e->in.data + e->in_off, e->in.len - e->in_off);
+        e->in.len -= e->in_off;
+        e->in_scan -= e->in_off;
+        e->in_off = 0;
+    }
+    return 0;
+}
+
+int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
+{
+    if (!e)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "sftp engine: NULL"), -1;
+    if (e->fatal)
+        return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "sftp engine: the channel already failed"), -1;
+    if (!data && len)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "sftp engine: NULL data"), -1;
+    size_t pending = e->in.len - e->in_off;
+    if (pending && out_full(e))
+        return queue_input(e, data, len);
+    if (pending) {
+        /* `in` holds one partial packet: copy just enough to complete it, then go on in place */
+        if (pending < 4) {
+            size_t take = 4 - pending < len ? 4 - pending : len;
+            if (queue_input(e, data, take) < 0)
+                return -1;
+            data += take, len -= take, pending += take;
+            if (pending < 4)
+                return 0;
+        }
+        size_t need = 4 + (size_t)sfk_get_u32(e->in.data + e->in_off) - pending;
+        size_t take = need < len ? need : len;
+        if (queue_input(e, data, take) < 0)
+            return -1;
+        data += take, len -= take;
+        if (take < need)
+            return 0;
+        if (drain_input(e) < 0)
+            return -1;
+        if (e->in.len != e->in_off) /* still held back (output full) */
+            return queue_input(e, data, len);
+    }
+    long n = process(e, data, len);
+    if (n < 0)
+        return -1;
+    return queue_input(e, data + n, len - (size_t)n);
+}
+
+const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len)
+{
+    if (!e || e->out.len == e->out_off) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = e->out.len - e->out_off;
+    return e->out.data + e->out_off;
+}
+
+void sfk_engine_consume(sfk_engine *e, size_t n)
+{
+    if (!e)
+        return;
+    size_t queued = e->out.len - e->out_off;
+    e->out_off += n < queued ? n : queued;
+    if (e->out_off == e->out.len) {
+        e->out.len = e->out_off = 0;
+    } else if (e->out_off > e->out.cap / 2) {
+        memmove(e->out.data, e->out.data + e->out_off, e->out.len - e->out_off);
+        e->out.len -= e->out_off;
+        e->out_off = 0;
+    }
+    if (!e->fatal && !out_full(e))
+        drain_input(e);
+}
+
+size_t sfk_engine_read_size(const sfk_engine *e)
+{
+    (void)e;
+    return SFK_READ_SIZE;
+}
+
+/* ---- request helpers ------------------------------------------------------------------------ */
+
+int sfk_take_path(sfk_engine *e, sfk_rd *rd, int slot)
+{
+    size_t len;
+    const char *s = (const char *)sfk_rd_str(rd, &len);
+    if (rd->bad)
+        return SSH_FX_BAD_MESSAGE;
+    if (e->utf8 && !sfk_utf8_valid(s, len))
+        return SSH_FX_INVALID_FILENAME;
+    char *rel = slot ? e->rel2 : e->rel1;
+    char *abs = slot ? e->abs2 : e->abs1;
+    int n = sfk_path_normalize(s, len, rel, SFK_PATH_MAX + 1);
+    if (n < 0)
+        return SSH_FX_INVALID_FILENAME;
+    sfk_path_absolute(rel, abs, SFK_PATH_MAX + 2);
+    return 0;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static void read_settings(sfk_engine *e)
+{
+    e->min_version = SFK_SFTP_VERSION_MIN;
+    e->max_version = SFK_SFTP_VERSION_MAX;
+    if (!e->server)
+        return;
+    e->events = 1;
+    e->min_version = (int)sfk_prop_int(e->server, SFK_P_MIN_SFTP_VERSION, -1);
+    e->max_version = (int)sfk_prop_int(e->server, SFK_P_MAX_SFTP_VERSION, -1);
+    e->read_only = sfk_prop_int(e->server, SFK_P_READ_ONLY, -1) != 0;
+    e->utf8 = sfk_prop_int(e->server, SFK_P_USE_UTF8, -1) != 0;
+}
+
+sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
+{
+    if (!cfg) {
+        sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "sftp engine: NULL config");
+        return NULL;
+    }
+    sfk_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&e->ctx_lock, NULL);
+    e->server = cfg->server;
+    e->conn_id = cfg->connection_id;
+    e->username = strdup(cfg->username ? cfg->username : "");
+    if (!e->username) {
+        sfk_engine_free(e);
+        sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    read_settings(e);
+    if (cfg->root && *cfg->root) {
+        int rc = sfk_fs_new(cfg->root, &e->fs);
+        if (rc < 0) {
+            sfk_engine_free(e);
+            sfk_error(SFTPKIT_ERROR_IO, "sftp root \"%s\": %s", cfg->root, strerror(-rc));
+            return NULL;
+        }
+    }
+    if (e->server && sfk_registry_add(e) != 0) {
+        sfk_engine_free(e);
+        sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    sfk_ok();
+    return e;
+}
+
+void sfk_engine_free(sfk_engine *e)
+{
+    if (!e)
+        return;
+    sfk_registry_set_current(e);
+    sfk_handles_close_all(e); /* fires close events for what the application still has open */
+    sfk_registry_set_current(NULL);
+    if (e->registered)
+        sfk_registry_remove(e);
+    sfk_handles_free(e);
+    sfk_fs_free(e->fs);
+    sfk_buf_free(&e->in);
+    sfk_buf_free(&e->out);
+    free(e->username);
+    pthread_mutex_destroy(&e->ctx_lock);
+    free(e);
+}

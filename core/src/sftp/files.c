@@ -1,0 +1,211 @@
+/* OPEN, READ, WRITE, CLOSE of files. READ data goes from pread() straight into the output
+ * queue and WRITE data from the received packet straight into pwrite(): no copy and no
+ * allocation per request on the local path. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/events_gen.h"
+#include "sftp/engine_int.h"
+#include "sftp/status.h"
+#include "sftpkit/sftpkit_consts.h"
+
+/* on_open_file: the application opens it; it may rename the generated handle. */
+static int open_custom(sfk_engine *e, sfk_handle *h)
+{
+    int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
+    char *name = strdup(h->name);
+    if (!name)
+        return SSH_FX_FAILURE;
+    int ran = sfk_fire_on_open_file(e->server, e->conn_id, h->path, h->open.modes, h->open.access, &ost, &name);
+    int st = ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
+    if (st == SSH_FX_OK && sfk_handle_rename(e, h, name) < 0)
+        st = SSH_FX_FAILURE; /* empty, too long, or already in use */
+    free(name);
+    return st;
+}
+
+void sfk_req_open(sfk_engine *e, sfk_req *r)
+{
+    int st = sfk_take_path(e, &r->rd, 0);
+    uint32_t pflags = sfk_rd_u32(&r->rd);
+    sfk_attrs a;
+    sfk_attrs_decode(&r->rd, e->version, &a);
+    if (!st && !sfk_parsed(r))
+        st = SSH_FX_BAD_MESSAGE;
+    if (st)
+        return sfk_reply_status(e, r->id, st);
+    sfk_open_req o;
+    sfk_open_from_v3(pflags, &o);
+    int upload = sfk_open_is_write(&o);
+    if (upload && e->read_only)
+        return sfk_reply_status(e, r->id, SSH_FX_WRITE_PROTECT);
+    int action = sfk_app_before(e, upload ? SFK_OP_UPLOAD : SFK_OP_DOWNLOAD, e->abs1, NULL);
+    if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
+        return sfk_reply_status(e, r->id, SSH_FX_PERMISSION_DENIED);
+    if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO && !e->fs)
+        return sfk_reply_status(e, r->id, SSH_FX_OP_UNSUPPORTED);
+    sfk_handle *h = sfk_handle_new(e, SFK_H_FILE, e->abs1);
+    if (!h)
+        return sfk_reply_status(e, r->id, SSH_FX_FAILURE);
+    h->open = o;
+    h->notify = sfk_app_notify_enabled(e);
+    if (action == SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM) {
+        h->custom = 1;
+        st = open_custom(e, h);
+    } else {
+        mode_t mode = (a.flags & SFK_A_PERMS) ? a.perm & 07777 : 0666;
+        int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, 1);
+        if (fd < 0)
+            st = sfk_status_from_errno(-fd);
+        else
+            h->fd = fd;
+    }
+    if (st) {
+        sfk_handle_release(e, h);
+        return sfk_reply_status(e, r->id, st);
+    }
+    if (h->notify)
+        sfk_app_notify(e, "FileOpen", "ConnectionID=%lld;Path=%s;Handle=%s;Modes=%lld;Access=%lld;DesiredAccess=%u",
+                       (long long)e->conn_id, h->path, h->name, (long long)h->open.modes, (long long)h->open.access,
+                       h->open.desired_access);
+    sfk_reply_handle(e, r->id, h);
+}
+
+/* on_read_file: the handler's set_client_buffer writes into `data` (room for len bytes). */
+static int read_custom(sfk_engine *e, sfk_handle *h, uint64_t off, uint32_t len, uint8_t *data, size_t *got)
+{
+    sfk_ctx ctx = {.kind = SFK_CTX_READ, .handle = h->name, .path = h->path, .rdata = data, .rcap = len};
+    sfk_ctx_enter(e, &ctx);
+    int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
+    int ran = sfk_fire_on_read_file(e->server, e->conn_id, h->name, (int64_t)off, len, &ost);
+    pthread_mutex_lock(&e->ctx_lock);
+    *got = e->ctx.rlen;
+    pthread_mutex_unlock(&e->ctx_lock);
+    sfk_ctx_leave(e);
+    int st = ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
+    return st == SSH_FX_OK && *got == 0 ? SSH_FX_EOF : st;
+}
+
+void sfk_req_read(sfk_engine *e, sfk_req *r)
+{
+    sfk_handle *h = sfk_take_handle(e, &r->rd);
+    uint64_t off = sfk_rd_u64(&r->rd);
+    uint32_t len = sfk_rd_u32(&r->rd);
+    if (!sfk_parsed(r))
+        return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
+    if (!h || h->kind != SFK_H_FILE)
+        return sfk_reply_status(e, r->id, SSH_FX_INVALID_HANDLE);
+    if (len > SFK_SFTP_MAX_RW_LENGTH)
+        len = SFK_SFTP_MAX_RW_LENGTH; /* a short read is allowed; clients ask again */
+    /* Reserve the reply (length, type, id, data length) and read into it in place. */
+    if (sfk_buf_reserve(&e->out, 13 + (size_t)len) < 0)
+        return;
+    uint8_t *pkt = e->out.data + e->out.len;
+    size_t got = 0;
+    int st = SSH_FX_OK;
+    if (h->custom) {
+        st = read_custom(e, h, off, len, pkt + 13, &got);
+    } else if (off > (uint64_t)INT64_MAX) {
+        st = SSH_FX_EOF;
+    } else {
+        ssize_t n;
+        do
+            n = pread(h->fd, pkt + 13, len, (off_t)off);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            st = sfk_status_from_errno(errno);
+        else if (n == 0)
+            st = SSH_FX_EOF;
+        got = n > 0 ? (size_t)n : 0;
+    }
+    if (h->notify)
+        sfk_app_notify(e, "FileRead", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%u;Read=%zu",
+                       (long long)e->conn_id, h->name, (unsigned long long)off, len, got);
+    if (st != SSH_FX_OK)
+        return sfk_reply_status(e, r->id, st);
+    sfk_put_u32(pkt, (uint32_t)(9 + got));
+    pkt[4] = SSH_FXP_DATA;
+    sfk_put_u32(pkt + 5, r->id);
+    sfk_put_u32(pkt + 9, (uint32_t)got);
+    e->out.len += 13 + got;
+}
+
+static int write_local(int fd, const uint8_t *data, size_t len, uint64_t off)
+{
+    if (off > (uint64_t)INT64_MAX)
+        return SSH_FX_INVALID_PARAMETER;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(fd, data + done, len - done, (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sfk_status_from_errno(errno);
+        if (n == 0)
+            return SSH_FX_FAILURE;
+        done += (size_t)n;
+    }
+    return SSH_FX_OK;
+}
+
+static int write_custom(sfk_engine *e, sfk_handle *h, uint64_t off, const uint8_t *data, size_t len)
+{
+    sfk_ctx ctx = {.kind = SFK_CTX_WRITE, .handle = h->name, .path = h->path, .wdata = data, .wlen = len};
+    sfk_ctx_enter(e, &ctx);
+    int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
+    int ran = sfk_fire_on_write_file(e->server, e->conn_id, h->name, (int64_t)off, &ost);
+    sfk_ctx_leave(e);
+    return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
+}
+
+void sfk_req_write(sfk_engine *e, sfk_req *r)
+{
+    sfk_handle *h = sfk_take_handle(e, &r->rd);
+    uint64_t off = sfk_rd_u64(&r->rd);
+    size_t len;
+    const uint8_t *data = sfk_rd_str(&r->rd, &len);
+    if (!sfk_parsed(r))
+        return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
+    if (!h || h->kind != SFK_H_FILE)
+        return sfk_reply_status(e, r->id, SSH_FX_INVALID_HANDLE);
+    if (!h->open.write && !h->open.append)
+        return sfk_reply_status(e, r->id, SSH_FX_PERMISSION_DENIED); /* opened for reading */
+    int st = h->custom ? write_custom(e, h, off, data, len) : write_local(h->fd, data, len, off);
+    if (h->notify)
+        sfk_app_notify(e, "FileWrite", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%zu", (long long)e->conn_id,
+                       h->name, (unsigned long long)off, len);
+    sfk_reply_status(e, r->id, st);
+}
+
+int sfk_close_file(sfk_engine *e, sfk_handle *h)
+{
+    int st = SSH_FX_OK;
+    if (h->custom) {
+        int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
+        if (sfk_fire_on_close_file(e->server, e->conn_id, h->name, &ost))
+            st = sfk_status_from_ost(ost);
+    } else {
+        pthread_mutex_lock(&e->ctx_lock); /* get_client_file_entry may fstat it from another thread */
+        if (close(h->fd) < 0 && errno != EINTR)
+            st = sfk_status_from_errno(errno);
+        h->fd = -1;
+        pthread_mutex_unlock(&e->ctx_lock);
+    }
+    if (h->notify)
+        sfk_app_notify(e, "FileClose", "ConnectionID=%lld;Handle=%s;Modes=%lld", (long long)e->conn_id, h->name,
+                       (long long)h->open.modes);
+    sfk_handle_release(e, h);
+    return st;
+}
+
+void sfk_req_close(sfk_engine *e, sfk_req *r)
+{
+    sfk_handle *h = sfk_take_handle(e, &r->rd);
+    if (!sfk_parsed(r))
+        return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
+    if (!h)
+        return sfk_reply_status(e, r->id, SSH_FX_INVALID_HANDLE);
+    sfk_reply_status(e, r->id, h->kind == SFK_H_DIR ? sfk_close_dir(e, h) : sfk_close_file(e, h));
+}

@@ -1,0 +1,136 @@
+/* REALPATH, REMOVE, RENAME, READLINK, SYMLINK. Paths are client paths: "/" is the session's
+ * root and its home, so REALPATH is lexical (fs/path.c) and never shows where the root lies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/events_gen.h"
+#include "sftp/engine_int.h"
+#include "sftp/status.h"
+#include "sftpkit/sftpkit_consts.h"
+
+void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
+{
+    if ((e->utf8 && !sfk_utf8_valid(path, len)) || len > SFK_PATH_MAX ||
+        sfk_path_normalize(path, len, e->rel1, sizeof e->rel1) < 0)
+        return sfk_reply_status(e, id, SSH_FX_INVALID_FILENAME);
+    sfk_path_absolute(e->rel1, e->abs1, sizeof e->abs1);
+    if (!e->events)
+        return sfk_reply_name1(e, id, e->abs1);
+    /* on_translate_path: the handler sees the client's path and our answer, and may replace it
+     * (fraCustom) or refuse (fraAbort). */
+    char raw[SFK_PATH_MAX + 1];
+    memcpy(raw, path, len);
+    raw[len] = '\0';
+    char *absolute = strdup(e->abs1);
+    int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
+    sfk_fire_on_translate_path(e->server, e->conn_id, raw, &absolute, &action);
+    if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
+        sfk_reply_status(e, id, SSH_FX_PERMISSION_DENIED);
+    else if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM)
+        sfk_reply_name1(e, id, e->abs1);
+    else if (!absolute || !*absolute)
+        sfk_reply_status(e, id, SSH_FX_NO_SUCH_FILE);
+    else
+        sfk_reply_name1(e, id, absolute);
+    free(absolute);
+}
+
+void sfk_req_realpath(sfk_engine *e, sfk_req *r)
+{
+    size_t len;
+    const char *path = (const char *)sfk_rd_str(&r->rd, &len);
+    if (!sfk_parsed(r))
+        return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
+    sfk_do_realpath(e, r->id, path, len);
+}
+
+void sfk_req_remove(sfk_engine *e, sfk_req *r)
+{
+    int st = sfk_take_path(e, &r->rd, 0);
+    if (!st && !sfk_parsed(r))
+        st = SSH_FX_BAD_MESSAGE;
+    if (st)
+        return sfk_reply_status(e, r->id, st);
+    sfk_do_remove(e, r->id, 0);
+}
+
+/* Old path in slot 0, new in slot 1. SSH_FXP_RENAME refuses to replace (v3 says the target must
+ * not exist); posix-rename@openssh.com replaces atomically. */
+void sfk_do_rename(sfk_engine *e, uint32_t id, int posix)
+{
+    int st;
+    if (e->read_only) {
+        st = SSH_FX_WRITE_PROTECT;
+    } else {
+        int action = sfk_app_before(e, SFK_OP_RENAME, e->abs1, e->abs2);
+        if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT) {
+            st = SSH_FX_PERMISSION_DENIED;
+        } else if (action == SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM) {
+            st = sfk_app_custom(e, SFK_OP_RENAME, e->abs1, e->abs2);
+        } else if (!e->fs) {
+            st = SSH_FX_OP_UNSUPPORTED;
+        } else {
+            int rc = sfk_fs_rename(e->fs, e->rel1, e->rel2, !posix);
+            st = rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
+        }
+    }
+    sfk_app_after(e, SFK_OP_RENAME, e->abs1, e->abs2, &st);
+    sfk_reply_status(e, id, st);
+}
+
+void sfk_req_rename(sfk_engine *e, sfk_req *r)
+{
+    int st = sfk_take_path(e, &r->rd, 0);
+    if (!st)
+        st = sfk_take_path(e, &r->rd, 1);
+    if (!st && !sfk_parsed(r))
+        st = SSH_FX_BAD_MESSAGE;
+    if (st)
+        return sfk_reply_status(e, r->id, st);
+    sfk_do_rename(e, r->id, 0);
+}
+
+void sfk_req_readlink(sfk_engine *e, sfk_req *r)
+{
+    int st = sfk_take_path(e, &r->rd, 0);
+    if (!st && !sfk_parsed(r))
+        st = SSH_FX_BAD_MESSAGE;
+    if (!st && !e->fs)
+        st = SSH_FX_OP_UNSUPPORTED;
+    if (st)
+        return sfk_reply_status(e, r->id, st);
+    char target[SFK_PATH_MAX + 1];
+    int n = sfk_fs_readlink(e->fs, e->rel1, target, sizeof target);
+    if (n < 0)
+        return sfk_reply_errno(e, r->id, n);
+    if (e->utf8 && !sfk_utf8_valid(target, (size_t)n))
+        return sfk_reply_status(e, r->id, SSH_FX_INVALID_FILENAME);
+    sfk_reply_name1(e, r->id, target);
+}
+
+/* OpenSSH sends (target, link path) — the reverse of the draft's (link path, target) — and
+ * every client follows OpenSSH, so this is the order taken. */
+void sfk_req_symlink(sfk_engine *e, sfk_req *r)
+{
+    size_t tlen;
+    const char *target = (const char *)sfk_rd_str(&r->rd, &tlen);
+    int st = sfk_take_path(e, &r->rd, 0);
+    if (!st && !sfk_parsed(r))
+        st = SSH_FX_BAD_MESSAGE;
+    if (!st &&
+        (tlen == 0 || tlen > SFK_PATH_MAX || memchr(target, '\0', tlen) || (e->utf8 && !sfk_utf8_valid(target, tlen))))
+        st = SSH_FX_INVALID_FILENAME;
+    if (!st && e->read_only)
+        st = SSH_FX_WRITE_PROTECT;
+    if (!st && !e->fs)
+        st = SSH_FX_OP_UNSUPPORTED;
+    if (st)
+        return sfk_reply_status(e, r->id, st);
+    /* Stored verbatim: links resolve inside the root (an absolute target starts at the root),
+     * so whatever the client writes cannot point outside. */
+    char t[SFK_PATH_MAX + 1];
+    memcpy(t, target, tlen);
+    t[tlen] = '\0';
+    int rc = sfk_fs_symlink(e->fs, t, e->rel1);
+    sfk_reply_status(e, r->id, rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK);
+}
