@@ -281,7 +281,8 @@ SERVER_DOC = [
     "<p>Threads: event handlers run on the server's own threads, synchronously (the client's request",
     "waits for them). They may call back into this server. An exception a handler throws never reaches",
     "the library: by-ref decisions are set to deny ({@code accept = false}, {@code action = fraAbort},",
-    "{@code operationStatus = ostAccessDenied}) and the exception is reported to",
+    "{@code operationStatus = ostAccessDenied}; on_after_* events keep the library's status) and the",
+    "exception is reported to",
     "{@link #setOnHandlerException(HandlerExceptionHandler)} (standard error when unset).",
     "",
     "<p>Lifetime: {@link #close()} stops the server, closes every connection and frees the native server",
@@ -513,7 +514,9 @@ def event_java(e):
             o += ["        accept = false;", "        acceptSet = true;"]
         elif p.name == "action":
             o += ["        action = FileRequestAction.fraAbort;", "        actionSet = true;"]
-        elif p.name == "operation_status":
+        elif p.name == "operation_status" and not e.name.startswith("on_after_"):
+            # on_after_* events report what already happened: they keep the library's status
+            # (the same rule in every binding).
             o += ["        operationStatus = OperationStatus.ostAccessDenied;", "        operationStatusSet = true;"]
     o.append("    }")
     o.append("")

@@ -1,0 +1,319 @@
+package org.sftpkit.conformance;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.sftpkit.SFTPKitEvent;
+import org.sftpkit.SFTPServer;
+
+/** The "vfs" behaviour: an in-memory file system answering the engine's events (FORMAT.md's table). */
+final class Vfs {
+    final TreeMap<String, byte[]> files = new TreeMap<>();
+    final TreeSet<String> dirs = new TreeSet<>();
+    private final Map<String, String> open = new HashMap<>();
+    private final Map<String, Find> finds = new HashMap<>();
+    private int opens;
+    private int findCount;
+    private final Case ctx;
+
+    private static final class Find {
+        final String dir;
+        final List<String> names;
+        int next;
+
+        Find(String dir, List<String> names) {
+            this.dir = dir;
+            this.names = names;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    Vfs(Map<String, Object> spec, Case ctx) {
+        this.ctx = ctx;
+        dirs.add("/");
+        for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
+            files.put(norm(f.getKey()), bytes(Values.eval(f.getValue(), ctx)));
+        }
+        for (Object d : (List<Object>) spec.getOrDefault("dirs", List.of())) {
+            dirs.add(norm((String) d));
+        }
+    }
+
+    static byte[] bytes(Object v) {
+        if (v instanceof byte[]) {
+            return (byte[]) v;
+        }
+        if (v instanceof String) {
+            return ((String) v).getBytes(StandardCharsets.UTF_8);
+        }
+        throw new CaseError("vfs content must be text or bytes, not " + Values.kind(v));
+    }
+
+    /** FORMAT.md's normalization: leading '/', no repeated or trailing '/', '.' and '..' lexically. */
+    static String norm(String path) {
+        List<String> parts = new ArrayList<>();
+        for (String p : (path == null ? "" : path).split("/")) {
+            if (p.isEmpty() || p.equals(".")) {
+                continue;
+            }
+            if (p.equals("..")) {
+                if (!parts.isEmpty()) {
+                    parts.remove(parts.size() - 1);
+                }
+                continue;
+            }
+            parts.add(p);
+        }
+        return "/" + String.join("/", parts);
+    }
+
+    static String parent(String p) {
+        return p.equals("/") ? "/" : norm(p.substring(0, p.lastIndexOf('/')));
+    }
+
+    static String name(String p) {
+        return p.equals("/") ? "/" : p.substring(p.lastIndexOf('/') + 1);
+    }
+
+    private boolean exists(String p) {
+        return files.containsKey(p) || dirs.contains(p);
+    }
+
+    private List<String> children(String dir) {
+        TreeSet<String> names = new TreeSet<>();
+        for (String p : files.keySet()) {
+            if (parent(p).equals(dir)) {
+                names.add(name(p));
+            }
+        }
+        for (String p : dirs) {
+            if (!p.equals("/") && parent(p).equals(dir)) {
+                names.add(name(p));
+            }
+        }
+        return new ArrayList<>(names);
+    }
+
+    synchronized void handle(SFTPKitEvent e, Map<String, Object> p) {
+        String ev = e.getEventName();
+        if (ev.startsWith("on_before_")) {
+            EventAccess.set(e, "action", 2L);
+            return;
+        }
+        SFTPServer srv = ctx.server();
+        switch (ev) {
+            case "on_open_file":
+                status(e, openFile(e, norm(EventAccess.getString(p, "path")), EventAccess.getLong(p, "modes")));
+                break;
+            case "on_read_file": {
+                String path = open.get(EventAccess.getString(p, "handle"));
+                byte[] data = path == null ? null : files.get(path);
+                long off = EventAccess.getLong(p, "offset");
+                if (data == null) {
+                    status(e, 2);
+                } else if (off >= data.length) {
+                    status(e, 7);
+                } else {
+                    long end = Math.min((long) data.length, off + EventAccess.getLong(p, "size"));
+                    srv.setClientBuffer(EventAccess.getLong(p, "connection_id"), EventAccess.getString(p, "handle"),
+                            Arrays.copyOfRange(data, (int) off, (int) end));
+                    status(e, 1);
+                }
+                break;
+            }
+            case "on_write_file": {
+                String path = open.get(EventAccess.getString(p, "handle"));
+                if (path == null) {
+                    status(e, 2);
+                    break;
+                }
+                byte[] chunk = srv.getClientBuffer(EventAccess.getLong(p, "connection_id"),
+                        EventAccess.getString(p, "handle"));
+                byte[] old = files.getOrDefault(path, new byte[0]);
+                int off = (int) EventAccess.getLong(p, "offset");
+                byte[] buf = Arrays.copyOf(old, Math.max(old.length, off + chunk.length)); // zero-fills a gap
+                System.arraycopy(chunk, 0, buf, off, chunk.length);
+                files.put(path, buf);
+                status(e, 1);
+                break;
+            }
+            case "on_close_file":
+                status(e, open.remove(EventAccess.getString(p, "handle")) != null ? 1 : 2);
+                break;
+            case "on_create_directory": {
+                String path = norm(EventAccess.getString(p, "path"));
+                if (exists(path)) {
+                    status(e, 3);
+                } else if (!dirs.contains(parent(path))) {
+                    status(e, 2);
+                } else {
+                    dirs.add(path);
+                    status(e, 1);
+                }
+                break;
+            }
+            case "on_remove": {
+                String path = norm(EventAccess.getString(p, "path"));
+                if (path.equals("/")) {
+                    status(e, 3);
+                } else if (files.remove(path) != null) {
+                    status(e, 1);
+                } else if (dirs.contains(path)) {
+                    if (!children(path).isEmpty()) {
+                        status(e, 3);
+                    } else {
+                        dirs.remove(path);
+                        status(e, 1);
+                    }
+                } else {
+                    status(e, 2);
+                }
+                break;
+            }
+            case "on_rename_file":
+                status(e, rename(norm(EventAccess.getString(p, "old_path")), norm(EventAccess.getString(p, "new_path"))));
+                break;
+            case "on_request_attributes": {
+                String path = lookup(EventAccess.getString(p, "path"), EventAccess.getString(p, "handle"));
+                if (path == null || !exists(path)) {
+                    status(e, 2);
+                } else {
+                    ctx.commitEntry(EventAccess.getLong(p, "connection_id"), EventAccess.getString(p, "handle"),
+                            fields(path));
+                    status(e, 1);
+                }
+                break;
+            }
+            case "on_set_attributes": {
+                String path = lookup(EventAccess.getString(p, "path"), EventAccess.getString(p, "handle"));
+                status(e, path != null && exists(path) ? 1 : 2);
+                break;
+            }
+            case "on_find_first": {
+                String dir = norm(EventAccess.getString(p, "path"));
+                if (!dirs.contains(dir)) {
+                    status(e, 2);
+                    break;
+                }
+                String h = "find" + (++findCount);
+                EventAccess.set(e, "handle", h);
+                finds.put(h, new Find(dir, children(dir)));
+                status(e, serve(EventAccess.getLong(p, "connection_id"), h));
+                break;
+            }
+            case "on_find_next": {
+                String h = EventAccess.getString(p, "handle");
+                status(e, finds.containsKey(h) ? serve(EventAccess.getLong(p, "connection_id"), h) : 2);
+                break;
+            }
+            case "on_find_close":
+                status(e, finds.remove(EventAccess.getString(p, "handle")) != null ? 1 : 2);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static void status(SFTPKitEvent e, long s) {
+        EventAccess.set(e, "operation_status", s);
+    }
+
+    private long openFile(SFTPKitEvent e, String path, long modes) {
+        boolean write = (modes & (2 | 8 | 128 | 4 | 16)) != 0;
+        if (write) {
+            if (!dirs.contains(parent(path))) {
+                return 2;
+            }
+            if (dirs.contains(path)) {
+                return 3;
+            }
+            if ((modes & 32) != 0 && files.containsKey(path)) {
+                return 3;
+            }
+            if (!files.containsKey(path) || (modes & 16) != 0) {
+                files.put(path, new byte[0]);
+            }
+        } else {
+            if (dirs.contains(path)) {
+                return 3;
+            }
+            if (!files.containsKey(path)) {
+                return 2;
+            }
+        }
+        String h = "vfs" + (++opens);
+        open.put(h, path);
+        EventAccess.set(e, "handle", h);
+        return 1;
+    }
+
+    private long rename(String from, String to) {
+        if (!exists(from) || !dirs.contains(parent(to))) {
+            return 2;
+        }
+        if (exists(to)) {
+            return 3;
+        }
+        byte[] data = files.remove(from);
+        if (data != null) {
+            files.put(to, data);
+            return 1;
+        }
+        String prefix = from + "/";
+        for (String f : new ArrayList<>(files.keySet())) {
+            if (f.startsWith(prefix)) {
+                files.put(to + f.substring(from.length()), files.remove(f));
+            }
+        }
+        for (String d : new ArrayList<>(dirs)) {
+            if (d.equals(from) || d.startsWith(prefix)) {
+                dirs.remove(d);
+                dirs.add(to + d.substring(from.length()));
+            }
+        }
+        return 1;
+    }
+
+    private String lookup(String path, String handle) {
+        if (path != null && !path.isEmpty()) {
+            return norm(path);
+        }
+        return handle == null ? null : open.get(handle);
+    }
+
+    private Map<String, Object> fields(String path) {
+        boolean dir = dirs.contains(path);
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("name", name(path));
+        f.put("path", path);
+        f.put("size", dir ? 0L : (long) files.get(path).length);
+        f.put("directory", dir);
+        f.put("file_type", dir ? 1L : 0L);
+        return f;
+    }
+
+    private long serve(long cid, String h) {
+        Find f = finds.get(h);
+        if (f.next >= f.names.size()) {
+            return 7;
+        }
+        String n = f.names.get(f.next++);
+        ctx.commitEntry(cid, h, fields(f.dir.equals("/") ? "/" + n : f.dir + "/" + n));
+        return 1;
+    }
+
+    /** The final state compared by expect.vfs. */
+    synchronized Map<String, byte[]> snapshotFiles() {
+        return new TreeMap<>(files);
+    }
+
+    synchronized TreeSet<String> snapshotDirs() {
+        return new TreeSet<>(dirs);
+    }
+}
