@@ -35,7 +35,16 @@ sealed class CaseRunner
                 throw new CaseFailure($"unknown case member {m.Name}");
         _ctx.Server = new SFTPServer();
         if (Member("server") is { ValueKind: JsonValueKind.True })
-            ApplyFixture(Member("fixture"));
+        {
+            try
+            {
+                ApplyFixture(Member("fixture"));
+            }
+            catch (SFTPKitException e)
+            {
+                throw new CaseFailure($"fixture: error {e.Code}: {e.Message}");
+            }
+        }
         InstallHandlers();
         string failure = null;
         try
