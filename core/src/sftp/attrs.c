@@ -110,8 +110,9 @@ void sfk_attrs_to_setattr(const sfk_attrs *a, sfk_fs_setattr *s)
     }
 }
 
-/* strmode(3): type, rwx for user/group/other with set-id and sticky bits. */
-static void mode_string(uint32_t m, char out[11])
+/* strmode(3): type, rwx for user/group/other with set-id and sticky bits, and the trailing
+ * space BSD's strmode leaves for an ACL marker (OpenSSH's long names include it). */
+static void mode_string(uint32_t m, char out[12])
 {
     switch (m & S_IFMT) {
     case S_IFDIR:
@@ -148,12 +149,13 @@ static void mode_string(uint32_t m, char out[11])
     out[7] = m & S_IROTH ? 'r' : '-';
     out[8] = m & S_IWOTH ? 'w' : '-';
     out[9] = m & S_ISVTX ? (m & S_IXOTH ? 't' : 'T') : (m & S_IXOTH ? 'x' : '-');
-    out[10] = '\0';
+    out[10] = ' ';
+    out[11] = '\0';
 }
 
 int sfk_longname(char *buf, int cap, const char *name, const sfk_attrs *a, const char *user, const char *group)
 {
-    char mode[11];
+    char mode[12];
     mode_string(a->flags & SFK_A_PERMS ? a->perm : 0, mode);
     char tbuf[32] = "";
     if (a->flags & SFK_A_MTIME) {

@@ -29,7 +29,8 @@ typedef struct {
     int notify;   /* NotifyOnFileOperations was on when it was opened */
     uint32_t gen; /* makes a reused slot's generated name differ */
     char id[12];  /* the generated name */
-    char *name;   /* the handle string: id, or the application's (malloc'd) */
+    char *name;   /* the handle string: id, or the application's (malloc'd when `named`) */
+    int named;
     size_t name_len;
     char *path;        /* client-visible absolute path ("/a/b"); path + 1 is the root-relative one */
     int fd;            /* local file */

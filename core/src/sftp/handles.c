@@ -48,6 +48,9 @@ sfk_handle *sfk_handle_new(sfk_engine *e, sfk_handle_kind kind, const char *abs_
         sfk_handle *slots = realloc(t->slots, cap * sizeof *slots);
         if (slots) {
             memset(slots + t->cap, 0, (cap - t->cap) * sizeof *slots);
+            for (uint32_t k = 0; k < t->cap; k++) /* generated names live in the moved slots */
+                if (!slots[k].named)
+                    slots[k].name = slots[k].id;
             t->slots = slots;
             t->cap = cap;
         }
@@ -87,7 +90,7 @@ sfk_handle *sfk_handle_find(sfk_engine *e, const uint8_t *name, size_t len)
     }
     for (uint32_t i = 0; i < t->cap; i++) {
         sfk_handle *h = &t->slots[i];
-        if (h->kind != SFK_H_FREE && h->name != h->id && h->name_len == len && !memcmp(h->name, name, len))
+        if (h->kind != SFK_H_FREE && h->named && h->name_len == len && !memcmp(h->name, name, len))
             return h;
     }
     return NULL;
@@ -111,10 +114,11 @@ int sfk_handle_rename(sfk_engine *e, sfk_handle *h, const char *name)
     if (!copy)
         return -1;
     pthread_mutex_lock(&e->ctx_lock);
-    if (h->name != h->id)
+    if (h->named)
         free(h->name);
     h->name = copy;
     h->name_len = len;
+    h->named = 1;
     pthread_mutex_unlock(&e->ctx_lock);
     return 0;
 }
@@ -122,7 +126,7 @@ int sfk_handle_rename(sfk_engine *e, sfk_handle *h, const char *name)
 void sfk_handle_release(sfk_engine *e, sfk_handle *h)
 {
     pthread_mutex_lock(&e->ctx_lock);
-    if (h->name != h->id)
+    if (h->named)
         free(h->name);
     free(h->path);
     sfk_buf_free(&h->listing);
