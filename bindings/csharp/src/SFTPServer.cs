@@ -19,7 +19,7 @@ namespace SFTPKit
     /// <item><see cref="Dispose"/> stops the server, closes every connection and frees everything. A
     /// started server stays alive until <see cref="Stop"/> or Dispose even if the program drops its
     /// last reference; the finalizer of the native handle is only a safety net for servers that were
-    /// never disposed.</item>
+    /// never disposed. Servers still running when the process exits are disposed by a ProcessExit hook.</item>
     /// </list>
     /// </summary>
     public sealed partial class SFTPServer : IDisposable
@@ -77,6 +77,13 @@ namespace SFTPKit
         {
             lock (s_running)
             {
+                if (!s_exitHooked)
+                {
+                    // Servers still running when the process exits are stopped while the runtime can
+                    // still take their threads' last events, instead of at exit() under them.
+                    AppDomain.CurrentDomain.ProcessExit += (sender, e) => StopAllAtExit();
+                    s_exitHooked = true;
+                }
                 s_running.Add(this);
                 if (_handle.IsClosed)
                     s_running.Remove(this);
@@ -84,6 +91,26 @@ namespace SFTPKit
         }
 
         private void AfterStop() => Unroot();
+
+        private static bool s_exitHooked;
+
+        private static void StopAllAtExit()
+        {
+            SFTPServer[] running;
+            lock (s_running)
+                running = new List<SFTPServer>(s_running).ToArray();
+            foreach (SFTPServer srv in running)
+            {
+                try
+                {
+                    srv.Dispose();
+                }
+                catch (Exception ex)
+                {
+                    WriteStandardError("sftpkit: stopping a server at exit failed: " + ex.Message);
+                }
+            }
+        }
 
         // A failed Start() unroots the server unless it is serving anyway (Start on a started server).
         private void StartFailed(IntPtr p)
