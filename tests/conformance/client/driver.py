@@ -375,9 +375,8 @@ def run_script(ctx, script, label=""):
             expect = op.get("expect", "ok")
             if name == "connect":
                 outcome = sess.connect(op)
-                want = expect if isinstance(expect, str) else "ok"
-                if outcome != want:
-                    raise Mismatch("%s as %r: %s, expected %s" % (what, op.get("user"), outcome, want))
+                if not ctx.matches(expect, outcome):
+                    raise Mismatch("%s as %r: %s, expected %s" % (what, op.get("user"), outcome, show(expect)))
                 if outcome == "ok" and "check" in op:
                     sess.check(op["check"])
                 continue
@@ -429,7 +428,8 @@ def run_parallel(ctx, op, what):
 
     def one(n):
         try:
-            run_script(ctx, op["script"], "%s[%d] " % (what, n))
+            sub = Ctx({"host": ctx.host, "port": ctx.port, "base": ctx.base, "vars": dict(ctx.vars, client=n)})
+            run_script(sub, op["script"], "%s[%d] " % (what, n))
         except Exception as e:  # noqa: BLE001 - collected and reported below
             with lock:
                 failures.append(e)

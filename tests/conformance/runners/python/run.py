@@ -257,11 +257,12 @@ class Case:
 
     def make_handler(self, name):
         def handler(p):
+            rec = None
             try:
                 params = p.as_dict()
+                rec = [name, params, False]
                 with self.cond:
-                    self.records.append((name, params))
-                    self.cond.notify_all()
+                    self.records.append(rec)
                 if self.vfs is not None:
                     self.vfs.handle(name, params, p)
                 if "listing" in self.case:
@@ -271,6 +272,11 @@ class Case:
             except Exception as e:  # noqa: BLE001 - recorded; the case fails
                 self.handler_failures.append("%s handler: %s" % (name, e if isinstance(e, CaseFail) else
                                                                  traceback.format_exc(limit=3)))
+            finally:
+                if rec is not None:
+                    with self.cond:
+                        rec[2] = True  # wait_event only sees events whose handler finished
+                        self.cond.notify_all()
         return handler
 
     def apply_rule(self, i, rule, name, params, p):
@@ -325,7 +331,7 @@ class Case:
     def check_expect(self):
         exp = self.case.get("expect") or {}
         with self.cond:
-            records = list(self.records)
+            records = [(n, p) for n, p, _ in self.records]
         pos = 0
         for want in exp.get("events", []):
             found = False
@@ -436,7 +442,7 @@ class Case:
         want = {"event": step["wait_event"], "params": step.get("params") or {}}
         with self.cond:
             while True:
-                if any(self.event_matches(want, n, p) for n, p in self.records):
+                if any(done and self.event_matches(want, n, p) for n, p, done in self.records):
                     return
                 left = deadline - time.monotonic()
                 if left <= 0:
