@@ -197,20 +197,20 @@ def method_members(meth):
     if meth.name == "start":
         # A started server is strongly reachable until stop()/close(), so dropping the last reference
         # to a serving server cannot let the Cleaner stop it behind the application's back.
-        o.append("        RUNNING.add(this);")
+        o.append("        Running.add(this);")
         o.append("        boolean ok = false;")
         o.append("        try {")
         o += ["    " + s for s in _leased(body)]
         o.append("            ok = true;")
         o.append("        } finally {")
-        o.append("            if (!ok) {")
-        o.append("                RUNNING.remove(this);")
+        o.append("            if (!ok && !activeQuietly()) { // a second start() fails, the first still serves")
+        o.append("                Running.remove(this);")
         o.append("            }")
         o.append("        }")
     else:
         o += _leased(body)
         if meth.name == "stop":
-            o.append("        RUNNING.remove(this);")
+            o.append("        Running.remove(this);")
     o.append("    }")
     return o
 
@@ -288,7 +288,8 @@ SERVER_DOC = [
     "<p>Lifetime: {@link #close()} stops the server, closes every connection and frees the native server",
     "and every reference the library held to Java objects. Use try-with-resources. A started server",
     "stays alive until {@link #stop()} or {@link #close()} even if the program drops its last reference;",
-    "a Cleaner frees servers that were never closed and are unreachable (a safety net only).",
+    "a Cleaner frees servers that were never closed and are unreachable (a safety net only), and servers",
+    "still running when the JVM exits are closed by a shutdown hook.",
     "",
     "<pre>{@code",
     "try (SFTPServer srv = new SFTPServer()) {",
@@ -303,15 +304,12 @@ SERVER_DOC = [
 
 
 def server_java(m):
-    o = header(["java.util.Set", "java.util.concurrent.ConcurrentHashMap"])
+    o = header()
     o.append("/**")
     o += [(" * " + l).rstrip() for l in SERVER_DOC]
     o.append(" */")
     o.append("public final class SFTPServer implements AutoCloseable {")
     o += [
-        "    /** Started servers: strongly reachable until stop() or close(). */",
-        "    private static final Set<SFTPServer> RUNNING = ConcurrentHashMap.newKeySet();",
-        "",
         "    private final NativeHandle nativeRef;",
         "    private final EventHub hub;",
         "",
@@ -337,7 +335,7 @@ def server_java(m):
         "     */",
         "    @Override",
         "    public void close() {",
-        "        RUNNING.remove(this);",
+        "        Running.remove(this);",
         "        nativeRef.close(Dispatcher.inHandlerOf(nativeRef));",
         "    }",
         "",
@@ -407,6 +405,14 @@ def server_java(m):
         "",
         "    EventHub eventHub() {",
         "        return hub;",
+        "    }",
+        "",
+        "    private boolean activeQuietly() {",
+        "        try {",
+        "            return getActive();",
+        "        } catch (SFTPKitException e) {",
+        "            return false;",
+        "        }",
         "    }",
         "",
         "    private static void check(int rc) {",
