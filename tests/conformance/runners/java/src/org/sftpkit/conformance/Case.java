@@ -31,7 +31,24 @@ final class Case implements Values.Scope {
     private static final Set<String> MEMBERS = Set.of("name", "doc", "server", "fixture", "handlers", "listing", "vfs",
             "steps", "expect");
 
-    record EventRecord(String event, Map<String, Object> params) {
+    /** One event as received; done once its handler (behaviours and rules) has finished. */
+    static final class EventRecord {
+        private final String event;
+        private final Map<String, Object> params;
+        private boolean done; // guarded by the records list
+
+        EventRecord(String event, Map<String, Object> params) {
+            this.event = event;
+            this.params = params;
+        }
+
+        String event() {
+            return event;
+        }
+
+        Map<String, Object> params() {
+            return params;
+        }
     }
 
     private final Map<String, Object> c;
@@ -351,9 +368,9 @@ final class Case implements Values.Scope {
             failHandler(ev.name() + ": reading parameters: " + t);
             return;
         }
+        EventRecord record = new EventRecord(ev.name(), params);
         synchronized (records) {
-            records.add(new EventRecord(ev.name(), params));
-            records.notifyAll();
+            records.add(record);
         }
         currentParams.set(params);
         try {
@@ -372,6 +389,10 @@ final class Case implements Values.Scope {
             }
         } finally {
             currentParams.remove();
+            synchronized (records) {
+                record.done = true; // wait_event sees it only now (its rules' saves are in place)
+                records.notifyAll();
+            }
         }
     }
 
@@ -651,7 +672,7 @@ final class Case implements Values.Scope {
         synchronized (records) {
             while (true) {
                 for (EventRecord r : records) {
-                    if (eventMatches(r, name, params)) {
+                    if (r.done && eventMatches(r, name, params)) {
                         return true;
                     }
                 }
