@@ -85,13 +85,16 @@ final class EventHub {
         }
         listeners.remove(i);
         rebuildListeners();
-        if (!handle.isClosed()) {
-            long p = handle.acquire();
-            try {
-                updateMask(p);
-            } finally {
-                handle.release();
-            }
+        long p;
+        try {
+            p = handle.acquire();
+        } catch (SFTPKitException closed) {
+            return true; // a closed server delivers nothing anyway
+        }
+        try {
+            updateMask(p);
+        } finally {
+            handle.release();
         }
         return true;
     }
