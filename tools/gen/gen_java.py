@@ -60,7 +60,7 @@ def javadoc(indent, summary, remarks=None, tags=()):
             o.append(pad + " * <p>" + html(p))
     if tags:
         o.append(pad + " *")
-        o.extend(pad + " * " + t for t in tags)
+        o.extend((pad + " * " + t).rstrip() for t in tags)
     o.append(pad + " */")
     return o
 
