@@ -219,8 +219,12 @@ void sfk_entry_write(sfk_engine *e, const char *path, const sfk_attrs *a)
     sfk_prop_put_int(s, SFK_P_CLIENT_FILE_ENTRY_SIZE, -1, a->flags & SFK_A_SIZE ? (int64_t)a->size : -1);
     int perms = (a->flags & SFK_A_PERMS) != 0;
     sfk_prop_put_int(s, SFK_P_CLIENT_FILE_ENTRY_DIRECTORY, -1, perms && S_ISDIR(a->perm));
+    /* cftUnknown exactly when no permissions are known (a SETSTAT without them); bare permission
+     * bits without a type read as a file */
     sfk_prop_put_int(s, SFK_P_CLIENT_FILE_ENTRY_FILE_TYPE, -1,
-                     perms && (a->perm & S_IFMT) ? file_type_of(a->perm) : SFTPKIT_FILE_TYPE_CFTUNKNOWN);
+                     !perms               ? SFTPKIT_FILE_TYPE_CFTUNKNOWN
+                     : (a->perm & S_IFMT) ? file_type_of(a->perm)
+                                          : SFTPKIT_FILE_TYPE_CFTFILE);
     for (size_t i = 0; i < sizeof perm_props / sizeof perm_props[0]; i++)
         sfk_prop_put_int(s, perm_props[i].prop, -1, perms && (a->perm & perm_props[i].bit));
     put_time(s, SFK_P_CLIENT_FILE_ENTRY_A_TIME, a->flags & SFK_A_ATIME, a->atime);

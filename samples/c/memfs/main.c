@@ -1,0 +1,103 @@
+/* sftpkit-memfs: an SFTP server whose files live only in memory (see memfs.h).
+ *
+ *   sftpkit-memfs [--host 127.0.0.1] [--port 2223] [--user NAME:PASSWORD]... [--host-key FILE]
+ *
+ * Without --user it accepts demo / demo. Without --host-key it generates an Ed25519 host key
+ * for this run. Stops on SIGINT / SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sftpkit/sftpkit.h>
+
+#include "memfs.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "sftpkit-memfs: %s: %s\n", what, sftpkit_last_error_message());
+    return 1;
+}
+
+static int add_user(sftpkit_server *s, const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    if (!colon) {
+        fprintf(stderr, "sftpkit-memfs: --user wants NAME:PASSWORD, got \"%s\"\n", spec);
+        return -1;
+    }
+    int64_t n = 0;
+    sftpkit_server_get_user_count(s, &n);
+    char *name = strndup(spec, (size_t)(colon - spec));
+    int rc = sftpkit_server_set_user_count(s, n + 1) || sftpkit_server_set_user_username(s, n, name) ||
+             sftpkit_server_set_user_password(s, n, colon + 1);
+    free(name);
+    return rc ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *host_key = NULL;
+    int64_t port = 2223;
+    sftpkit_server *s = sftpkit_server_new();
+    if (!s)
+        return fail("server");
+    int users = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--host") && val)
+            host = val, i++;
+        else if (!strcmp(arg, "--port") && val)
+            port = strtoll(val, NULL, 10), i++;
+        else if (!strcmp(arg, "--host-key") && val)
+            host_key = val, i++;
+        else if (!strcmp(arg, "--user") && val) {
+            if (add_user(s, val) != 0)
+                return fail("--user");
+            users++, i++;
+        } else {
+            fprintf(stderr, "usage: %s [--host H] [--port P] [--user NAME:PASSWORD]... [--host-key FILE]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (!users && add_user(s, "demo:demo") != 0)
+        return fail("user");
+    sftpkit_key *key = sftpkit_key_new();
+    int rc = host_key ? sftpkit_key_import_file(key, host_key, "") : sftpkit_key_generate(key, "ssh-ed25519", 0);
+    if (rc)
+        return fail("host key");
+    int64_t handle = 0;
+    if (sftpkit_key_get_handle(key, &handle) || sftpkit_server_set_server_key_count(s, 1) ||
+        sftpkit_server_set_server_key_handle(s, 0, handle))
+        return fail("host key");
+    sftpkit_key_free(key);
+    if (sftpkit_server_set_host(s, host) || sftpkit_server_set_port(s, port))
+        return fail("address");
+    /* No base_dir: there is no local file system; every file operation goes to memfs. */
+    memfs *fs = memfs_new();
+    const char *hello = "Hello from a file that only exists in memory.\n";
+    memfs_mkdir(fs, "/pub");
+    memfs_put(fs, "/pub/README.txt", hello, strlen(hello));
+    if (memfs_install(s, fs) != 0)
+        return fail("event handler");
+    if (sftpkit_server_start(s) != 0)
+        return fail("start");
+    printf("sftpkit-memfs listening on %s:%lld (in-memory files; Ctrl-C stops)\n", host, (long long)port);
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (!stop_requested)
+        sleep(1); /* a signal cuts the sleep short */
+    sftpkit_server_stop(s);
+    sftpkit_server_free(s); /* frees memfs too */
+    return 0;
+}
