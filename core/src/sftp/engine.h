@@ -32,7 +32,11 @@ void sfk_engine_free(sfk_engine *e);
  * the channel should be closed (the reason is in the last error). */
 int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
 
-/* Queued output: the transport sends it in one write, then consumes what it sent. */
+/* Queued output: the transport sends it in one write, then consumes what it sent.
+ * Back-pressure: once about 2 MiB of replies are queued, the engine holds the remaining requests
+ * back, and sfk_engine_consume() runs them as the queue drains — so consume can queue new output.
+ * Loop "output -> write -> consume" until output returns 0 bytes before reading the channel
+ * again; otherwise held requests wait for the client's next packet (which may never come). */
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len);
 void sfk_engine_consume(sfk_engine *e, size_t n);
 
