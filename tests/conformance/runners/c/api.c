@@ -13,10 +13,17 @@ typedef struct {
 } method_sig;
 
 static const method_sig methods[] = {
-    {"config", "s", 's'},          {"do_action", "ss", 's'},           {"drop_client", "ib", 'v'},
-    {"get_client_buffer", "is", 'y'}, {"get_client_file_entry", "is", 'v'}, {"list_clients", "", 's'},
-    {"pin_client", "i", 'v'},      {"set_client_buffer", "isy", 'v'},  {"set_client_file_entry", "is", 'v'},
-    {"start", "", 'v'},            {"stop", "", 'v'},
+    {"config", "s", 's'},
+    {"do_action", "ss", 's'},
+    {"drop_client", "ib", 'v'},
+    {"get_client_buffer", "is", 'y'},
+    {"get_client_file_entry", "is", 'v'},
+    {"list_clients", "", 's'},
+    {"pin_client", "i", 'v'},
+    {"set_client_buffer", "isy", 'v'},
+    {"set_client_file_entry", "is", 'v'},
+    {"start", "", 'v'},
+    {"stop", "", 'v'},
 };
 
 static int convert(const crt_val *v, char want, const char *what, char **err)

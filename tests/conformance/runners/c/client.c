@@ -175,8 +175,8 @@ int crt_client_finish(int pid, int out_fd, char **err)
         else if (json_str(res, "error"))
             rc = crt_fail(err, "client: %s", json_str(res, "error"));
         else
-            rc = crt_fail(err, "client: driver exit %d, output \"%.200s\"", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                          text);
+            rc = crt_fail(err, "client: driver exit %d, output \"%.200s\"",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1, text);
         json_free(res);
     }
     free(out.data);

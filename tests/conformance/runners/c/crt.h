@@ -17,9 +17,9 @@ typedef enum { CRT_NULL, CRT_BOOL, CRT_INT, CRT_STR, CRT_BYTES } crt_type;
 
 typedef struct {
     crt_type t;
-    int64_t i;   /* BOOL (0/1), INT */
-    char *s;     /* STR (NUL-terminated), BYTES; malloc'd, owned */
-    size_t len;  /* STR, BYTES */
+    int64_t i;  /* BOOL (0/1), INT */
+    char *s;    /* STR (NUL-terminated), BYTES; malloc'd, owned */
+    size_t len; /* STR, BYTES */
 } crt_val;
 
 void crt_val_free(crt_val *v);

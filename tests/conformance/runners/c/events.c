@@ -251,8 +251,8 @@ struct crt_vfs {
     size_t ndirs;
     char **handles, **handle_paths; /* open file handles */
     size_t nhandles;
-    char **finds;    /* listing handles */
-    char ***kids;    /* remaining children (sorted), per listing */
+    char **finds; /* listing handles */
+    char ***kids; /* remaining children (sorted), per listing */
     size_t *nkids, *kidpos, nfinds;
     int opens, find_count;
 };

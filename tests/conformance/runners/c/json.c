@@ -134,14 +134,30 @@ static int parse_string(parser *ps, char **out, size_t *outlen)
         }
         c = *ps->p++;
         switch (c) {
-        case '"': s[n++] = '"'; break;
-        case '\\': s[n++] = '\\'; break;
-        case '/': s[n++] = '/'; break;
-        case 'b': s[n++] = '\b'; break;
-        case 'f': s[n++] = '\f'; break;
-        case 'n': s[n++] = '\n'; break;
-        case 'r': s[n++] = '\r'; break;
-        case 't': s[n++] = '\t'; break;
+        case '"':
+            s[n++] = '"';
+            break;
+        case '\\':
+            s[n++] = '\\';
+            break;
+        case '/':
+            s[n++] = '/';
+            break;
+        case 'b':
+            s[n++] = '\b';
+            break;
+        case 'f':
+            s[n++] = '\f';
+            break;
+        case 'n':
+            s[n++] = '\n';
+            break;
+        case 'r':
+            s[n++] = '\r';
+            break;
+        case 't':
+            s[n++] = '\t';
+            break;
         case 'u': {
             unsigned cp, lo;
             if (q - ps->p < 4 || hex4(ps->p, &cp) < 0) {
