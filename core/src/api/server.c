@@ -5,6 +5,7 @@
 
 #include "api/errors.h"
 #include "api/events.h"
+#include "ssh/host_keys.h"
 #include "util/log.h"
 
 SFTPKIT_API const char *sftpkit_version(void)
@@ -36,6 +37,7 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
     sfk_runtime_destroy(s); /* stops the server: no connection thread survives this line */
     sfk_sftp_registry_destroy(s);
     sfk_events_destroy(s);
+    sfk_host_keys_destroy(s);
     sfk_log_destroy(s);
     sfk_config_destroy(s);
     sfk_props_destroy(s);

@@ -12,6 +12,7 @@ struct sfk_handler; /* api/events.c */
 struct sfk_runtime; /* server/: listener, connection threads, client registry */
 struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
 struct sfk_logger; /* util/log.c */
+struct sfk_host_keys; /* ssh/host_keys.c: the server_key_* slots' keys */
 
 struct sftpkit_server {
     /* Guards values, lists, config and handler. Never held while user code (an event handler)
@@ -22,6 +23,7 @@ struct sftpkit_server {
     sfk_config_store config;
     struct sfk_handler *handler;
     struct sfk_logger *logger;
+    struct sfk_host_keys *host_keys;
     struct sfk_runtime *runtime;
     struct sfk_sftp_registry *sftp;
 };
