@@ -144,6 +144,21 @@ class _Dispatcher:
         return 0
 
 
+class _DispatchRef:
+    """What the native side holds: a weak reference to the server's dispatcher. A strong one
+    would be invisible to the garbage collector, so a handler that refers back to its server
+    (a bound method of an object owning the server) would keep both alive forever."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, dispatcher):
+        self._ref = weakref.ref(dispatcher)
+
+    def __call__(self, event_id, ev):
+        d = self._ref()
+        return d(event_id, ev) if d is not None else 0
+
+
 class _EventProperty:
     """srv.on_x = fn installs fn (called with the event's params object); None removes it."""
 
@@ -187,6 +202,7 @@ class ServerBase:
         self._h = h
         self._token = object()
         self._dispatcher = _Dispatcher(self._token)
+        self._dispatch_ref = _DispatchRef(self._dispatcher)
         self._mask = 0
         self._lock = threading.Lock()
         _live_servers.add(self)
@@ -211,7 +227,7 @@ class ServerBase:
                 handlers[event_id] = (fn, cls, deny, name)
                 mask = self._mask | bit
             if mask != self._mask:
-                _n.sfk_py_set_dispatcher(h, self._dispatcher, mask)
+                _n.sfk_py_set_dispatcher(h, self._dispatch_ref, mask)
                 self._mask = mask
 
     def close(self):

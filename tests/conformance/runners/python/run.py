@@ -408,17 +408,14 @@ class Case:
                "vars": {k: jsonable(v) for k, v in self.vars.items()}, "script": script}
         proc = subprocess.Popen([CLIENT_PYTHON, DRIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        # write stdin from a thread: the driver may run long, the pipe must not block us
-        threading.Thread(target=self._feed, args=(proc, json.dumps(doc).encode()), daemon=True).start()
-        return proc
-
-    @staticmethod
-    def _feed(proc, data):
+        # The driver reads all of stdin before it does anything: writing it all here cannot block.
         try:
-            proc.stdin.write(data)
+            proc.stdin.write(json.dumps(doc).encode())
             proc.stdin.close()
         except OSError:
             pass
+        proc.stdin = None
+        return proc
 
     @staticmethod
     def finish_client(proc):
