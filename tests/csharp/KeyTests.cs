@@ -26,8 +26,10 @@ public class KeyTests
         using var key = new SSHKey();
         var e = Assert.Throws<SFTPKitException>(() => key.ImportBytes(Encoding.ASCII.GetBytes("not a key"), ""));
         Assert.Equal(ErrorCode.BadKey, e.Code);
-        Assert.Equal(ErrorCode.InvalidParameter,
-                     Assert.Throws<SFTPKitException>(() => key.Generate("ssh-nonsense", 0)).Code);
+        // api.json's documented code for an unknown algorithm or a bad RSA size
+        Assert.Equal(ErrorCode.InvalidValue, Assert.Throws<SFTPKitException>(() => key.Generate("ssh-nonsense", 0)).Code);
+        Assert.Equal(ErrorCode.InvalidValue, Assert.Throws<SFTPKitException>(() => key.Generate("ssh-rsa", 1024)).Code);
+        Assert.Equal(ErrorCode.InvalidState, Assert.Throws<SFTPKitException>(() => key.ExportPublic()).Code);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ namespace SFTPKit
         /// <summary>Generates a new key pair.</summary>
         /// <param name="algorithm">"ssh-ed25519", "ssh-rsa" or "ecdsa-sha2-nistp256/384/521".</param>
         /// <param name="bits">RSA size 2048..8192 (0 = 3072); ignored for other algorithms.</param>
-        /// <exception cref="SFTPKitException">Unknown algorithm or bad size.</exception>
+        /// <exception cref="SFTPKitException">Unknown algorithm or bad size (1048580).</exception>
         public void Generate(string algorithm, long bits)
         {
             if (bits < int.MinValue || bits > int.MaxValue)
