@@ -30,7 +30,8 @@ static int type_family(ssh_key k)
 int sfk_hook_server_key_handle(sftpkit_server *s, int64_t index, int64_t value)
 {
     if (index < 0 || index >= SFK_MAX_HOST_KEYS)
-        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "server_key_handle: slot %" PRId64 " is outside 0..15", index);
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "server_key_handle: slot %" PRId64 " is outside 0..15",
+                         index);
     if (!s->host_keys && !(s->host_keys = calloc(1, sizeof *s->host_keys)))
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
     struct sfk_host_keys *hk = s->host_keys;
@@ -51,7 +52,8 @@ int sfk_hook_server_key_handle(sftpkit_server *s, int64_t index, int64_t value)
             if (i != index && hk->key[i] && h && h->i == hk->handle[i] && type_family(hk->key[i]) == type_family(key)) {
                 ssh_key_free(key);
                 return sfk_error(SFTPKIT_ERROR_INVALID_VALUE,
-                                 "server_key_handle: slot %" PRId64 " already holds a %s key; libssh serves one host key per type",
+                                 "server_key_handle: slot %" PRId64
+                                 " already holds a %s key; libssh serves one host key per type",
                                  i, ssh_key_type_to_char(ssh_key_type(hk->key[i])));
             }
         }

@@ -109,9 +109,10 @@ SFTPKIT_API int sftpkit_key_generate(sftpkit_key *k, const char *algorithm, int 
             if (!strcmp(algorithm, curves[i].name))
                 found = i;
         if (found < 0)
-            return sfk_error(SFTPKIT_ERROR_INVALID_VALUE,
-                             "key_generate: unknown algorithm \"%s\" (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521)",
-                             algorithm);
+            return sfk_error(
+                SFTPKIT_ERROR_INVALID_VALUE,
+                "key_generate: unknown algorithm \"%s\" (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521)",
+                algorithm);
         if (bits != 0 && bits != curves[found].bits)
             return sfk_error(SFTPKIT_ERROR_INVALID_VALUE, "key_generate: %s keys are %d bits, not %d", algorithm,
                              curves[found].bits, bits);
@@ -191,9 +192,10 @@ SFTPKIT_API int sftpkit_key_import_file(sftpkit_key *k, const char *path, const 
     if (!rc) {
         char what[300];
         snprintf(what, sizeof what, "key_import_file(%s)", path);
-        rc = sftpkit_key_import_bytes(k, (const uint8_t *)text, len, passphrase);
-        if (rc) /* name the file in the message */
-            sfk_error(rc, "%s: %s", what, sftpkit_last_error_message() + strlen("key_import_bytes: "));
+        if (len == 0 || memchr(text, '\0', len))
+            rc = sfk_error(SFTPKIT_ERROR_BAD_KEY, "%s: empty or binary data is not a key", what);
+        else
+            text[len] = '\0', rc = import_text(k, text, passphrase, what);
     }
     free(text);
     return rc;
@@ -232,9 +234,9 @@ SFTPKIT_API int sftpkit_key_export_private(const sftpkit_key *k, const char *pas
     if (ssh_pki_export_privkey_base64(k->key, passphrase && *passphrase ? passphrase : NULL, NULL, NULL, &b64) !=
         SSH_OK)
         return sfk_error(SFTPKIT_ERROR_BAD_KEY, "key_export_private: the key cannot be exported");
-    *text = sfk_strdup(b64);
+    *text = strdup(b64);
     ssh_string_free_char(b64);
-    return *text ? sfk_ok() : SFTPKIT_ERROR_OUT_OF_MEMORY;
+    return *text ? sfk_ok() : sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
 SFTPKIT_API int sftpkit_key_get_handle(const sftpkit_key *k, int64_t *out)

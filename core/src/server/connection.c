@@ -1,0 +1,498 @@
+/* One connection's thread: it owns the ssh_session from the handshake to the last byte.
+ * Phases: handshake (bounded by ssh_settings_handshake_timeout) -> authentication and the sftp
+ * subsystem request (callbacks, same deadline) -> the SFTP loop (engine bytes in, replies out) ->
+ * an orderly close. Events: on_connect, on_session_established, on_session_closed, on_disconnect,
+ * on_error, in that order. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libssh/callbacks.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/config.h"
+#include "api/errors.h"
+#include "api/events_gen.h"
+#include "api/props.h"
+#include "api/server.h"
+#include "server/runtime.h"
+#include "server/throttle.h"
+#include "sftp/engine.h"
+#include "ssh/algorithms.h"
+#include "ssh/auth.h"
+#include "ssh/host_keys.h"
+#include "ssh/keys.h"
+#include "util/log.h"
+
+typedef struct {
+    sfk_conn *c;
+    ssh_session session;
+    sfk_auth auth;
+    ssh_channel channel;
+    int sftp_requested;
+    int strict_kex;
+    char *negotiated[10]; /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
+    char *kex_lines;
+    struct ssh_server_callbacks_struct server_cb;
+    struct ssh_channel_callbacks_struct channel_cb;
+} conn_state;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- libssh's thread-local log: the only source of a few negotiated facts (notes, section A) -- */
+
+static void append_line(char **text, const char *line)
+{
+    size_t old = *text ? strlen(*text) : 0, add = strlen(line);
+    char *grown = realloc(*text, old + add + 2);
+    if (!grown)
+        return;
+    memcpy(grown + old, line, add);
+    grown[old + add] = '\n';
+    grown[old + add + 1] = '\0';
+    *text = grown;
+}
+
+static void log_callback(int priority, const char *function, const char *buffer, void *userdata)
+{
+    conn_state *st = userdata;
+    if (!st)
+        return;
+    const char *neg = strstr(buffer, "Negotiated ");
+    if (neg) {
+        char *copy = strdup(neg + strlen("Negotiated ")), *save = NULL;
+        int i = 0;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && i < 10; tok = strtok_r(NULL, ",", &save)) {
+            free(st->negotiated[i]);
+            st->negotiated[i++] = strdup(tok);
+        }
+        free(copy);
+    } else if (strstr(buffer, "supports strict kex")) {
+        st->strict_kex = 1;
+    } else if (function && strstr(function, "ssh_list_kex")) {
+        append_line(&st->kex_lines, strstr(buffer, ": ") ? strstr(buffer, ": ") + 2 : buffer);
+    }
+    if (priority <= SSH_LOG_WARN)
+        sfk_log(st->c->server, SFK_LOG_WARNING, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
+    else
+        sfk_log(st->c->server, SFK_LOG_TRACE, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
+}
+
+/* ---- authentication and channel callbacks --------------------------------------------------- */
+
+static int remaining_methods(sfk_auth *a)
+{
+    return a->required ? a->required & ~a->done : a->offered;
+}
+
+static int after_verdict(conn_state *st, int verdict)
+{
+    if (verdict == SSH_AUTH_PARTIAL || verdict == SSH_AUTH_DENIED)
+        ssh_set_auth_methods(st->session, remaining_methods(&st->auth));
+    return verdict;
+}
+
+static int on_password(ssh_session session, const char *user, const char *password, void *userdata)
+{
+    (void)session;
+    conn_state *st = userdata;
+    return after_verdict(st, sfk_auth_password(&st->auth, user, password, SSH_AUTH_METHOD_PASSWORD));
+}
+
+static int on_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey, char signature_state,
+                     void *userdata)
+{
+    (void)session;
+    conn_state *st = userdata;
+    return after_verdict(st, sfk_auth_public_key(&st->auth, user, pubkey, signature_state));
+}
+
+static int on_subsystem(ssh_session session, ssh_channel channel, const char *subsystem, void *userdata)
+{
+    (void)session, (void)channel;
+    conn_state *st = userdata;
+    if (!st->auth.authenticated || strcmp(subsystem, "sftp"))
+        return 1; /* refused */
+    st->sftp_requested = 1;
+    return 0;
+}
+
+static ssh_channel on_channel_open(ssh_session session, void *userdata)
+{
+    conn_state *st = userdata;
+    if (st->channel || !st->auth.authenticated)
+        return NULL; /* one session channel per connection */
+    st->channel = ssh_channel_new(session);
+    if (!st->channel)
+        return NULL;
+    memset(&st->channel_cb, 0, sizeof st->channel_cb);
+    st->channel_cb.userdata = st;
+    st->channel_cb.channel_subsystem_request_function = on_subsystem;
+    ssh_callbacks_init(&st->channel_cb);
+    ssh_set_channel_callbacks(st->channel, &st->channel_cb);
+    return st->channel;
+}
+
+/* Keyboard-interactive has no server callback in libssh 0.10: the message callback serves it. */
+static int on_message(ssh_session session, ssh_message msg, void *userdata)
+{
+    conn_state *st = userdata;
+    if (ssh_message_type(msg) != SSH_REQUEST_AUTH || ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE)
+        return 1; /* libssh's default reply */
+    const char *user = ssh_message_auth_user(msg);
+    if (!(st->auth.offered & SSH_AUTH_METHOD_INTERACTIVE) || !user)
+        return 1;
+    if (!ssh_message_auth_kbdint_is_response(msg)) {
+        const char *prompt = sfk_auth_kbd_prompt(&st->auth, user);
+        char echo = 0;
+        ssh_message_auth_interactive_request(msg, "", "", 1, &prompt, &echo);
+        return 0;
+    }
+    const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
+    int verdict = sfk_auth_kbd_answer(&st->auth, user, answer ? answer : "");
+    if (verdict == SSH_AUTH_SUCCESS) {
+        ssh_message_auth_reply_success(msg, 0);
+    } else if (verdict == SSH_AUTH_PARTIAL) {
+        ssh_message_auth_set_methods(msg, remaining_methods(&st->auth));
+        ssh_message_auth_reply_success(msg, 1);
+    } else {
+        ssh_message_auth_set_methods(msg, remaining_methods(&st->auth));
+        ssh_message_reply_default(msg);
+    }
+    return 0;
+}
+
+/* ---- phases -------------------------------------------------------------------------------- */
+
+static void set_session_options(conn_state *st, sftpkit_server *s, long timeout_s)
+{
+    ssh_options_set(st->session, SSH_OPTIONS_TIMEOUT, &timeout_s);
+    char *list = sfk_prop_str(s, SFK_P_SSH_SETTINGS_COMPRESSION_ALGORITHMS, -1), *message = NULL;
+    char *resolved = list ? sfk_algorithms_resolve("compression", list, &message) : NULL;
+    int force =
+        sfk_prop_int(s, SFK_P_FORCE_COMPRESSION, -1) || sfk_prop_int(s, SFK_P_SSH_SETTINGS_FORCE_COMPRESSION, -1);
+    if (resolved && force && strstr(resolved, "zlib")) { /* drop "none" so only compression remains */
+        char *none = strstr(resolved, "none,");
+        if (none)
+            memmove(none, none + 5, strlen(none + 5) + 1);
+    }
+    if (resolved) {
+        ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_C_S, resolved);
+        ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_S_C, resolved);
+    }
+    int level = (int)sfk_prop_int(s, SFK_P_COMPRESSION_LEVEL, -1);
+    ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_LEVEL, &level);
+    free(list), free(message), free(resolved);
+}
+
+/* Runs until the user is authenticated and has asked for the sftp subsystem, or fails.
+ * Returns 0 on success, else a reason for on_error / the close reason. */
+static const char *authenticate(conn_state *st, int64_t deadline)
+{
+    sfk_conn *c = st->c;
+    ssh_event ev = ssh_event_new();
+    if (!ev)
+        return "out of memory";
+    ssh_event_add_session(ev, st->session);
+    const char *why = NULL;
+    while (!(st->auth.authenticated && st->sftp_requested)) {
+        if (atomic_load(&c->drop)) {
+            why = "dropped by the server";
+            break;
+        }
+        if (st->auth.too_many) {
+            why = "too many failed authentication attempts";
+            break;
+        }
+        if (deadline && now_ms() > deadline) {
+            why = "handshake timeout";
+            break;
+        }
+        if (ssh_event_dopoll(ev, 100) == SSH_ERROR || (ssh_get_status(st->session) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
+            why = "closed by the client";
+            break;
+        }
+    }
+    ssh_event_remove_session(ev, st->session);
+    ssh_event_free(ev);
+    return why;
+}
+
+static int64_t cipher_bits(const char *name)
+{
+    if (!name)
+        return 0;
+    if (strstr(name, "chacha20") || strstr(name, "256"))
+        return 256;
+    if (strstr(name, "192"))
+        return 192;
+    if (strstr(name, "128"))
+        return 128;
+    if (strstr(name, "3des"))
+        return 168;
+    return 0;
+}
+
+static int64_t kex_bits(const char *name)
+{
+    static const struct {
+        const char *part;
+        int64_t bits;
+    } table[] = {{"curve25519", 256}, {"nistp256", 256}, {"nistp384", 384}, {"nistp521", 521},
+                 {"group18", 8192},   {"group16", 4096}, {"group14", 2048}, {"group1-", 1024}};
+    for (size_t i = 0; name && i < sizeof table / sizeof *table; i++)
+        if (strstr(name, table[i].part))
+            return table[i].bits;
+    return 0;
+}
+
+static void set_str(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+}
+
+/* Publishes what pin_client reports (under the runtime lock). */
+static void publish_info(conn_state *st)
+{
+    sfk_conn *c = st->c;
+    sfk_pin_info *i = &c->info;
+    const char *hk = st->negotiated[1];
+    sfk_key_info server_key = {0};
+    ssh_key keys[16];
+    int n = sfk_host_keys_snapshot(c->server, keys, 16);
+    for (int k = 0; k < n; k++) {
+        sfk_key_info info;
+        if (!sfk_key_describe(keys[k], &info)) {
+            int match =
+                hk && (!strcmp(info.algorithm, hk) || (strstr(hk, "rsa") && !strcmp(info.algorithm, "ssh-rsa")));
+            if (match && !server_key.algorithm)
+                server_key = info;
+            else
+                sfk_key_info_clear(&info);
+        }
+        ssh_key_free(keys[k]);
+    }
+    pthread_mutex_lock(&c->rt->lock);
+    set_str(&i->client_software, ssh_get_clientbanner(st->session));
+    set_str(&i->kex_algorithm, st->negotiated[0] ? st->negotiated[0] : ssh_get_kex_algo(st->session));
+    set_str(&i->public_key_algorithm, hk);
+    set_str(&i->cipher_in, st->negotiated[2] ? st->negotiated[2] : ssh_get_cipher_in(st->session));
+    set_str(&i->cipher_out, st->negotiated[3] ? st->negotiated[3] : ssh_get_cipher_out(st->session));
+    set_str(&i->mac_in, ssh_get_hmac_in(st->session));
+    set_str(&i->mac_out, ssh_get_hmac_out(st->session));
+    set_str(&i->compression_in, st->negotiated[6]);
+    set_str(&i->compression_out, st->negotiated[7]);
+    set_str(&i->kex_lines, st->kex_lines);
+    set_str(&i->server_key_fingerprint, server_key.fingerprint_sha256);
+    set_str(&i->client_key_algorithm, st->auth.client_key_algorithm);
+    set_str(&i->client_key_fingerprint, st->auth.client_key_fingerprint);
+    i->client_key_bits = st->auth.client_key_bits;
+    i->server_key_bits = server_key.bits;
+    i->kex_bits = kex_bits(i->kex_algorithm);
+    i->key_bits_in = cipher_bits(i->cipher_in);
+    i->key_bits_out = cipher_bits(i->cipher_out);
+    pthread_mutex_unlock(&c->rt->lock);
+    sfk_key_info_clear(&server_key);
+}
+
+/* The SFTP loop. Returns NULL when the client closed normally, else the reason. */
+static const char *serve_sftp(conn_state *st)
+{
+    sfk_conn *c = st->c;
+    sftpkit_server *s = c->server;
+    char *root = sfk_auth_session_root(&st->auth);
+    sfk_engine_config cfg = {.server = s, .connection_id = c->id, .username = st->auth.username, .root = root};
+    sfk_engine *engine = sfk_engine_new(&cfg);
+    free(root);
+    if (!engine)
+        return "the SFTP engine could not start";
+    size_t size = sfk_engine_read_size(engine);
+    uint8_t *buf = malloc(size);
+    int64_t user = sfk_find_user(s, st->auth.username);
+    sfk_throttle in, out;
+    sfk_throttle_init(&in, sfk_prop_int(s, SFK_P_SOCKET_INCOMING_SPEED_LIMIT, -1),
+                      user >= 0 ? sfk_prop_int(s, SFK_P_USER_INCOMING_SPEED_LIMIT, user) : 0);
+    sfk_throttle_init(&out, sfk_prop_int(s, SFK_P_SOCKET_OUTGOING_SPEED_LIMIT, -1),
+                      user >= 0 ? sfk_prop_int(s, SFK_P_USER_OUTGOING_SPEED_LIMIT, user) : 0);
+    int64_t idle_limit = sfk_prop_int(s, SFK_P_SOCKET_TIMEOUT, -1), last_data = now_ms();
+    const char *why = buf ? NULL : "out of memory";
+    while (!why) {
+        if (atomic_load(&c->drop)) {
+            why = "dropped by the server";
+            break;
+        }
+        int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, 200);
+        if (n == SSH_ERROR) {
+            why = "connection lost";
+            break;
+        }
+        if (n == 0) {
+            if (ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel))
+                break; /* the client is done */
+            if (idle_limit > 0 && now_ms() - last_data >= idle_limit)
+                why = "idle timeout";
+            continue;
+        }
+        last_data = now_ms();
+        sfk_throttle_account(&in, (size_t)n, &c->drop);
+        if (sfk_engine_input(engine, buf, (size_t)n) < 0) {
+            why = "SFTP protocol error";
+            sfk_fire_on_error(s, sftpkit_last_error_code(), sftpkit_last_error_message());
+        }
+        size_t len;
+        const uint8_t *data;
+        while ((data = sfk_engine_output(engine, &len)) && len) {
+            int w = ssh_channel_write(st->channel, data, (uint32_t)len);
+            if (w <= 0) {
+                why = "connection lost";
+                break;
+            }
+            sfk_engine_consume(engine, (size_t)w);
+            sfk_throttle_account(&out, (size_t)w, &c->drop);
+        }
+    }
+    free(buf);
+    sfk_engine_free(engine);
+    return why;
+}
+
+/* Ends the session in the order OpenSSH expects (notes, pitfall 9). */
+static void close_session(conn_state *st, int graceful, const char *reason)
+{
+    if (st->channel && graceful) {
+        ssh_channel_request_send_exit_status(st->channel, 0);
+        ssh_channel_send_eof(st->channel);
+        ssh_channel_close(st->channel);
+        int64_t until = now_ms() + 500;
+        while (now_ms() < until && !(ssh_get_status(st->session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) &&
+               !ssh_channel_is_closed(st->channel))
+            ssh_channel_poll_timeout(st->channel, 50, 0);
+    }
+    if (graceful) {
+        ssh_session_set_disconnect_message(st->session, reason ? reason : "Bye");
+        ssh_disconnect(st->session);
+    }
+}
+
+void *sfk_connection_main(void *arg)
+{
+    sfk_conn *c = arg;
+    sftpkit_server *s = c->server;
+    struct sfk_runtime *rt = c->rt;
+    conn_state st = {.c = c};
+    sfk_auth_init(&st.auth, s, c->id);
+    ssh_set_log_userdata(&st);
+    ssh_set_log_callback(log_callback);
+    ssh_set_log_level(SSH_LOG_TRACE); /* handshake only: lowered once the session is up */
+    sfk_fire_on_connect(s, c->id, c->address, c->port);
+    const char *why = NULL;
+    int established = 0;
+    int64_t started = now_ms(), timeout = rt->handshake_timeout_s;
+    int64_t deadline = timeout > 0 ? started + timeout * 1000 : 0;
+    st.session = ssh_new();
+    if (!st.session) {
+        why = "out of memory";
+        goto done;
+    }
+    set_session_options(&st, s, timeout > 0 ? (long)timeout : 0);
+    pthread_mutex_lock(&rt->bind_lock);
+    int rc = ssh_bind_accept_fd(rt->bind, st.session, c->fd);
+    pthread_mutex_unlock(&rt->bind_lock);
+    if (rc != SSH_OK) {
+        why = "the SSH session could not be set up";
+        goto done;
+    }
+    ssh_set_counters(st.session, &c->socket_counter, &c->raw_counter);
+    st.server_cb = (struct ssh_server_callbacks_struct){.userdata = &st,
+                                                        .auth_password_function = on_password,
+                                                        .auth_pubkey_function = on_pubkey,
+                                                        .channel_open_request_session_function = on_channel_open};
+    ssh_callbacks_init(&st.server_cb);
+    ssh_set_server_callbacks(st.session, &st.server_cb);
+    ssh_set_message_callback(st.session, on_message, &st);
+    ssh_set_auth_methods(st.session, remaining_methods(&st.auth));
+    if (ssh_handle_key_exchange(st.session) != SSH_OK) {
+        why = deadline && now_ms() > deadline - 50 ? "handshake timeout" : "key exchange failed";
+        goto done;
+    }
+    int strict = (int)sfk_config_int(s, SFK_CFG_USESTRICTKEYEXCHANGE);
+    if (strict == 3 && !st.strict_kex) {
+        why = "the client does not support strict key exchange (UseStrictKeyExchange=3)";
+        goto done;
+    }
+    why = authenticate(&st, deadline);
+    if (why)
+        goto done;
+    long no_timeout = 0; /* the option is also channel I/O's timeout (pitfall 3) */
+    ssh_options_set(st.session, SSH_OPTIONS_TIMEOUT, &no_timeout);
+    ssh_set_log_level(SSH_LOG_WARN);
+    publish_info(&st);
+    established = 1;
+    sfk_fire_on_session_established(s, c->id);
+    why = serve_sftp(&st);
+done:;
+    int forced = atomic_load(&c->drop) == SFK_DROP_FORCED;
+    if (st.session) {
+        const char *client_reason = ssh_get_disconnect_message(st.session);
+        pthread_mutex_lock(&rt->lock);
+        set_str(&c->info.close_reason, client_reason ? client_reason : why);
+        pthread_mutex_unlock(&rt->lock);
+        close_session(&st, !forced && ssh_is_connected(st.session), why);
+    }
+    if (established)
+        sfk_fire_on_session_closed(s, c->id);
+    pthread_mutex_lock(&rt->lock);
+    int fd = c->fd;
+    c->fd = -1; /* from here no other thread may shutdown() this number */
+    pthread_mutex_unlock(&rt->lock);
+    if (st.session)
+        ssh_free(st.session); /* closes the socket it was given */
+    else
+        close(fd);
+    sfk_fire_on_disconnect(s, c->id);
+    if (why && strcmp(why, "dropped by the server")) {
+        char text[160];
+        snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);
+        sfk_log(s, SFK_LOG_INFO, "server", "%s", text);
+        sfk_fire_on_error(s, SFTPKIT_ERROR_IO, text);
+    }
+    for (int i = 0; i < 10; i++)
+        free(st.negotiated[i]);
+    free(st.kex_lines);
+    sfk_auth_clear(&st.auth);
+    ssh_set_log_callback(NULL);
+    ssh_set_log_userdata(NULL);
+    atomic_store(&c->closed, 1);
+    return NULL;
+}
+
+void sfk_pin_info_clear(sfk_pin_info *i)
+{
+    char **fields[] = {&i->client_key_algorithm,
+                       &i->client_key_fingerprint,
+                       &i->client_software,
+                       &i->close_reason,
+                       &i->compression_in,
+                       &i->compression_out,
+                       &i->cipher_in,
+                       &i->cipher_out,
+                       &i->mac_in,
+                       &i->mac_out,
+                       &i->kex_algorithm,
+                       &i->kex_lines,
+                       &i->public_key_algorithm,
+                       &i->server_key_fingerprint};
+    for (size_t f = 0; f < sizeof fields / sizeof *fields; f++) {
+        free(*fields[f]);
+        *fields[f] = NULL;
+    }
+}

@@ -1,0 +1,358 @@
+/* start() and stop(): the listening sockets, the accept thread, and the shared ssh_bind. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/config.h"
+#include "api/errors.h"
+#include "api/events_gen.h"
+#include "api/server.h"
+#include "server/runtime.h"
+#include "ssh/algorithms.h"
+#include "ssh/host_keys.h"
+#include "util/log.h"
+
+static struct sfk_runtime *runtime_get(sftpkit_server *s)
+{
+    if (!s->runtime) {
+        struct sfk_runtime *rt = calloc(1, sizeof *rt);
+        if (!rt)
+            return NULL;
+        pthread_mutex_init(&rt->lock, NULL);
+        pthread_mutex_init(&rt->bind_lock, NULL);
+        pthread_cond_init(&rt->changed, NULL);
+        rt->next_id = 1;
+        rt->wake[0] = rt->wake[1] = -1;
+        s->runtime = rt;
+    }
+    return s->runtime;
+}
+
+/* One listening socket for host:port in family (AF_INET/AF_INET6); v6only for dual listeners. */
+static int open_listener(const char *host, int port, int family, int v6only, int *out_fd, int *bound_port)
+{
+    struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int gai = getaddrinfo(host && *host ? host : NULL, service, &hints, &res);
+    if (gai)
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: cannot resolve host \"%s\": %s", host, gai_strerror(gai));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) {
+        freeaddrinfo(res);
+        return sfk_error(SFTPKIT_ERROR_IO, "start: socket: %s", strerror(errno));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 512)) {
+        int e = errno;
+        close(fd);
+        freeaddrinfo(res);
+        return sfk_error(SFTPKIT_ERROR_IO, "start: cannot listen on %s:%d: %s", host && *host ? host : "*", port,
+                         strerror(e));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    *out_fd = fd;
+    return 0;
+}
+
+static void peer_of(int fd, char *addr, size_t addr_len, int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    *port = 0;
+    snprintf(addr, addr_len, "?");
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+        return;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, (socklen_t)addr_len);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], addr, (socklen_t)addr_len);
+        *port = ntohs(a->sin6_port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, addr, (socklen_t)addr_len);
+        *port = ntohs(a->sin_port);
+    }
+}
+
+/* Reaps finished connection threads (called with rt->lock held). */
+static void reap_closed(struct sfk_runtime *rt)
+{
+    for (sfk_conn **p = &rt->conns; *p;) {
+        sfk_conn *c = *p;
+        if (atomic_load(&c->closed)) {
+            *p = c->next;
+            pthread_join(c->thread, NULL);
+            sfk_pin_info_clear(&c->info);
+            free(c);
+        } else {
+            p = &c->next;
+        }
+    }
+}
+
+static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    sfk_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    peer_of(fd, c->address, sizeof c->address, &c->port);
+    /* on_accept runs before any SSH byte is sent, so a veto costs the client nothing. */
+    int accept_it = 1;
+    sfk_fire_on_accept(s, c->address, c->port, &accept_it);
+    if (!accept_it) {
+        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused by on_accept", c->address, c->port);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->fd = fd;
+    c->server = s;
+    c->rt = rt;
+    pthread_mutex_lock(&rt->lock);
+    reap_closed(rt);
+    c->id = rt->next_id++;
+    c->next = rt->conns;
+    rt->conns = c;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024); /* small stacks keep 200 idle sessions cheap */
+    if (pthread_create(&c->thread, &attr, sfk_connection_main, c)) {
+        rt->conns = c->next;
+        pthread_mutex_unlock(&rt->lock);
+        close(fd);
+        free(c);
+        sfk_fire_on_error(s, SFTPKIT_ERROR_IO, "cannot start a connection thread");
+    } else {
+        pthread_mutex_unlock(&rt->lock);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void *accept_main(void *arg)
+{
+    sftpkit_server *s = arg;
+    struct sfk_runtime *rt = s->runtime;
+    struct pollfd pfd[3];
+    for (;;) {
+        int n = 0;
+        for (int i = 0; i < rt->nlisten; i++)
+            pfd[n++] = (struct pollfd){.fd = rt->listen_fd[i], .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = rt->wake[0], .events = POLLIN};
+        if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
+            break;
+        if (atomic_load(&rt->stopping))
+            break;
+        for (int i = 0; i < rt->nlisten; i++)
+            if (pfd[i].revents & POLLIN)
+                accept_one(s, rt, rt->listen_fd[i]);
+        pthread_mutex_lock(&rt->lock);
+        reap_closed(rt);
+        pthread_mutex_unlock(&rt->lock);
+    }
+    return NULL;
+}
+
+/* Applies one resolved algorithm list to the bind. */
+static int bind_list(sftpkit_server *s, ssh_bind b, sfk_prop_id prop, const char *kind, int option, int option2)
+{
+    char *value = sfk_prop_str(s, prop, -1), *message = NULL;
+    char *resolved = value ? sfk_algorithms_resolve(kind, value, &message) : NULL;
+    int rc = 0;
+    if (!resolved)
+        rc = sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: %s: %s", sfk_props[prop].name,
+                       message ? message : "invalid");
+    else if (ssh_bind_options_set(b, option, resolved) != SSH_OK ||
+             (option2 >= 0 && ssh_bind_options_set(b, option2, resolved) != SSH_OK))
+        rc = sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: libssh refused %s \"%s\"", sfk_props[prop].name, resolved);
+    free(value);
+    free(message);
+    free(resolved);
+    return rc;
+}
+
+static int configure_bind(sftpkit_server *s, ssh_bind b)
+{
+    int no = 0;
+    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no); /* never /etc/libssh (pitfall 12) */
+    ssh_key keys[16];
+    int n = sfk_host_keys_snapshot(s, keys, 16);
+    if (n == 0)
+        return sfk_error(
+            SFTPKIT_ERROR_INVALID_SETUP,
+            "start: no host key; generate or import an SSHKey and set server_key_count and server_key_handle");
+    for (int i = 0; i < n; i++)
+        ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, keys[i]); /* the bind takes ownership */
+    char *banner = sfk_prop_str(s, SFK_P_SSH_SETTINGS_SOFTWARE_NAME, -1);
+    if (banner && *banner)
+        ssh_bind_options_set(b, SSH_BIND_OPTIONS_BANNER, banner);
+    free(banner);
+    int rc = bind_list(s, b, SFK_P_SSH_SETTINGS_KEX_ALGORITHMS, "kex", SSH_BIND_OPTIONS_KEY_EXCHANGE, -1);
+    if (!rc)
+        rc = bind_list(s, b, SFK_P_SSH_SETTINGS_ENCRYPTION_ALGORITHMS, "encryption", SSH_BIND_OPTIONS_CIPHERS_C_S,
+                       SSH_BIND_OPTIONS_CIPHERS_S_C);
+    if (!rc)
+        rc = bind_list(s, b, SFK_P_SSH_SETTINGS_MAC_ALGORITHMS, "mac", SSH_BIND_OPTIONS_HMAC_C_S,
+                       SSH_BIND_OPTIONS_HMAC_S_C);
+    if (!rc)
+        rc = bind_list(s, b, SFK_P_SSH_SETTINGS_PUBLIC_KEY_ALGORITHMS, "public_key",
+                       SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES);
+    return rc;
+}
+
+SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
+{
+    if (!s)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "start: NULL server");
+    if (sfk_prop_int(s, SFK_P_ACTIVE, -1))
+        return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "start: the server is already active");
+    struct sfk_runtime *rt = runtime_get(s);
+    if (!rt)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    ssh_bind b = ssh_bind_new();
+    if (!b)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
+    int rc = configure_bind(s, b);
+    char *host = sfk_prop_str(s, SFK_P_HOST, -1);
+    int port = (int)sfk_prop_int(s, SFK_P_PORT, -1), bound = port;
+    int ipv6 = (int)sfk_prop_int(s, SFK_P_SOCKET_USE_IPV6, -1), dual = (int)sfk_config_int(s, SFK_CFG_DUALSTACK);
+    rt->nlisten = 0;
+    if (!rc) {
+        /* IPv6 alone, IPv4 alone, or (DualStack) one v6 socket that also takes v4. */
+        int family = ipv6 || dual ? AF_INET6 : AF_INET;
+        const char *h = host && *host ? host : (family == AF_INET6 ? "::" : "0.0.0.0");
+        rc = open_listener(h, port, family, ipv6 && !dual, &rt->listen_fd[0], &bound);
+        if (!rc)
+            rt->nlisten = 1;
+    }
+    free(host);
+    if (!rc && pipe2(rt->wake, O_CLOEXEC))
+        rc = sfk_error(SFTPKIT_ERROR_IO, "start: pipe: %s", strerror(errno));
+    if (rc) {
+        for (int i = 0; i < rt->nlisten; i++)
+            close(rt->listen_fd[i]);
+        rt->nlisten = 0;
+        ssh_bind_free(b);
+        return rc;
+    }
+    rt->bind = b;
+    rt->handshake_timeout_s = (int)sfk_prop_int(s, SFK_P_SSH_SETTINGS_HANDSHAKE_TIMEOUT, -1);
+    atomic_store(&rt->stopping, 0);
+    sfk_prop_put_int(s, SFK_P_PORT, -1, bound); /* port 0 reads back as the port really bound */
+    sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 1);
+    if (pthread_create(&rt->accept_thread, NULL, accept_main, s)) {
+        sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 0);
+        close(rt->listen_fd[0]);
+        close(rt->wake[0]), close(rt->wake[1]);
+        rt->nlisten = 0;
+        ssh_bind_free(b);
+        rt->bind = NULL;
+        return sfk_error(SFTPKIT_ERROR_IO, "start: cannot start the accept thread");
+    }
+    rt->running = 1;
+    sfk_log(s, SFK_LOG_INFO, "server", "listening on port %d", bound);
+    return sfk_ok();
+}
+
+static void request_drop_all(struct sfk_runtime *rt, int how)
+{
+    pthread_mutex_lock(&rt->lock);
+    for (sfk_conn *c = rt->conns; c; c = c->next) {
+        atomic_store(&c->drop, how);
+        if (how == SFK_DROP_FORCED && c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&rt->lock);
+}
+
+static int all_closed(struct sfk_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    int open = 0;
+    for (sfk_conn *c = rt->conns; c; c = c->next)
+        open += !atomic_load(&c->closed);
+    pthread_mutex_unlock(&rt->lock);
+    return open == 0;
+}
+
+SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
+{
+    if (!s)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "stop: NULL server");
+    struct sfk_runtime *rt = s->runtime;
+    if (!rt || !rt->running)
+        return sfk_ok();
+    atomic_store(&rt->stopping, 1);
+    if (write(rt->wake[1], "x", 1) < 0) { /* the accept thread also polls with a timeout */
+    }
+    pthread_join(rt->accept_thread, NULL);
+    for (int i = 0; i < rt->nlisten; i++)
+        close(rt->listen_fd[i]);
+    rt->nlisten = 0;
+    /* Graceful first (each thread sends a disconnect at its next turn), forced after 0.5 s. */
+    request_drop_all(rt, SFK_DROP_GRACEFUL);
+    for (int i = 0; i < 50 && !all_closed(rt); i++)
+        usleep(10000);
+    if (!all_closed(rt))
+        request_drop_all(rt, SFK_DROP_FORCED);
+    pthread_mutex_lock(&rt->lock);
+    while (rt->conns) {
+        sfk_conn *c = rt->conns;
+        rt->conns = c->next;
+        pthread_mutex_unlock(&rt->lock);
+        pthread_join(c->thread, NULL);
+        sfk_pin_info_clear(&c->info);
+        free(c);
+        pthread_mutex_lock(&rt->lock);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    close(rt->wake[0]);
+    close(rt->wake[1]);
+    rt->wake[0] = rt->wake[1] = -1;
+    ssh_bind_free(rt->bind);
+    rt->bind = NULL;
+    rt->running = 0;
+    sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 0);
+    sfk_log(s, SFK_LOG_INFO, "server", "stopped");
+    return sfk_ok();
+}
+
+void sfk_runtime_destroy(sftpkit_server *s)
+{
+    struct sfk_runtime *rt = s->runtime;
+    if (!rt)
+        return;
+    sftpkit_server_stop(s);
+    pthread_mutex_destroy(&rt->lock);
+    pthread_mutex_destroy(&rt->bind_lock);
+    pthread_cond_destroy(&rt->changed);
+    free(rt);
+    s->runtime = NULL;
+}

@@ -1,0 +1,66 @@
+/* The running server: listener, connection threads, client registry. Internal.
+ * Thread model (libssh allows one thread per session): the accept thread owns the listening
+ * sockets; each connection thread owns its ssh_session and channel exclusively. Other threads
+ * (stop, drop_client, pin_client) only read snapshots under the runtime lock, set flags, or
+ * shutdown() the socket — never call libssh on a session they do not own. */
+#ifndef SFK_RUNTIME_H
+#define SFK_RUNTIME_H
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sftpkit/sftpkit.h"
+
+enum { SFK_DROP_NONE = 0, SFK_DROP_GRACEFUL = 1, SFK_DROP_FORCED = 2 };
+
+/* What pin_client reports; filled by the connection thread, read under the runtime lock. */
+typedef struct {
+    char *client_key_algorithm, *client_key_fingerprint, *client_software, *close_reason;
+    char *compression_in, *compression_out, *cipher_in, *cipher_out, *mac_in, *mac_out;
+    char *kex_algorithm, *kex_lines, *public_key_algorithm, *server_key_fingerprint;
+    int64_t client_key_bits, server_key_bits, kex_bits, key_bits_in, key_bits_out;
+} sfk_pin_info;
+
+typedef struct sfk_conn {
+    int64_t id;
+    char address[64];
+    int port;
+    int fd;
+    pthread_t thread;
+    sftpkit_server *server;
+    struct sfk_runtime *rt;
+    atomic_int drop;   /* SFK_DROP_* requested by another thread */
+    atomic_int closed; /* the thread has finished */
+    struct ssh_counter_struct socket_counter, raw_counter;
+    sfk_pin_info info; /* guarded by rt->lock */
+    struct sfk_conn *next;
+} sfk_conn;
+
+struct sfk_runtime {
+    pthread_mutex_t lock; /* guards conns, info of each conn */
+    pthread_cond_t changed;
+    int listen_fd[2];
+    int nlisten;
+    int wake[2]; /* pipe that wakes the accept thread */
+    pthread_t accept_thread;
+    int running;
+    atomic_int stopping;
+    ssh_bind bind;
+    pthread_mutex_t bind_lock; /* ssh_bind_accept_fd on one shared bind, one at a time */
+    sfk_conn *conns;
+    int64_t next_id; /* increasing across restarts */
+    /* settings fixed at start (frozen while active) */
+    int handshake_timeout_s;
+};
+
+/* connection.c */
+void *sfk_connection_main(void *arg);
+void sfk_pin_info_clear(sfk_pin_info *info);
+
+/* auth.c: installs the authentication callbacks and runs the pre-channel phase. */
+typedef struct sfk_auth_state sfk_auth_state;
+
+#endif

@@ -1,0 +1,260 @@
+/* Authentication decisions. The library's own verdict (the user_* list, authorized keys, OTP)
+ * is what a handler sees first in the by-ref `accept`, so a handler that does nothing keeps the
+ * built-in behaviour and may overrule it either way. */
+#include "ssh/auth.h"
+
+#include <libssh/server.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/config.h"
+#include "api/errors.h"
+#include "api/events.h"
+#include "api/events_gen.h"
+#include "api/props.h"
+#include "ssh/keys.h"
+#include "util/log.h"
+#include "util/otp.h"
+
+#define MAX_FAILURES 6
+
+enum { AT_PUBLICKEY = 0x02, AT_PASSWORD = 0x04, AT_KEYBOARD = 0x10 };
+
+void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id)
+{
+    memset(a, 0, sizeof *a);
+    a->server = s;
+    a->connection_id = connection_id;
+    int64_t types = sfk_prop_int(s, SFK_P_AUTH_TYPES, -1);
+    if (types & AT_PUBLICKEY)
+        a->offered |= SSH_AUTH_METHOD_PUBLICKEY;
+    if (types & AT_PASSWORD)
+        a->offered |= SSH_AUTH_METHOD_PASSWORD;
+    if (types & AT_KEYBOARD)
+        a->offered |= SSH_AUTH_METHOD_INTERACTIVE;
+    a->required = sfk_config_int(s, SFK_CFG_AUTHMODE) == 1 ? a->offered : 0;
+}
+
+void sfk_auth_clear(sfk_auth *a)
+{
+    free(a->username);
+    free(a->client_key_algorithm);
+    free(a->client_key_fingerprint);
+    memset(a, 0, sizeof *a);
+}
+
+int64_t sfk_find_user(sftpkit_server *s, const char *username)
+{
+    int64_t n = sfk_list_count(s, SFK_LIST_USER);
+    for (int64_t i = 0; i < n; i++) {
+        char *name = sfk_prop_str(s, SFK_P_USER_USERNAME, i);
+        int match = name && !strcmp(name, username);
+        free(name);
+        if (match)
+            return i;
+    }
+    return -1;
+}
+
+static int method_type(int method)
+{
+    return method == SSH_AUTH_METHOD_PUBLICKEY  ? AT_PUBLICKEY
+           : method == SSH_AUTH_METHOD_PASSWORD ? AT_PASSWORD
+                                                : AT_KEYBOARD;
+}
+
+/* on_auth_attempt may veto before any check. */
+static int attempt_allowed(sfk_auth *a, const char *user, int method)
+{
+    int accept = 1;
+    sfk_fire_on_auth_attempt(a->server, a->connection_id, user, method_type(method), &accept);
+    return accept;
+}
+
+/* Records the outcome of one method and turns it into the SSH answer. */
+static int conclude(sfk_auth *a, const char *user, int method, int accepted)
+{
+    if (!accepted) {
+        sfk_fire_on_auth_failed(a->server, a->connection_id, user, method_type(method));
+        a->failures++;
+        sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: %s failed for \"%s\" (%d)",
+                (long long)a->connection_id, method == SSH_AUTH_METHOD_PUBLICKEY ? "publickey" : "password", user,
+                a->failures);
+        if (a->failures >= MAX_FAILURES)
+            a->too_many = 1;
+        else /* a growing delay slows guessing: 0.2 s, 0.4 s, ... capped at 2 s */
+            usleep((useconds_t)(a->failures * 200000 > 2000000 ? 2000000 : a->failures * 200000));
+        return SSH_AUTH_DENIED;
+    }
+    if (a->username && strcmp(a->username, user)) { /* all-of must be one user */
+        a->done = 0;
+    }
+    free(a->username);
+    a->username = strdup(user);
+    a->done |= method;
+    if (a->required && (a->done & a->required) != a->required)
+        return SSH_AUTH_PARTIAL;
+    a->authenticated = 1;
+    sfk_fire_on_auth_succeeded(a->server, a->connection_id, user, method_type(method));
+    return SSH_AUTH_SUCCESS;
+}
+
+/* Constant-time equality for secrets. */
+static int secret_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static int password_verdict(sftpkit_server *s, const char *user, const char *password)
+{
+    int64_t i = sfk_find_user(s, user);
+    if (i < 0)
+        return 0;
+    char *expected = sfk_prop_str(s, SFK_P_USER_PASSWORD, i);
+    int ok = expected && *expected && secret_equal(expected, password);
+    free(expected);
+    return ok;
+}
+
+int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int method)
+{
+    if (!(a->offered & method) || !attempt_allowed(a, user, method))
+        return conclude(a, user, method, 0);
+    int accept = password_verdict(a->server, user, password), force_change = 0;
+    sfk_fire_on_auth_password(a->server, a->connection_id, user, password, &accept, &force_change);
+    return conclude(a, user, method, accept);
+}
+
+/* Is key one of the authorized_keys lines in the user's user_ssh_key? */
+static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
+{
+    int64_t i = sfk_find_user(s, user);
+    if (i < 0)
+        return 0;
+    uint8_t *lines = NULL;
+    size_t len = 0;
+    if (sfk_prop_bytes(s, SFK_P_USER_SSH_KEY, i, &lines, &len) || !len)
+        return free(lines), 0;
+    char *text = malloc(len + 1), *save = NULL;
+    int found = 0;
+    if (text) {
+        memcpy(text, lines, len);
+        text[len] = '\0';
+        for (char *line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+            ssh_key allowed = sfk_key_parse_public_line(line);
+            found = allowed && ssh_key_cmp(allowed, key, SSH_KEY_CMP_PUBLIC) == 0;
+            ssh_key_free(allowed);
+        }
+    }
+    free(text);
+    free(lines);
+    return found;
+}
+
+int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
+{
+    if (!(a->offered & SSH_AUTH_METHOD_PUBLICKEY))
+        return SSH_AUTH_DENIED;
+    int authorized = key_authorized(a->server, user, key);
+    if (state == SSH_PUBLICKEY_STATE_NONE) {
+        /* The probe ("would you take this key?"): say yes when the list has it or a handler may
+         * decide; the real verdict comes with the signature. */
+        return authorized || sfk_event_wanted(a->server) ? SSH_AUTH_SUCCESS : SSH_AUTH_DENIED;
+    }
+    if (state != SSH_PUBLICKEY_STATE_VALID) /* WRONG or ERROR: never accepted (notes, pitfall 2) */
+        return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, 0);
+    if (!attempt_allowed(a, user, SSH_AUTH_METHOD_PUBLICKEY))
+        return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, 0);
+    sfk_key_info info;
+    if (sfk_key_describe(key, &info) == 0) {
+        /* key_* show the client's key during on_auth_public_key (server-wide, last writer wins) */
+        sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA1, -1, info.fingerprint_sha1);
+        sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA256, -1, info.fingerprint_sha256);
+    }
+    int accept = authorized;
+    sfk_fire_on_auth_public_key(a->server, a->connection_id, user, &accept);
+    if (accept && info.algorithm) {
+        free(a->client_key_algorithm);
+        free(a->client_key_fingerprint);
+        a->client_key_algorithm = strdup(info.algorithm);
+        a->client_key_fingerprint = strdup(info.fingerprint_sha256);
+        a->client_key_bits = info.bits;
+    }
+    sfk_key_info_clear(&info);
+    return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, accept);
+}
+
+/* A user with a shared secret authenticates keyboard-interactive with a one-time password. */
+static int is_otp_user(sftpkit_server *s, int64_t i)
+{
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    sfk_prop_bytes(s, SFK_P_USER_SHARED_SECRET, i, &secret, &len);
+    free(secret);
+    return len > 0;
+}
+
+const char *sfk_auth_kbd_prompt(sfk_auth *a, const char *user)
+{
+    int64_t i = sfk_find_user(a->server, user);
+    a->kbd_otp = i >= 0 && is_otp_user(a->server, i);
+    return a->kbd_otp ? "One-time password: " : "Password: ";
+}
+
+/* Checks an OTP: HOTP accepts the counter and a look-ahead of 3 and advances the counter past
+ * the match (so a code works once); TOTP accepts one step either side of now. */
+static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
+{
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    if (sfk_prop_bytes(s, SFK_P_USER_SHARED_SECRET, i, &secret, &len) || !len)
+        return free(secret), 0;
+    char *hash = sfk_prop_str(s, SFK_P_USER_HASH_ALGORITHM, i);
+    int64_t algorithm = sfk_prop_int(s, SFK_P_USER_OTP_ALGORITHM, i);
+    int64_t value = sfk_prop_int(s, SFK_P_USER_OTP_VALUE, i);
+    int digits = (int)sfk_prop_int(s, SFK_P_USER_PASSWORD_LEN, i);
+    if (digits == 0)
+        digits = 6;
+    int ok = 0;
+    char code[11];
+    if (algorithm == 0) {
+        for (int64_t c = value; c < value + 4 && !ok; c++)
+            if (!sfk_otp_generate(secret, len, hash, (uint64_t)c, digits, code) && secret_equal(code, answer)) {
+                ok = 1;
+                sfk_prop_put_int(s, SFK_P_USER_OTP_VALUE, i, c + 1);
+            }
+    } else {
+        int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;
+        for (int64_t t = now - 1; t <= now + 1 && !ok; t++)
+            ok = !sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer);
+    }
+    free(hash);
+    free(secret);
+    return ok;
+}
+
+int sfk_auth_kbd_answer(sfk_auth *a, const char *user, const char *answer)
+{
+    if (!a->kbd_otp)
+        return sfk_auth_password(a, user, answer, SSH_AUTH_METHOD_INTERACTIVE);
+    if (!(a->offered & SSH_AUTH_METHOD_INTERACTIVE) || !attempt_allowed(a, user, SSH_AUTH_METHOD_INTERACTIVE))
+        return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE, 0);
+    int64_t i = sfk_find_user(a->server, user);
+    int accept = i >= 0 && otp_verdict(a->server, i, answer), force_change = 0;
+    sfk_fire_on_auth_password(a->server, a->connection_id, user, answer, &accept, &force_change);
+    return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE, accept);
+}
+
+char *sfk_auth_session_root(sfk_auth *a)
+{
+    int64_t i = a->username ? sfk_find_user(a->server, a->username) : -1;
+    char *root = i >= 0 ? sfk_prop_str(a->server, SFK_P_USER_BASE_PATH, i) : NULL;
+    if (root && *root)
+        return root;
+    free(root);
+    return sfk_prop_str(a->server, SFK_P_BASE_DIR, -1);
+}

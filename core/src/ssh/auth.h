@@ -1,0 +1,42 @@
+/* Authentication decisions for one connection: which methods are offered, the user_* list,
+ * events (on_auth_attempt, on_auth_password, on_auth_public_key, on_auth_succeeded,
+ * on_auth_failed), one-time passwords, AuthMode all-of, and the failed-attempt limit. Internal. */
+#ifndef SFK_AUTH_H
+#define SFK_AUTH_H
+
+#include <libssh/libssh.h>
+#include <stdint.h>
+
+#include "sftpkit/sftpkit.h"
+
+typedef struct {
+    sftpkit_server *server;
+    int64_t connection_id;
+    int offered;       /* SSH_AUTH_METHOD_* the server offers */
+    int required;      /* AuthMode=1: every offered method; else 0 (any one) */
+    int done;          /* methods passed so far (all-of) */
+    char *username;    /* the user authenticated (or being authenticated, all-of) */
+    int authenticated; /* 1 once the user is in */
+    int failures;      /* failed attempts on this connection */
+    int too_many;      /* the limit was reached: the connection must close */
+    int kbd_otp;       /* the pending keyboard-interactive prompt asks for a one-time password */
+    char *client_key_algorithm, *client_key_fingerprint; /* of an accepted public key */
+    int client_key_bits;
+} sfk_auth;
+
+void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id);
+void sfk_auth_clear(sfk_auth *a);
+
+/* Each returns SSH_AUTH_SUCCESS, SSH_AUTH_PARTIAL or SSH_AUTH_DENIED and fires the events. */
+int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int auth_type);
+int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int signature_state);
+/* Keyboard-interactive: the prompt to show (static string) and the answer's verdict. */
+const char *sfk_auth_kbd_prompt(sfk_auth *a, const char *user);
+int sfk_auth_kbd_answer(sfk_auth *a, const char *user, const char *answer);
+
+/* The session root for the authenticated user: user_base_path, else base_dir (malloc'd). */
+char *sfk_auth_session_root(sfk_auth *a);
+/* The user's index in the user_* list, or -1. */
+int64_t sfk_find_user(sftpkit_server *s, const char *username);
+
+#endif
