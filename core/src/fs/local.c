@@ -118,31 +118,33 @@ static void to_timespec(const sfk_fs_setattr *a, struct timespec ts[2])
     ts[1].tv_nsec = a->mtime_ns;
 }
 
-/* In OpenSSH's order: size, permissions, times, owner; stops at the first failure. fd may be an
- * O_PATH descriptor (then the calls go through its /proc/self/fd link, which names exactly the
- * inode already resolved — no path is looked up again). */
-int sfk_fs_fsetstat(int fd, const sfk_fs_setattr *a)
+/* In OpenSSH's order: size, permissions, times, owner; stops at the first failure. An O_PATH
+ * descriptor (opath) takes the calls through its /proc/self/fd link, which names exactly the
+ * inode already resolved — no path is looked up again; an ordinary descriptor uses the f*()
+ * calls and falls back to the link where they need other access (ftruncate on a read handle). */
+static int setattr_fd(int fd, int opath, const sfk_fs_setattr *a)
 {
     char pp[64];
     proc_path(pp, sizeof pp, fd);
     if (a->flags & SFK_FS_SET_SIZE) {
         if (a->size > (uint64_t)INT64_MAX)
             return -EINVAL;
-        if (ftruncate(fd, (off_t)a->size) < 0) {
-            if (errno != EBADF && errno != EINVAL)
+        if (opath || ftruncate(fd, (off_t)a->size) < 0) {
+            if (!opath && errno != EBADF && errno != EINVAL)
                 return -errno;
             if (truncate(pp, (off_t)a->size) < 0)
                 return -errno;
         }
     }
     if (a->flags & SFK_FS_SET_MODE) {
-        if (fchmod(fd, a->mode & 07777) < 0 && (errno != EBADF || chmod(pp, a->mode & 07777) < 0))
+        if ((opath || fchmod(fd, a->mode & 07777) < 0) &&
+            ((!opath && errno != EBADF) || chmod(pp, a->mode & 07777) < 0))
             return -errno;
     }
     if (a->flags & SFK_FS_SET_TIMES) {
         struct timespec ts[2];
         to_timespec(a, ts);
-        if (futimens(fd, ts) < 0 && (errno != EBADF || utimensat(AT_FDCWD, pp, ts, 0) < 0))
+        if ((opath || futimens(fd, ts) < 0) && ((!opath && errno != EBADF) || utimensat(AT_FDCWD, pp, ts, 0) < 0))
             return -errno;
     }
     if (a->flags & SFK_FS_SET_UIDGID) {
@@ -150,6 +152,11 @@ int sfk_fs_fsetstat(int fd, const sfk_fs_setattr *a)
             return -errno;
     }
     return 0;
+}
+
+int sfk_fs_fsetstat(int fd, const sfk_fs_setattr *a)
+{
+    return setattr_fd(fd, 0, a);
 }
 
 /* lsetstat: the last component itself, never what a symlink points at. */
@@ -193,7 +200,7 @@ int sfk_fs_setstat(sfk_fs *fs, const char *rel, int follow, const sfk_fs_setattr
     int fd = sfk_resolve(fs, rel, O_PATH, 0, 1);
     if (fd < 0)
         return fd;
-    int rc = sfk_fs_fsetstat(fd, a);
+    int rc = setattr_fd(fd, 1, a);
     close(fd);
     return rc;
 }
