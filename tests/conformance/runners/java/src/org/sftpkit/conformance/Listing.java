@@ -30,9 +30,13 @@ final class Listing {
     }
 
     void handle(SFTPKitEvent e, Map<String, Object> p) {
+        String ev = e.getEventName();
+        if (!ev.equals("on_find_first") && !ev.equals("on_find_next") && !ev.equals("on_find_close")) {
+            return;
+        }
         SFTPServer srv = ctx.server();
         long cid = EventAccess.getLong(p, "connection_id");
-        switch (e.getEventName()) {
+        switch (ev) {
             case "on_find_first": {
                 if (pathMatcher != null && !Values.matches(pathMatcher, p.get("path"), ctx)) {
                     return;

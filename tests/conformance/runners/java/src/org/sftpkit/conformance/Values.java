@@ -169,11 +169,11 @@ final class Values {
                 case "regex":
                     return actual instanceof String && posix((String) a).matcher((String) actual).matches();
                 case "starts_with":
-                    return actual instanceof String && ((String) actual).startsWith((String) eval(a, scope));
+                    return actual instanceof String && ((String) actual).startsWith(text(eval(a, scope)));
                 case "ends_with":
-                    return actual instanceof String && ((String) actual).endsWith((String) eval(a, scope));
+                    return actual instanceof String && ((String) actual).endsWith(text(eval(a, scope)));
                 case "contains":
-                    return actual instanceof String && ((String) actual).contains((String) eval(a, scope));
+                    return actual instanceof String && ((String) actual).contains(text(eval(a, scope)));
                 case "ge":
                     return actual instanceof Long && (Long) actual >= (Long) eval(a, scope);
                 case "gt":
