@@ -115,6 +115,10 @@ class ServerTest {
             assertFalse(refused.startsWith("ok 1"), refused);
             s.stop();
             assertFalse(s.getActive());
+            // every server thread that entered Java was detached when it ended
+            List<String> attached = Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                    .filter(n -> n.startsWith("sftpkit:")).toList();
+            assertEquals(List.of(), attached, "server threads still attached after stop()");
         }
         assertEquals(baseline, FireHooks.liveRegistrations());
     }
