@@ -200,11 +200,16 @@ public class ServerTests
             c.Connect();
             Assert.True(c.Exists("/"));
         }
-        ((SFTPServer)weak.Target!).Dispose();
+        DisposeTarget(weak);
         for (int i = 0; i < 3 && weak.IsAlive; i++) { GC.Collect(); GC.WaitForPendingFinalizers(); }
         Assert.False(weak.IsAlive);
     }
 
+    // Separate frames: a debug-compiled test method keeps its temporaries alive to the end.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void DisposeTarget(WeakReference weak) => ((SFTPServer)weak.Target!).Dispose();
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference StartAndForget(int port)
     {
         var srv = new SFTPServer();
