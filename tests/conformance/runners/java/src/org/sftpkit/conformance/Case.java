@@ -470,9 +470,10 @@ final class Case implements Values.Scope {
                 String name = (String) step.get("wait_event");
                 Map<String, Object> params = map(step.getOrDefault("params", Map.of()), "wait_event params");
                 long timeout = (Long) step.getOrDefault("timeout_ms", 5000L);
-                if (!waitEvent(name, params, timeout)) {
-                    throw new CaseError("wait_event " + name + " " + Json.write(params) + ": not seen within "
-                            + timeout + " ms");
+                long count = (Long) step.getOrDefault("count", 1L);
+                if (!waitEvent(name, params, count, timeout)) {
+                    throw new CaseError("wait_event " + name + " " + Json.write(params) + ": " + count
+                            + (count == 1 ? " event" : " events") + " not seen within " + timeout + " ms");
                 }
                 break;
             }
@@ -667,14 +668,20 @@ final class Case implements Values.Scope {
         return true;
     }
 
-    private boolean waitEvent(String name, Map<String, Object> params, long timeoutMs) throws InterruptedException {
+    /** Waits until `count` matching events were recorded and their handlers have finished. */
+    private boolean waitEvent(String name, Map<String, Object> params, long count, long timeoutMs)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         synchronized (records) {
             while (true) {
+                long seen = 0;
                 for (EventRecord r : records) {
                     if (r.done && eventMatches(r, name, params)) {
-                        return true;
+                        seen++;
                     }
+                }
+                if (seen >= count) {
+                    return true;
                 }
                 long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (left <= 0) {
