@@ -259,18 +259,27 @@ class Session:
 
 # ---- operations -------------------------------------------------------------------------------
 
+def write_and_close(sftp, path, mode, data):
+    """Writes a file and closes it, failing when CLOSE fails: paramiko's SFTPFile.close() ignores
+    the server's answer to CLOSE, and the suite tests that answer."""
+    f = sftp.open(path, mode)
+    try:
+        f.write(data)
+        f.flush()
+    except BaseException:
+        f.close()
+        raise
+    handle = f.handle
+    f._closed = True  # paramiko must not send a second CLOSE for it
+    sftp._request(paramiko.sftp.CMD_CLOSE, handle)
+
+
 def run_sftp_op(sess, op, name):
     """Runs one file operation; returns its result dict (for the expectation) or raises."""
     ctx = sess.ctx
-    if name == "put":
+    if name in ("put", "append"):
         data = ctx.data(op["data"])
-        with sess.need().open(ctx.value(op["path"]), "wb") as f:
-            f.write(data)
-        return {}
-    if name == "append":
-        data = ctx.data(op["data"])
-        with sess.need().open(ctx.value(op["path"]), "ab") as f:
-            f.write(data)
+        write_and_close(sess.need(), ctx.value(op["path"]), "wb" if name == "put" else "ab", data)
         return {}
     if name == "get":
         with sess.need().open(ctx.value(op["path"]), "rb") as f:

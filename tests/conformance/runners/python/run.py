@@ -146,6 +146,9 @@ class Case:
                 want = self.value(m, params)
                 return self.matches(want, actual) if not isinstance(want, dict) else False
             if k in TEXT_MATCHERS:
+                a = self.value(a, params)
+                if not isinstance(a, str):
+                    raise CaseFail("%s needs a string, not %r" % (k, a))
                 if isinstance(actual, bytes):
                     actual = actual.decode("utf-8", "replace")
                 if not isinstance(actual, str):
@@ -437,9 +440,10 @@ class Case:
     def wait_event(self, step):
         deadline = time.monotonic() + step.get("timeout_ms", 5000) / 1000.0
         want = {"event": step["wait_event"], "params": step.get("params") or {}}
+        count = step.get("count", 1)
         with self.cond:
             while True:
-                if any(done and self.event_matches(want, n, p) for n, p, done in self.records):
+                if sum(1 for n, p, done in self.records if done and self.event_matches(want, n, p)) >= count:
                     return
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -480,6 +484,12 @@ class Case:
 
     def run(self):
         self.tmp = tempfile.mkdtemp(prefix="sftpkit-conf-")
+        try:
+            self._run()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _run(self):
         self.vars["root"] = self.tmp
         failure = None
         try:
@@ -544,7 +554,6 @@ class Case:
             srv.close()
         for k in self.keys.values():
             k.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
         return errors
 
 
