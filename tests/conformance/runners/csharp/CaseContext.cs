@@ -7,7 +7,11 @@ using System.Text.Json;
 
 namespace SFTPKit.Conformance;
 
-sealed record EventRecord(string Event, Dictionary<string, object> Params);
+sealed record EventRecord(string Event, Dictionary<string, object> Params)
+{
+    /// <summary>Set once the behaviours and rules ran, so wait_event sees their effects (saved variables).</summary>
+    public volatile bool Handled;
+}
 
 /// <summary>One case's world: the server, keys, variables, the event record, background clients.</summary>
 sealed class CaseContext : IDisposable
@@ -56,11 +60,19 @@ sealed class CaseContext : IDisposable
         }
     }
 
+    /// <summary>Adds the record in arrival order (before the handling, as FORMAT.md says).</summary>
     public void Record(EventRecord r)
     {
         lock (_records)
-        {
             _records.Add(r);
+    }
+
+    /// <summary>Marks a record handled and wakes wait_event.</summary>
+    public void Handled(EventRecord r)
+    {
+        lock (_records)
+        {
+            r.Handled = true;
             Monitor.PulseAll(_records);
         }
     }
@@ -78,7 +90,7 @@ sealed class CaseContext : IDisposable
         {
             while (true)
             {
-                if (_records.Any(match)) return true;
+                if (_records.Any(r => r.Handled && match(r))) return true;
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return false;
                 Monitor.Wait(_records, left);

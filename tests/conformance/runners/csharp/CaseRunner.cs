@@ -191,7 +191,8 @@ sealed class CaseRunner
             _ctx.HandlerFailures.Enqueue($"{e.EventName}: reading parameters: {ex.Message}");
             return;
         }
-        _ctx.Record(new EventRecord(e.EventName, received));
+        var record = new EventRecord(e.EventName, received);
+        _ctx.Record(record);
         try
         {
             _vfs?.Handle(e, received);
@@ -222,6 +223,10 @@ sealed class CaseRunner
         catch (Exception ex)
         {
             _ctx.HandlerFailures.Enqueue($"{e.EventName}: {(ex is CaseFailure ? ex.Message : ex.GetType().Name + ": " + ex.Message)}");
+        }
+        finally
+        {
+            _ctx.Handled(record);
         }
     }
 }
