@@ -83,14 +83,14 @@ sealed class CaseContext : IDisposable
             return _records.ToList();
     }
 
-    public bool WaitFor(Func<EventRecord, bool> match, TimeSpan timeout)
+    public bool WaitFor(Func<EventRecord, bool> match, TimeSpan timeout, long count = 1)
     {
         var deadline = DateTime.UtcNow + timeout;
         lock (_records)
         {
             while (true)
             {
-                if (_records.Any(r => r.Handled && match(r))) return true;
+                if (_records.Count(r => r.Handled && match(r)) >= count) return true;
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return false;
                 Monitor.Wait(_records, left);

@@ -38,9 +38,10 @@ static class Steps
             case "wait_event":
                 string name = arg.GetString();
                 long timeout = step.TryGetProperty("timeout_ms", out var to) ? to.GetInt64() : 5000;
+                long count = step.TryGetProperty("count", out var cnt) ? cnt.GetInt64() : 1;
                 JsonElement? want = step.TryGetProperty("params", out var ps) ? ps : null;
-                if (!ctx.WaitFor(r => r.Event == name && Expectations.ParamsMatch(want, r, ctx), TimeSpan.FromMilliseconds(timeout)))
-                    throw new CaseFailure($"no {name} event{(want != null ? " with " + want : "")} within {timeout} ms");
+                if (!ctx.WaitFor(r => r.Event == name && Expectations.ParamsMatch(want, r, ctx), TimeSpan.FromMilliseconds(timeout), count))
+                    throw new CaseFailure($"fewer than {count} {name} event(s){(want != null ? " with " + want : "")} within {timeout} ms");
                 return;
             default:
                 throw new CaseFailure($"unknown step {kind}");
