@@ -157,3 +157,59 @@ def test_stop_and_close_with_clients_connected(server):
     assert len(disconnects) == 5
     for t, _ in clients:
         t.close()
+
+
+def test_stop_from_inside_a_handler(server):
+    done = []
+
+    def on_auth_password(p):
+        p.accept = True
+        server.stop()  # waits for every connection but this handler's own
+        done.append(server.active)
+
+    server.on_auth_password = on_auth_password
+    server.start()
+    with pytest.raises((paramiko.SSHException, EOFError)):
+        connect(server, "a", "b")
+    assert done == [False] and server.active is False
+
+
+def test_last_reference_dropped_inside_a_handler(tmp_path):
+    """The server object's last reference goes away on a server thread inside its own handler:
+    freeing it there would wait for that very thread, so it is freed once the handler returns."""
+    import gc
+    import weakref
+
+    key = SSHKey()
+    key.generate("ssh-ed25519")
+    holder = [SFTPServer()]
+    srv = holder[0]
+    srv.server_key_count = 1
+    srv.set_server_key_handle(0, key.handle)
+    srv.host, srv.port, srv.base_dir = "127.0.0.1", free_port(), str(tmp_path)
+    ref = weakref.ref(srv)
+    returned = threading.Event()
+
+    def on_auth_password(p):
+        p.accept = False
+        holder.clear()
+        gc.collect()
+        returned.set()
+
+    srv.on_auth_password = on_auth_password
+    srv.start()
+    port = srv.port
+    del srv
+    t = paramiko.Transport(("127.0.0.1", port))
+    try:
+        with pytest.raises((paramiko.SSHException, EOFError)):
+            t.connect(username="a", password="b")
+    finally:
+        t.close()
+    assert returned.wait(10)
+    for _ in range(100):
+        gc.collect()
+        if ref() is None:
+            break
+        threading.Event().wait(0.05)
+    assert ref() is None

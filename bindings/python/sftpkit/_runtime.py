@@ -220,6 +220,7 @@ class ServerBase:
             h = self._s()
             handlers = self._dispatcher.handlers
             bit = 1 << event_id
+            old = handlers.get(event_id)
             if fn is None:
                 handlers.pop(event_id, None)
                 mask = self._mask & ~bit
@@ -227,7 +228,15 @@ class ServerBase:
                 handlers[event_id] = (fn, cls, deny, name)
                 mask = self._mask | bit
             if mask != self._mask:
-                _n.sfk_py_set_dispatcher(h, self._dispatch_ref, mask)
+                try:
+                    _n.sfk_py_set_dispatcher(h, self._dispatch_ref, mask)
+                except BaseException:
+                    # the old registration stays in force: make the table say so again
+                    if self._mask & bit:
+                        handlers[event_id] = old
+                    else:
+                        handlers.pop(event_id, None)
+                    raise
                 self._mask = mask
 
     def close(self):
@@ -259,12 +268,15 @@ class ServerBase:
         if h is None:
             return
         self._h = None
-        if _in_handler_of(getattr(self, "_token", None)):
-            # The last reference went away inside this server's own handler: freeing here would
-            # wait for this very thread. Let another thread do it once the handler returns.
-            threading.Thread(target=_n.sftpkit_server_free, args=(h,), daemon=True).start()
-        else:
-            _n.sftpkit_server_free(h)
+        try:
+            if _in_handler_of(getattr(self, "_token", None)):
+                # The last reference went away inside this server's own handler: freeing here
+                # would wait for this very thread. Another thread does it once the handler returns.
+                threading.Thread(target=_n.sftpkit_server_free, args=(h,), daemon=True).start()
+            else:
+                _n.sftpkit_server_free(h)
+        except Exception:  # noqa: BLE001 - interpreter teardown: module globals may be gone
+            pass
 
 
 # ---- keys ---------------------------------------------------------------------------------------
@@ -326,4 +338,7 @@ class SSHKey:
 
     def __del__(self):
         if getattr(self, "_k", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 - interpreter teardown
+                pass
