@@ -22,6 +22,7 @@ def test_params_and_write_back(srv, hooks):
         seen.update(p.as_dict())
         seen["thread"] = threading.get_ident()
         seen["type"] = type(p).__name__
+        seen["repr"] = repr(p)
         p.accept = True
         p.force_change_password = True
 
@@ -31,6 +32,7 @@ def test_params_and_write_back(srv, hooks):
     assert seen["connection_id"] == 7 and seen["username"] == "alice" and seen["password"] == "s3cret"
     assert seen["accept"] is False and seen["force_change_password"] is False
     assert seen["type"] == "SFTPServerAuthPasswordEventParams"
+    assert "s3cret" not in seen["repr"] and "password='***'" in seen["repr"]
     assert out["accept"] is True and out["force_change_password"] is True
 
 

@@ -103,7 +103,9 @@ class EventParams:
     def __repr__(self):
         if self._ev is None:
             return "<%s (handler returned)>" % type(self).__name__
-        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % kv for kv in self.as_dict().items()))
+        # never put a password into a log line by accident
+        shown = {k: ("***" if k == "password" else v) for k, v in self.as_dict().items()}
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % kv for kv in shown.items()))
 
 
 class _Dispatcher:
