@@ -160,17 +160,19 @@ def test_stop_and_close_with_clients_connected(server):
 
 
 def test_stop_from_inside_a_handler(server):
-    done = []
+    done, finished = [], threading.Event()
 
     def on_auth_password(p):
         p.accept = True
         server.stop()  # waits for every connection but this handler's own
         done.append(server.active)
+        finished.set()
 
     server.on_auth_password = on_auth_password
     server.start()
     with pytest.raises((paramiko.SSHException, EOFError)):
         connect(server, "a", "b")
+    assert finished.wait(10)  # the client may see the connection close before the handler returns
     assert done == [False] and server.active is False
 
 
