@@ -336,8 +336,11 @@ static const char *serve_sftp(conn_state *st)
             break;
         }
         if (n == 0) {
-            if (ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel))
+            if (ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel)) {
+                sfk_log(s, SFK_LOG_DEBUG, "server", "connection %" PRId64 ": the client closed the channel (%s)", c->id,
+                        ssh_channel_is_eof(st->channel) ? "eof" : "closed");
                 break; /* the client is done */
+            }
             if (idle_limit > 0 && now_ms() - last_data >= idle_limit)
                 why = "idle timeout";
             continue;
@@ -365,22 +368,30 @@ static const char *serve_sftp(conn_state *st)
     return why;
 }
 
-/* Ends the session in the order OpenSSH expects (notes, pitfall 9). */
-static void close_session(conn_state *st, int graceful, const char *reason)
+/* Ends the session in the order OpenSSH expects (notes, pitfall 9): exit-status, EOF and CLOSE
+ * on the channel, then let the client hang up (libssh marks a channel closed as soon as *we* send
+ * CLOSE, so the wait is on the session), and only then disconnect. Closing first makes clients
+ * such as paramiko fail writing their own CHANNEL_CLOSE. wait_ms is shorter when the server is the
+ * one ending the session. */
+static void close_session(conn_state *st, const char *reason, int wait_ms)
 {
-    if (st->channel && graceful) {
+    if (st->channel && !ssh_channel_is_closed(st->channel)) {
         ssh_channel_request_send_exit_status(st->channel, 0);
         ssh_channel_send_eof(st->channel);
         ssh_channel_close(st->channel);
-        int64_t until = now_ms() + 500;
+    }
+    ssh_event ev = ssh_event_new();
+    if (ev && ssh_event_add_session(ev, st->session) == SSH_OK) {
+        int64_t until = now_ms() + wait_ms;
         while (now_ms() < until && !(ssh_get_status(st->session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) &&
-               !ssh_channel_is_closed(st->channel))
-            ssh_channel_poll_timeout(st->channel, 50, 0);
+               ssh_event_dopoll(ev, 50) != SSH_ERROR)
+            ;
+        ssh_event_remove_session(ev, st->session);
     }
-    if (graceful) {
-        ssh_session_set_disconnect_message(st->session, reason ? reason : "Bye");
-        ssh_disconnect(st->session);
-    }
+    if (ev)
+        ssh_event_free(ev);
+    ssh_session_set_disconnect_message(st->session, reason ? reason : "Bye");
+    ssh_disconnect(st->session);
 }
 
 void *sfk_connection_main(void *arg)
@@ -446,7 +457,8 @@ done:;
         pthread_mutex_lock(&rt->lock);
         set_str(&c->info.close_reason, client_reason ? client_reason : why);
         pthread_mutex_unlock(&rt->lock);
-        close_session(&st, !forced && ssh_is_connected(st.session), why);
+        if (!forced && ssh_is_connected(st.session))
+            close_session(&st, why, why ? 200 : 2000);
     }
     if (established)
         sfk_fire_on_session_closed(s, c->id);

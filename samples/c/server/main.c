@@ -1,7 +1,7 @@
 /* sftpkit-server: serves a directory over SFTP. The first sample, and `make run`.
  *
  *   sftpkit-server --root DIR [--host 127.0.0.1] [--port 2222] [--user NAME:PASSWORD]...
- *                  [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only]
+ *                  [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only] [--log LEVEL]
  *
  * Uses only the public C API. Creates the host key file (Ed25519) when it is missing, prints the
  * listening address and the host key fingerprint, and stops cleanly on SIGINT/SIGTERM. */
@@ -33,7 +33,8 @@ static int fail(const char *what)
 static void usage(void)
 {
     fprintf(stderr, "usage: sftpkit-server --root DIR [--host ADDR] [--port N] [--user NAME:PASSWORD]...\n"
-                    "                      [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only]\n");
+                    "                      [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only]\n"
+                    "                      [--log none|error|warning|info|debug|trace]\n");
 }
 
 typedef struct {
@@ -102,7 +103,7 @@ static int load_host_key(sftpkit_key *key, const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *root = NULL, *host = "127.0.0.1", *host_key_path = "sftpkit-host-key";
+    const char *root = NULL, *host = "127.0.0.1", *host_key_path = "sftpkit-host-key", *log_level = NULL;
     long port = 2222;
     int read_only = 0, n_users = 0;
     user_entry *users = NULL;
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
             port = strtol(v, NULL, 10);
         else if (!strcmp(a, "--host-key"))
             host_key_path = v;
+        else if (!strcmp(a, "--log"))
+            log_level = v;
         else if ((!strcmp(a, "--user") || !strcmp(a, "--authorized-key")) && colon) {
             user_entry *u = find_or_add(&users, &n_users, v, (size_t)(colon - v));
             if (!u)
@@ -160,6 +163,13 @@ int main(int argc, char **argv)
 
     sftpkit_server *srv = sftpkit_server_new();
     sftpkit_key *key = sftpkit_key_new();
+    if (log_level) { /* the library's log, to standard error */
+        char setting[64];
+        snprintf(setting, sizeof setting, "LogLevel=%s", log_level);
+        if (sftpkit_server_config(srv, setting, NULL) ||
+            sftpkit_server_config(srv, "LogDetails=time,level,module", NULL))
+            return fail("--log");
+    }
     int64_t handle;
     if (load_host_key(key, host_key_path))
         return fail("host key");
