@@ -5,6 +5,9 @@
 
 #include "sftp/engine_int.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 static const char *const expected_extensions[] = {
     "posix-rename@openssh.com",
     "statvfs@openssh.com",
@@ -362,6 +365,127 @@ static unsigned fuzz_rand(unsigned *seed)
     return (*seed >> 16) & 0x7fff;
 }
 
+/* Large WRITEs are written to the file as their pieces arrive (no reassembly); the result and the
+ * order of replies must be exactly as for whole packets. */
+static void test_large_writes_stream_in_pieces(void **state)
+{
+    (void)state;
+    static uint8_t data[300000], back[300000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 31 + i / 977);
+    for (int mode = 0; mode < 3; mode++) {
+        tc *t = tc_new();
+        assert_int_equal(tc_init(t, 3), 3);
+        tc_handle h;
+        assert_int_equal(tc_open(t, "big", SSH_FXF_READ | SSH_FXF_WRITE | SSH_FXF_CREAT, &h), 0);
+        /* one batch: WRITE 200000 at 0, STAT, WRITE 100000 at 200000, READDIR on a file handle */
+        sfk_buf all = {0};
+        uint32_t first = t->next_id + 1;
+        for (int k = 0; k < 4; k++) {
+            tc_begin(t, k == 0 || k == 2 ? SSH_FXP_WRITE : k == 1 ? SSH_FXP_STAT : SSH_FXP_READDIR);
+            if (k == 1) {
+                tc_cstr(t, "big");
+            } else {
+                tc_str(t, h.s, h.len);
+                if (k != 3) {
+                    tc_u64(t, k ? 200000 : 0);
+                    tc_str(t, data + (k ? 200000 : 0), k ? 100000 : 200000);
+                }
+            }
+            sfk_put_u32(t->req.data, (uint32_t)(t->req.len - 4));
+            sfk_wr_bytes(&all, t->req.data, t->req.len);
+        }
+        if (mode == 0) { /* random small pieces */
+            t->split = 1;
+            assert_int_equal(tc_feed(t, all.data, all.len), 0);
+        } else { /* transport-sized pieces: 7000 / 65536 bytes */
+            size_t piece = mode == 1 ? 7000 : 65536;
+            for (size_t off = 0; off < all.len; off += piece)
+                assert_int_equal(sfk_engine_input(t->e, all.data + off, all.len - off < piece ? all.len - off : piece),
+                                 0);
+        }
+        t->split = 0;
+        tc_expect_status(t, first, SSH_FX_OK);
+        assert_int_equal(tc_next(t), SSH_FXP_ATTRS);
+        assert_int_equal(t->id, first + 1);
+        tc_expect_status(t, first + 2, SSH_FX_OK);
+        tc_expect_status(t, first + 3, SSH_FX_FAILURE);
+        assert_int_equal(tc_pending(t), 0);
+        size_t got = 0, total = 0;
+        while (total < sizeof back && tc_read(t, &h, total, 261120, back + total, &got) == 0)
+            total += got;
+        assert_int_equal(total, sizeof data);
+        assert_memory_equal(back, data, sizeof data);
+        assert_int_equal(tc_close(t, &h), 0);
+        sfk_buf_free(&all);
+        tc_free(t);
+    }
+}
+
+/* The data of a large WRITE reaches the file before the packet has fully arrived, and the reply
+ * waits for the last byte. */
+static void test_streamed_write_reaches_the_file_early(void **state)
+{
+    (void)state;
+    static uint8_t data[200000];
+    memset(data, 's', sizeof data);
+    tc *t = tc_new();
+    assert_int_equal(tc_init(t, 3), 3);
+    tc_handle h;
+    assert_int_equal(tc_open(t, "f", SSH_FXF_WRITE | SSH_FXF_CREAT, &h), 0);
+    uint32_t id = tc_begin(t, SSH_FXP_WRITE);
+    tc_str(t, h.s, h.len);
+    tc_u64(t, 0);
+    tc_str(t, data, sizeof data);
+    sfk_put_u32(t->req.data, (uint32_t)(t->req.len - 4));
+    assert_int_equal(sfk_engine_input(t->e, t->req.data, 60000), 0);
+    assert_int_equal(tc_pending(t), 0);
+    char p[300];
+    snprintf(p, sizeof p, "%s/f", t->root);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_true(sb.st_size >= 50000);
+    assert_int_equal(sfk_engine_input(t->e, t->req.data + 60000, t->req.len - 60000), 0);
+    tc_expect_status(t, id, SSH_FX_OK);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_size, sizeof data);
+    assert_int_equal(tc_close(t, &h), 0);
+    tc_free(t);
+}
+
+/* A streamed WRITE that fails half way (the file size limit) answers with the failure once all
+ * its data has arrived, and the session goes on. WRITEs to a read handle or an unknown handle are
+ * not streamed and get their usual answers. */
+static void test_streamed_write_failure(void **state)
+{
+    (void)state;
+    static uint8_t data[200000];
+    memset(data, 'w', sizeof data);
+    tc *t = tc_new();
+    assert_int_equal(tc_init(t, 3), 3);
+    tc_handle h, r;
+    assert_int_equal(tc_open(t, "f", SSH_FXF_WRITE | SSH_FXF_CREAT, &h), 0);
+    tc_put_file(t->root, "ro", "x");
+    assert_int_equal(tc_open(t, "ro", SSH_FXF_READ, &r), 0);
+    struct rlimit old, lim = {.rlim_cur = 50000, .rlim_max = RLIM_INFINITY};
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim.rlim_max = old.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    t->split = 1;
+    uint32_t st = tc_write(t, &h, 0, data, sizeof data);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(st, SSH_FX_FAILURE);
+    assert_int_equal(tc_write(t, &h, 0, data, sizeof data), SSH_FX_OK); /* the session goes on */
+    assert_int_equal(tc_write(t, &r, 0, data, sizeof data), SSH_FX_PERMISSION_DENIED);
+    tc_handle bogus = {"zzzzzzzz", 8};
+    assert_int_equal(tc_write(t, &bogus, 0, data, sizeof data), SSH_FX_FAILURE);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(tc_close(t, &r), 0);
+    tc_free(t);
+}
+
 /* Random packets: valid requests with random fields, mutations of valid requests, and pure
  * noise. The engine must answer every non-fatal request exactly once and never crash. */
 static void test_fuzz_random_packets(void **state)
@@ -371,6 +495,7 @@ static void test_fuzz_random_packets(void **state)
 #define RND() fuzz_rand(&seed)
     const char *paths[] = {"/", "a", "../..", "/a/b", "x/../../y", "", "dir", "link", "\xff\xfe", "a/./b//c"};
     tc *t = NULL;
+    tc_handle fh;
     int sent = 0, answered = 0;
     for (int iter = 0; iter < 4000; iter++) {
         if (!t) {
@@ -381,6 +506,28 @@ static void test_fuzz_random_packets(void **state)
             char d[400];
             snprintf(d, sizeof d, "%s/dir", t->root);
             mkdir(d, 0755);
+            assert_int_equal(tc_open(t, "a", SSH_FXF_READ | SSH_FXF_WRITE, &fh), 0);
+        }
+        t->split = RND() % 3 == 0; /* some requests arrive in random pieces */
+        if (RND() % 40 == 0) {     /* a large WRITE (streamed), to the open file or a damaged handle */
+            static uint8_t big[40000];
+            tc_begin(t, SSH_FXP_WRITE);
+            tc_str(t, fh.s, RND() % 8 ? fh.len : fh.len - 1);
+            tc_u64(t, RND());
+            tc_u32(t, sizeof big - (RND() % 2) * 100); /* sometimes longer than the packet */
+            sfk_wr_bytes(&t->req, big, sizeof big - RND() % 200);
+            if (tc_send(t) != 0) {
+                tc_free(t);
+                t = NULL;
+                continue;
+            }
+            sent++;
+            while (tc_pending(t)) {
+                tc_next(t);
+                answered++;
+            }
+            assert_int_equal(answered, sent);
+            continue;
         }
         uint8_t type = (uint8_t)(RND() % 3 == 0 ? RND() % 256 : SSH_FXP_OPEN + RND() % 18);
         if (RND() % 10 == 0)
@@ -460,6 +607,9 @@ int main(void)
         cmocka_unit_test(test_pipelined_requests_are_answered_in_order_in_one_batch),
         cmocka_unit_test(test_output_is_bounded_and_resumes_on_consume),
         cmocka_unit_test(test_read_length_is_capped),
+        cmocka_unit_test(test_large_writes_stream_in_pieces),
+        cmocka_unit_test(test_streamed_write_reaches_the_file_early),
+        cmocka_unit_test(test_streamed_write_failure),
         cmocka_unit_test(test_fuzz_random_packets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

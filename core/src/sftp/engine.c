@@ -127,6 +127,8 @@ static int queue_input(sfk_engine *e, const uint8_t *data, size_t len)
         return 0;
     if (e->in_off && e->in_off == e->in.len)
         e->in.len = e->in_off = e->in_scan = 0;
+    if (e->in.len == e->in_off)
+        e->stream_checked = 0; /* a new packet starts */
     sfk_wr_bytes(&e->in, data, len);
     if (e->in.oom) {
         fatal(e, "out of memory for input, bytes", len);
@@ -144,6 +146,8 @@ static int drain_input(sfk_engine *e)
     if (n < 0)
         return -1;
     e->in_off += (size_t)n;
+    if (n > 0)
+        e->stream_checked = 0; /* the first pending packet is another one now */
     if (e->in_off == e->in.len) {
         e->in.len = e->in_off = e->in_scan = 0;
     } else if (e->in_off > e->in.len / 2) {
@@ -155,6 +159,52 @@ static int drain_input(sfk_engine *e)
     return 0;
 }
 
+/* How many bytes the partial packet in `in` should have before the engine acts on it: its length
+ * field, then (for a large WRITE) enough to read its header, then all of it. 0: a WRITE began
+ * streaming and `in` was emptied. */
+static size_t partial_goal(sfk_engine *e, size_t pending)
+{
+    const uint8_t *p = e->in.data + e->in_off;
+    if (pending < 4)
+        return 4;
+    size_t full = 4 + (size_t)sfk_get_u32(p);
+    if (e->stream_checked || !e->initialized || full < SFK_STREAM_MIN)
+        return full;
+    if (pending < 13)
+        return 13; /* length, type, id, handle length */
+    if (p[4] != SSH_FXP_WRITE || sfk_get_u32(p + 9) > SFK_SFTP_MAX_HANDLE_LEN) {
+        e->stream_checked = 1;
+        return full;
+    }
+    size_t hdr = 13 + (size_t)sfk_get_u32(p + 9) + 12; /* + offset and data length */
+    if (hdr >= full) {
+        e->stream_checked = 1;
+        return full;
+    }
+    if (pending < hdr)
+        return hdr;
+    e->stream_checked = 1;
+    if (pending == full || !sfk_write_stream_begin(e, p, pending))
+        return full;
+    e->in.len = e->in_off = e->in_scan = 0; /* header and data are done with */
+    e->stream_checked = 0;
+    return 0;
+}
+
+/* The tail of the transport's buffer is the start of a large WRITE whose header is complete:
+ * stream it from here rather than copying it into `in`. */
+static int stream_in_place(sfk_engine *e, const uint8_t *p, size_t len)
+{
+    if (len < 13 || !e->initialized || p[4] != SSH_FXP_WRITE)
+        return 0;
+    size_t full = 4 + (size_t)sfk_get_u32(p);
+    size_t hdr = 13 + (size_t)sfk_get_u32(p + 9) + 12;
+    if (full < SFK_STREAM_MIN || len >= full || sfk_get_u32(p + 9) > SFK_SFTP_MAX_HANDLE_LEN || len < hdr ||
+        hdr >= full)
+        return 0;
+    return sfk_write_stream_begin(e, p, len);
+}
+
 int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
 {
     if (!e)
@@ -163,26 +213,37 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "sftp engine: the channel already failed"), -1;
     if (!data && len)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "sftp engine: NULL data"), -1;
-    size_t pending = e->in.len - e->in_off;
-    if (pending && out_full(e))
-        return queue_input(e, data, len);
-    if (pending) {
-        /* `in` holds one partial packet: copy just enough to complete it, then go on in place */
-        if (pending < 4) {
-            size_t take = 4 - pending < len ? 4 - pending : len;
+    for (;;) {
+        if (e->stream.active) { /* the rest of a WRITE's data goes straight to the file */
+            size_t n = sfk_write_stream_feed(e, data, len);
+            data += n, len -= n;
+            if (e->out.oom) {
+                fatal(e, "out of memory for replies, queued bytes", e->out.len);
+                return -1;
+            }
+            if (e->stream.active)
+                return 0;
+            continue;
+        }
+        size_t pending = e->in.len - e->in_off;
+        if (!pending)
+            break;
+        if (out_full(e)) /* held back: everything waits behind the queued requests */
+            return queue_input(e, data, len);
+        /* `in` holds one partial packet: copy just what the next step needs, then go on in place */
+        size_t goal = partial_goal(e, pending);
+        if (goal == 0)
+            continue;
+        if (pending < goal) {
+            size_t take = goal - pending < len ? goal - pending : len;
             if (queue_input(e, data, take) < 0)
                 return -1;
-            data += take, len -= take, pending += take;
-            if (pending < 4)
+            data += take, len -= take;
+            if (pending + take < goal)
                 return 0;
+            continue;
         }
-        size_t need = 4 + (size_t)sfk_get_u32(e->in.data + e->in_off) - pending;
-        size_t take = need < len ? need : len;
-        if (queue_input(e, data, take) < 0)
-            return -1;
-        data += take, len -= take;
-        if (take < need)
-            return 0;
+        e->stream_checked = 0;
         if (drain_input(e) < 0)
             return -1;
         if (e->in.len != e->in_off) /* still held back (output full) */
@@ -191,7 +252,10 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
     long n = process(e, data, len);
     if (n < 0)
         return -1;
-    return queue_input(e, data + n, len - (size_t)n);
+    data += n, len -= (size_t)n;
+    if (!out_full(e) && stream_in_place(e, data, len))
+        return 0;
+    return queue_input(e, data, len);
 }
 
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len)

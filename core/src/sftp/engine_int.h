@@ -87,6 +87,30 @@ typedef struct {
     int used[SFK_NAME_CACHE];
 } sfk_name_cache;
 
+/* ---- a WRITE written as it arrives (files.c) -------------------------------------------------- */
+
+/* The transport delivers data in pieces of tens of KiB, smaller than a 255 KiB WRITE. Rather
+ * than assembling such a WRITE in `in` (a copy of every uploaded byte), the engine parses its
+ * header and pwrite()s the data straight from each piece; the reply goes out when the last byte
+ * has arrived. Only for local files open for writing; anything else takes the normal path. */
+typedef struct {
+    int active;
+    sfk_handle *h;
+    uint32_t id;
+    uint64_t off;
+    uint32_t total, done;
+    int status; /* the first failure; later data is dropped and this is the reply */
+} sfk_wstream;
+
+#define SFK_STREAM_MIN (16u * 1024u) /* smaller WRITEs are simply buffered */
+
+/* pkt: a partial WRITE packet (from its length field), `have` bytes of it, at least its header.
+ * Returns 1 when streaming started (the data after the header has been written), else 0. */
+int sfk_write_stream_begin(sfk_engine *e, const uint8_t *pkt, size_t have);
+/* Writes up to n bytes of the streaming WRITE's data; returns how many it took (it replies and
+ * ends the stream at the last byte). */
+size_t sfk_write_stream_feed(sfk_engine *e, const uint8_t *p, size_t n);
+
 /* ---- the engine ------------------------------------------------------------------------------ */
 
 struct sfk_engine {
@@ -107,6 +131,8 @@ struct sfk_engine {
     size_t out_off; /* sent prefix of `out` */
 
     sfk_handle_table handles;
+    sfk_wstream stream;
+    int stream_checked; /* the partial packet in `in` was considered for streaming */
 
     /* Per-request scratch (one request runs at a time): normalized paths, relative to the root,
      * and their client-visible absolute forms. */

@@ -150,6 +150,44 @@ static int write_local(int fd, const uint8_t *data, size_t len, uint64_t off)
     return SSH_FX_OK;
 }
 
+int sfk_write_stream_begin(sfk_engine *e, const uint8_t *pkt, size_t have)
+{
+    uint32_t plen = sfk_get_u32(pkt);
+    sfk_rd rd = sfk_rd_init(pkt + 9, have - 9); /* after length, type and id */
+    sfk_handle *h = sfk_take_handle(e, &rd);
+    uint64_t off = sfk_rd_u64(&rd);
+    uint32_t dlen = sfk_rd_u32(&rd);
+    size_t hdr = have - rd.left;
+    /* the data must be exactly the rest of the packet; anything odd takes the normal path */
+    if (rd.bad || !h || h->kind != SFK_H_FILE || h->custom || !(h->open.write || h->open.append) ||
+        off > (uint64_t)INT64_MAX - dlen || hdr + dlen != 4 + (size_t)plen)
+        return 0;
+    e->stream = (sfk_wstream){.active = 1, .h = h, .id = sfk_get_u32(pkt + 5), .off = off, .total = dlen};
+    sfk_write_stream_feed(e, pkt + hdr, have - hdr);
+    return 1;
+}
+
+size_t sfk_write_stream_feed(sfk_engine *e, const uint8_t *p, size_t n)
+{
+    sfk_wstream *w = &e->stream;
+    size_t take = n < (size_t)(w->total - w->done) ? n : (size_t)(w->total - w->done);
+    if (take && w->status == SSH_FX_OK)
+        w->status = write_local(w->h->fd, p, take, w->off + w->done);
+    w->done += (uint32_t)take;
+    if (w->done == w->total) {
+        sfk_handle *h = w->h;
+        w->active = 0;
+        sfk_reply_status(e, w->id, w->status);
+        if (h->notify) {
+            sfk_registry_set_current(e);
+            sfk_app_notify(e, "FileWrite", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%u", (long long)e->conn_id,
+                           h->name, (unsigned long long)w->off, w->total);
+            sfk_registry_set_current(NULL);
+        }
+    }
+    return take;
+}
+
 static int write_custom(sfk_engine *e, sfk_handle *h, uint64_t off, const uint8_t *data, size_t len)
 {
     sfk_ctx ctx = {.kind = SFK_CTX_WRITE, .handle = h->name, .path = h->path, .wdata = data, .wlen = len};
