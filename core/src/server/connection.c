@@ -400,6 +400,7 @@ void *sfk_connection_main(void *arg)
     sftpkit_server *s = c->server;
     struct sfk_runtime *rt = c->rt;
     conn_state st = {.c = c};
+    sfk_runtime_set_current(c);
     sfk_auth_init(&st.auth, s, c->id);
     ssh_set_log_userdata(&st);
     ssh_set_log_callback(log_callback);
@@ -416,7 +417,7 @@ void *sfk_connection_main(void *arg)
     }
     set_session_options(&st, s, timeout > 0 ? (long)timeout : 0);
     pthread_mutex_lock(&rt->bind_lock);
-    int rc = ssh_bind_accept_fd(rt->bind, st.session, c->fd);
+    int rc = rt->bind ? ssh_bind_accept_fd(rt->bind, st.session, c->fd) : SSH_ERROR; /* NULL once stopped */
     pthread_mutex_unlock(&rt->bind_lock);
     if (rc != SSH_OK) {
         why = "the SSH session could not be set up";

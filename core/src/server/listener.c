@@ -236,6 +236,12 @@ SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
     struct sfk_runtime *rt = runtime_get(s);
     if (!rt)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    int64_t external = sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1);
+    if (external >= 2) /* ecmGeneric, ecmDCAuth, ecmDCAuthJSON */
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: external_crypto_mode %" PRId64 " asks for external host-key signing "
+                         "(on_external_sign), which libssh 0.10.6 cannot delegate; use 0 or 1",
+                         external);
     ssh_bind b = ssh_bind_new();
     if (!b)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
@@ -281,12 +287,21 @@ SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
     return sfk_ok();
 }
 
+/* The connection whose thread is running now (a handler may call stop()): never joined by
+ * itself; it ends at its next turn and is reaped later. */
+static _Thread_local sfk_conn *current_conn;
+
+void sfk_runtime_set_current(sfk_conn *c)
+{
+    current_conn = c;
+}
+
 static void request_drop_all(struct sfk_runtime *rt, int how)
 {
     pthread_mutex_lock(&rt->lock);
     for (sfk_conn *c = rt->conns; c; c = c->next) {
         atomic_store(&c->drop, how);
-        if (how == SFK_DROP_FORCED && c->fd >= 0)
+        if (how == SFK_DROP_FORCED && c->fd >= 0 && c != current_conn)
             shutdown(c->fd, SHUT_RDWR);
     }
     pthread_mutex_unlock(&rt->lock);
@@ -297,9 +312,30 @@ static int all_closed(struct sfk_runtime *rt)
     pthread_mutex_lock(&rt->lock);
     int open = 0;
     for (sfk_conn *c = rt->conns; c; c = c->next)
-        open += !atomic_load(&c->closed);
+        open += !atomic_load(&c->closed) && c != current_conn;
     pthread_mutex_unlock(&rt->lock);
     return open == 0;
+}
+
+/* Joins and frees every connection but the calling thread's own. */
+static void join_connections(struct sfk_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    for (sfk_conn **p = &rt->conns; *p;) {
+        sfk_conn *c = *p;
+        if (c == current_conn) {
+            p = &c->next;
+            continue;
+        }
+        *p = c->next;
+        pthread_mutex_unlock(&rt->lock);
+        pthread_join(c->thread, NULL);
+        sfk_pin_info_clear(&c->info);
+        free(c);
+        pthread_mutex_lock(&rt->lock);
+        p = &rt->conns;
+    }
+    pthread_mutex_unlock(&rt->lock);
 }
 
 SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
@@ -322,22 +358,14 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
         usleep(10000);
     if (!all_closed(rt))
         request_drop_all(rt, SFK_DROP_FORCED);
-    pthread_mutex_lock(&rt->lock);
-    while (rt->conns) {
-        sfk_conn *c = rt->conns;
-        rt->conns = c->next;
-        pthread_mutex_unlock(&rt->lock);
-        pthread_join(c->thread, NULL);
-        sfk_pin_info_clear(&c->info);
-        free(c);
-        pthread_mutex_lock(&rt->lock);
-    }
-    pthread_mutex_unlock(&rt->lock);
+    join_connections(rt);
     close(rt->wake[0]);
     close(rt->wake[1]);
     rt->wake[0] = rt->wake[1] = -1;
+    pthread_mutex_lock(&rt->bind_lock);
     ssh_bind_free(rt->bind);
     rt->bind = NULL;
+    pthread_mutex_unlock(&rt->bind_lock);
     rt->running = 0;
     sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 0);
     sfk_log(s, SFK_LOG_INFO, "server", "stopped");
@@ -350,6 +378,7 @@ void sfk_runtime_destroy(sftpkit_server *s)
     if (!rt)
         return;
     sftpkit_server_stop(s);
+    join_connections(rt); /* one stopped from inside its own handler may still be finishing */
     pthread_mutex_destroy(&rt->lock);
     pthread_mutex_destroy(&rt->bind_lock);
     pthread_cond_destroy(&rt->changed);

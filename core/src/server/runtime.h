@@ -56,6 +56,9 @@ struct sfk_runtime {
     int handshake_timeout_s;
 };
 
+/* listener.c: marks the calling thread's connection (stop() from a handler must not join it) */
+void sfk_runtime_set_current(sfk_conn *c);
+
 /* connection.c */
 void *sfk_connection_main(void *arg);
 void sfk_pin_info_clear(sfk_pin_info *info);

@@ -120,13 +120,24 @@ static int password_verdict(sftpkit_server *s, const char *user, const char *pas
     return ok;
 }
 
+/* ForceChangePassword: SSH's password-change request (USERAUTH_PASSWD_CHANGEREQ) cannot be sent
+ * from a libssh 0.10 server, so a handler that demands a change refuses this login instead of
+ * letting the old password through. */
+static int refused_for_password_change(sfk_auth *a, const char *user, int force_change)
+{
+    if (force_change)
+        sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: \"%s\" must change the password; login refused",
+                (long long)a->connection_id, user);
+    return force_change;
+}
+
 int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int method)
 {
     if (!(a->offered & method) || !attempt_allowed(a, user, method))
         return conclude(a, user, method, 0);
     int accept = password_verdict(a->server, user, password), force_change = 0;
     sfk_fire_on_auth_password(a->server, a->connection_id, user, password, &accept, &force_change);
-    return conclude(a, user, method, accept);
+    return conclude(a, user, method, accept && !refused_for_password_change(a, user, force_change));
 }
 
 /* Is key one of the authorized_keys lines in the user's user_ssh_key? */
@@ -246,7 +257,8 @@ int sfk_auth_kbd_answer(sfk_auth *a, const char *user, const char *answer)
     int64_t i = sfk_find_user(a->server, user);
     int accept = i >= 0 && otp_verdict(a->server, i, answer), force_change = 0;
     sfk_fire_on_auth_password(a->server, a->connection_id, user, answer, &accept, &force_change);
-    return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE, accept);
+    return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE,
+                    accept && !refused_for_password_change(a, user, force_change));
 }
 
 char *sfk_auth_session_root(sfk_auth *a)
