@@ -121,8 +121,9 @@ SFTPKIT_API int sftpkit_key_import_bytes(sftpkit_key *k, const uint8_t *data, si
 /* "ssh-ed25519 AAAA... comment" */
 SFTPKIT_API int sftpkit_key_export_public(const sftpkit_key *k, char **openssh_line);
 SFTPKIT_API int sftpkit_key_get_handle(const sftpkit_key *k, int64_t *out);
-/* The private key as text (OpenSSH format; encrypted when passphrase is non-empty), for storing a
- * generated host key. SFTPKIT_ERROR_NO_PRIVATE_KEY for a public key. */
+/* The private key as text, for storing a generated host key: as libssh 0.10.6 writes it, OpenSSH
+ * format for Ed25519 and PKCS#8 PEM for RSA and ECDSA, encrypted when passphrase is non-empty.
+ * SFTPKIT_ERROR_NO_PRIVATE_KEY for a public key. */
 SFTPKIT_API int sftpkit_key_export_private(const sftpkit_key *k, const char *passphrase, char **text);
 /* Algorithm ("ssh-ed25519"), size in bits and SHA-256 fingerprint ("SHA256:...") of the key; any
  * out may be NULL. */

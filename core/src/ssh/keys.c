@@ -125,12 +125,23 @@ SFTPKIT_API int sftpkit_key_generate(sftpkit_key *k, const char *algorithm, int 
     return sfk_ok();
 }
 
+/* The passphrase callback for imports without a passphrase: refuse. Without a callback, libssh
+ * hands an encrypted PEM key to OpenSSL's default, which prompts on the controlling terminal and
+ * blocks the caller (a server started from a shell would hang at "Enter PEM pass phrase:"). */
+static int no_passphrase(const char *prompt, char *buf, size_t len, int echo, int verify, void *userdata)
+{
+    (void)prompt, (void)echo, (void)verify, (void)userdata;
+    if (len)
+        buf[0] = '\0';
+    return -1;
+}
+
 /* Imports text that is a private key (OpenSSH or PEM, maybe encrypted) or a public key line. */
 static int import_text(sftpkit_key *k, const char *text, const char *passphrase, const char *what)
 {
     ssh_key key = NULL;
     const char *pass = passphrase && *passphrase ? passphrase : NULL;
-    if (ssh_pki_import_privkey_base64(text, pass, NULL, NULL, &key) == SSH_OK && key) {
+    if (ssh_pki_import_privkey_base64(text, pass, no_passphrase, NULL, &key) == SSH_OK && key) {
         set_key(k, key);
         return sfk_ok();
     }
@@ -232,8 +243,16 @@ SFTPKIT_API int sftpkit_key_export_private(const sftpkit_key *k, const char *pas
         return sfk_error(SFTPKIT_ERROR_NO_PRIVATE_KEY, "key_export_private: the key has no private part");
     char *b64 = NULL;
     if (ssh_pki_export_privkey_base64(k->key, passphrase && *passphrase ? passphrase : NULL, NULL, NULL, &b64) !=
-        SSH_OK)
+        SSH_OK) {
+        /* libssh 0.10.6 reads an RSA key in OpenSSH's private-key format without the CRT values
+         * its PEM writer needs: such a key signs (serves as a host key) but cannot be written. */
+        if (ssh_key_type(k->key) == SSH_KEYTYPE_RSA)
+            return sfk_error(SFTPKIT_ERROR_BAD_KEY,
+                             "key_export_private: libssh 0.10.6 cannot write an RSA key that was read from OpenSSH's "
+                             "private-key format (PEM/PKCS#8 RSA keys and generated keys export); keep the original "
+                             "file");
         return sfk_error(SFTPKIT_ERROR_BAD_KEY, "key_export_private: the key cannot be exported");
+    }
     *text = strdup(b64);
     ssh_string_free_char(b64);
     return *text ? sfk_ok() : sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
