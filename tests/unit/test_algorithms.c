@@ -1,11 +1,12 @@
 /* The document's algorithm-list syntax ("a,b;-c", "all", "-all", aliases) resolved over our table
  * of libssh 0.10.6's algorithms, and the table checked against libssh itself: every name we call
  * supported is one libssh accepts, and every name we call unsupported is one it drops. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <libssh/libssh.h>
 #include <stdio.h>

@@ -1,11 +1,12 @@
 /* The sftpkit_key object and the server's host-key slots. Fixtures come from OpenSSH's own
  * ssh-keygen at test time (a temporary directory), so every import path is exercised with keys
  * another implementation wrote, and every fingerprint is compared with what ssh-keygen prints. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <ftw.h>
 #include <poll.h>

@@ -2,11 +2,12 @@
  * HOTP, RFC 6238 appendix B for TOTP with SHA-1, SHA-256 and SHA-512 and their seeds), then the
  * keyboard-interactive verdict built on it: HOTP counters advance and a code works once, TOTP
  * takes one step either side, and the user_* columns choose hash, digits and interval. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <libssh/libssh.h>
 #include <stdio.h>
