@@ -36,6 +36,7 @@ typedef struct {
     int strict_kex;
     char *negotiated[10]; /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
     char *kex_lines;
+    char *kbd_user; /* the user of the pending keyboard-interactive request (responses carry none) */
     struct ssh_server_callbacks_struct server_cb;
     struct ssh_channel_callbacks_struct channel_cb;
 } conn_state;
@@ -147,15 +148,23 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
     conn_state *st = userdata;
     if (ssh_message_type(msg) != SSH_REQUEST_AUTH || ssh_message_subtype(msg) != SSH_AUTH_METHOD_INTERACTIVE)
         return 1; /* libssh's default reply */
-    const char *user = ssh_message_auth_user(msg);
-    if (!(st->auth.offered & SSH_AUTH_METHOD_INTERACTIVE) || !user)
+    if (!(st->auth.offered & SSH_AUTH_METHOD_INTERACTIVE))
         return 1;
     if (!ssh_message_auth_kbdint_is_response(msg)) {
+        const char *user = ssh_message_auth_user(msg);
+        if (!user)
+            return 1;
+        free(st->kbd_user);
+        st->kbd_user = strdup(user);
         const char *prompt = sfk_auth_kbd_prompt(&st->auth, user);
         char echo = 0;
         ssh_message_auth_interactive_request(msg, "", "", 1, &prompt, &echo);
         return 0;
     }
+    /* an INFO_RESPONSE names no user: it answers the request this connection last prompted */
+    const char *user = st->kbd_user;
+    if (!user)
+        return 1;
     const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
     int verdict = sfk_auth_kbd_answer(&st->auth, user, answer ? answer : "");
     if (verdict == SSH_AUTH_SUCCESS) {
@@ -380,7 +389,9 @@ static void close_session(conn_state *st, const char *reason, int wait_ms)
         ssh_channel_send_eof(st->channel);
         ssh_channel_close(st->channel);
     }
-    ssh_event ev = ssh_event_new();
+    /* Without a channel there is no close handshake to wait for; waiting would only serve more
+     * requests (a client that keeps guessing passwords after the failure limit). */
+    ssh_event ev = st->channel ? ssh_event_new() : NULL;
     if (ev && ssh_event_add_session(ev, st->session) == SSH_OK) {
         int64_t until = now_ms() + wait_ms;
         while (now_ms() < until && !(ssh_get_status(st->session) & (SSH_CLOSED | SSH_CLOSED_ERROR)) &&
@@ -481,6 +492,7 @@ done:;
     for (int i = 0; i < 10; i++)
         free(st.negotiated[i]);
     free(st.kex_lines);
+    free(st.kbd_user);
     sfk_auth_clear(&st.auth);
     ssh_set_log_callback(NULL);
     ssh_set_log_userdata(NULL);

@@ -133,6 +133,8 @@ static int refused_for_password_change(sfk_auth *a, const char *user, int force_
 
 int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int method)
 {
+    if (a->too_many) /* past the limit: the connection is closing; nothing more is tried */
+        return SSH_AUTH_DENIED;
     if (!(a->offered & method) || !attempt_allowed(a, user, method))
         return conclude(a, user, method, 0);
     int accept = password_verdict(a->server, user, password), force_change = 0;
@@ -168,6 +170,8 @@ static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
 
 int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
 {
+    if (a->too_many) /* past the limit: the connection is closing; nothing more is tried */
+        return SSH_AUTH_DENIED;
     if (!(a->offered & SSH_AUTH_METHOD_PUBLICKEY))
         return SSH_AUTH_DENIED;
     int authorized = key_authorized(a->server, user, key);
@@ -250,6 +254,8 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
 
 int sfk_auth_kbd_answer(sfk_auth *a, const char *user, const char *answer)
 {
+    if (a->too_many) /* past the limit: the connection is closing; nothing more is tried */
+        return SSH_AUTH_DENIED;
     if (!a->kbd_otp)
         return sfk_auth_password(a, user, answer, SSH_AUTH_METHOD_INTERACTIVE);
     if (!(a->offered & SSH_AUTH_METHOD_INTERACTIVE) || !attempt_allowed(a, user, SSH_AUTH_METHOD_INTERACTIVE))
