@@ -227,16 +227,15 @@ def make_server(keys, tmp_path):
 
 # ---- clients ------------------------------------------------------------------------------------
 
-def transport(port, host="127.0.0.1", timeout=10.0, **security):
-    """A paramiko transport after the handshake (not yet authenticated). security: optional
-    preferred ciphers/kex/digests as lists."""
+def transport(port, host="127.0.0.1", timeout=10.0, **preferred):
+    """A paramiko transport after the handshake (not yet authenticated). preferred: paramiko's
+    own preference tuples by attribute name (_preferred_ciphers, _preferred_macs, _preferred_kex)."""
     sock = socket.create_connection((host, port), timeout=timeout)
     t = paramiko.Transport(sock)
     t.banner_timeout = timeout
     t.handshake_timeout = timeout
-    opts = t.get_security_options()
-    for name, value in security.items():
-        setattr(opts, name, value)
+    for name, value in preferred.items():
+        setattr(t, name, tuple(value))
     t.start_client(timeout=timeout)
     return t
 
@@ -245,9 +244,9 @@ def open_sftp(t):
     return paramiko.SFTPClient.from_transport(t)
 
 
-def login(port, user, password=None, pkey=None, **security):
+def login(port, user, password=None, pkey=None, **preferred):
     """An authenticated transport and an SFTP client on it."""
-    t = transport(port, **security)
+    t = transport(port, **preferred)
     if pkey is not None:
         t.auth_publickey(user, pkey)
     if password is not None and not t.is_authenticated():
@@ -263,6 +262,26 @@ def openssh_sftp(port, user, key, batch="ls\n", extra=(), timeout=30):
            "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no",
            "-o", "KbdInteractiveAuthentication=no", "-o", "LogLevel=ERROR", *extra, f"{user}@127.0.0.1"]
     return subprocess.run(cmd, input=batch, capture_output=True, text=True, timeout=timeout)
+
+
+class HeldSftp:
+    """OpenSSH's sftp kept open (batch from a pipe) so the session can be pinned; finish() sends
+    the rest of the batch and waits."""
+
+    def __init__(self, server, port, user, key, extra=()):
+        self.server = server
+        established = len(server.find("on_session_established"))
+        self.proc = subprocess.Popen(
+            ["sftp", "-b", "-", "-P", str(port), "-F", "/dev/null", "-i", key,
+             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+             "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", *extra, f"{user}@127.0.0.1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ev = server.wait_event("on_session_established", count=established + 1, timeout=15)
+        self.connection_id = ev["connection_id"]
+
+    def finish(self, batch="ls\n"):
+        out, err = self.proc.communicate(batch, timeout=30)
+        return self.proc.returncode, out, err
 
 
 def last_connection_id(server):

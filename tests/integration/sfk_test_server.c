@@ -158,6 +158,17 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
         put_string(&t, fp);
         sftpkit_free(fp);
     }
+    if (id == SFTPKIT_EVENT_ON_DISCONNECT) { /* the connection is still pinnable here */
+        int64_t cid = 0;
+        char *reason = NULL;
+        sftpkit_event_get_int(ev, "connection_id", &cid);
+        int rc = sftpkit_server_pin_client(s, cid);
+        if (!rc)
+            sftpkit_server_get_pinned_client_close_reason(s, &reason);
+        put(&t, ",\"pin_rc\":%d,\"close_reason\":", rc);
+        put_string(&t, reason);
+        sftpkit_free(reason);
+    }
     put(&t, "}");
     emit(&t);
     sftpkit_free(username);
@@ -290,7 +301,7 @@ static void usage(void)
                     "  [--user-speed NAME:IN:OUT]... [--otp NAME:hotp|totp:HASH:DIGITS:VALUE:SECRET]...\n"
                     "  [--auth-types N] [--config SETTING]... [--ciphers L] [--kex L] [--macs L] [--pubkey-algs L]\n"
                     "  [--compression L] [--handshake-timeout S] [--socket-timeout S] [--speed-in B] [--speed-out B]\n"
-                    "  [--ipv6] [--software-name NAME] [--veto-accept] [--veto-auth USER]...\n"
+                    "  [--ipv6] [--force-compression] [--software-name NAME] [--veto-accept] [--veto-auth USER]...\n"
                     "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]...\n");
 }
 
@@ -355,6 +366,11 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
         const char *a = argv[i];
         if (!strcmp(a, "--veto-accept")) {
             p->veto_accept = 1;
+            continue;
+        }
+        if (!strcmp(a, "--force-compression")) {
+            if (sftpkit_server_set_force_compression(s, 1))
+                return fail(a);
             continue;
         }
         if (!strcmp(a, "--ipv6")) {

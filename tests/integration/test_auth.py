@@ -77,7 +77,7 @@ def test_password_of_unknown_user_and_empty_password(server):
         with pytest.raises(paramiko.AuthenticationException):
             t.auth_password(user, password)
     t.close()
-    assert len(server.find("on_auth_failed")) == 3
+    server.wait_event("on_auth_failed", count=3)
     assert not server.find("on_auth_succeeded")
 
 
@@ -110,6 +110,7 @@ def test_publickey_unauthorized_key_is_refused(server, keys):
         t.auth_publickey("bob", keys.paramiko("ed25519"))
     t.close()
     cid = last_connection_id(server)
+    server.wait_event("on_auth_failed", count=2, connection_id=cid)
     failed = server.find("on_auth_failed", connection_id=cid)
     assert [(f["username"], f["auth_type"]) for f in failed] == [("alice", AT_PUBLICKEY), ("bob", AT_PUBLICKEY)]
     assert all(e["accept"] == 0 for e in server.find("on_auth_public_key"))
@@ -126,7 +127,7 @@ def test_publickey_openssh_sftp(server, keys):
     r = openssh_sftp(server.port, "alice", keys.path("stranger"))
     assert r.returncode != 0
     assert "Permission denied" in r.stderr
-    assert len(server.find("on_auth_succeeded")) == 3
+    server.wait_event("on_auth_succeeded", count=3)
 
 
 # ---- keyboard-interactive ---------------------------------------------------------------------------
@@ -140,8 +141,8 @@ def test_keyboard_interactive_password(server):
     t.auth_interactive("bob", answers("builder"))
     assert t.is_authenticated()
     cid = last_connection_id(server)
-    assert [e["auth_type"] for e in server.find("on_auth_attempt", connection_id=cid)] == [AT_KEYBOARD] * 2
     assert server.wait_event("on_auth_succeeded", connection_id=cid)["auth_type"] == AT_KEYBOARD
+    assert [e["auth_type"] for e in server.find("on_auth_attempt", connection_id=cid)] == [AT_KEYBOARD] * 2
     open_sftp(t).listdir(".")
     t.close()
 
@@ -211,6 +212,7 @@ def test_auth_mode_all_of_needs_publickey_and_password(make_server, keys):
     open_sftp(t).listdir(".")
     t.close()
     cid = last_connection_id(server)
+    server.wait_event("on_disconnect", connection_id=cid)
     succeeded = server.find("on_auth_succeeded", connection_id=cid)
     assert len(succeeded) == 1 and succeeded[0]["username"] == "alice"
     # publickey first, then a wrong password: not in
@@ -243,10 +245,10 @@ def test_on_auth_attempt_veto_refuses_the_right_password(make_server, keys):
     with pytest.raises(paramiko.AuthenticationException):
         t.auth_publickey("alice", keys.paramiko("ed25519"))
     t.close()
+    server.wait_event("on_auth_failed", count=2, username="alice")
     vetoed = server.find("on_auth_attempt", username="alice")
     assert len(vetoed) == 2 and all(e["accept"] == 0 for e in vetoed)
     assert not server.find("on_auth_password")  # vetoed before the check
-    assert len(server.find("on_auth_failed", username="alice")) == 2
     login(server.port, "bob", password="builder")[0].close()
 
 
@@ -262,7 +264,7 @@ def test_handlers_overrule_the_library_either_way(make_server, keys):
     # carol is no user at all, yet the handler takes her (validly signed) key
     t, sftp = login(server.port, "carol", pkey=keys.paramiko("stranger"))
     t.close()
-    ev = server.find("on_auth_public_key", username="carol")[0]
+    ev = server.wait_event("on_auth_public_key", username="carol")
     assert ev["accept"] == 1 and ev["key_fingerprint_sha256"] == keys.fingerprint("stranger")
 
 

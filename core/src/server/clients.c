@@ -10,10 +10,11 @@
 #include "api/server.h"
 #include "server/runtime.h"
 
-static sfk_conn *find_live(struct sfk_runtime *rt, int64_t id)
+/* The connection with id whose thread is still running; with connected_only, also not yet gone. */
+static sfk_conn *find_live(struct sfk_runtime *rt, int64_t id, int connected_only)
 {
     for (sfk_conn *c = rt ? rt->conns : NULL; c; c = c->next)
-        if (c->id == id && !atomic_load(&c->closed))
+        if (c->id == id && !atomic_load(&c->closed) && !(connected_only && atomic_load(&c->gone)))
             return c;
     return NULL;
 }
@@ -30,7 +31,7 @@ SFTPKIT_API int sftpkit_server_list_clients(sftpkit_server *s, char **out)
     if (rt) {
         pthread_mutex_lock(&rt->lock);
         for (sfk_conn *c = rt->conns; c; c = c->next) {
-            if (atomic_load(&c->closed))
+            if (atomic_load(&c->closed) || atomic_load(&c->gone))
                 continue;
             char line[128];
             int n = snprintf(line, sizeof line, "%s%" PRId64 "|%s|%d", len ? "\n" : "", c->id, c->address, c->port);
@@ -59,7 +60,7 @@ SFTPKIT_API int sftpkit_server_pin_client(sftpkit_server *s, int64_t connection_
     struct sfk_runtime *rt = s->runtime;
     if (rt)
         pthread_mutex_lock(&rt->lock);
-    sfk_conn *c = find_live(rt, connection_id);
+    sfk_conn *c = find_live(rt, connection_id, 0);
     if (!c) {
         if (rt)
             pthread_mutex_unlock(&rt->lock);
@@ -118,7 +119,7 @@ SFTPKIT_API int sftpkit_server_drop_client(sftpkit_server *s, int64_t connection
     struct sfk_runtime *rt = s->runtime;
     if (rt)
         pthread_mutex_lock(&rt->lock);
-    sfk_conn *c = find_live(rt, connection_id);
+    sfk_conn *c = find_live(rt, connection_id, 1);
     if (c) {
         /* Graceful: the connection thread sends a disconnect at its next turn (within 0.2 s).
          * Forced: shutdown() ends its I/O at once; the thread cleans up. Never libssh from here. */

@@ -36,10 +36,13 @@ typedef struct {
     int strict_kex;
     char *negotiated[10]; /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
     char *kex_lines;
-    char *kbd_user; /* the user of the pending keyboard-interactive request (responses carry none) */
+    char *kbd_user;     /* the user of the pending keyboard-interactive request (responses carry none) */
+    char why_text[400]; /* a composed close reason */
     struct ssh_server_callbacks_struct server_cb;
     struct ssh_channel_callbacks_struct channel_cb;
 } conn_state;
+
+static const char DROPPED[] = "dropped by the server", DROPPED_FORCED[] = "dropped by the server (forced)";
 
 static int64_t now_ms(void)
 {
@@ -79,7 +82,14 @@ static void log_callback(int priority, const char *function, const char *buffer,
     } else if (strstr(buffer, "supports strict kex")) {
         st->strict_kex = 1;
     } else if (function && strstr(function, "ssh_list_kex")) {
-        append_line(&st->kex_lines, strstr(buffer, ": ") ? strstr(buffer, ": ") + 2 : buffer);
+        /* libssh lists our own KEXINIT when it sends it and the client's when it arrives; each
+         * list starts with "kex algos:". kex_lines is the received one, so a new list replaces. */
+        const char *line = strstr(buffer, ": ") ? strstr(buffer, ": ") + 2 : buffer;
+        if (!strncmp(line, "kex algos:", 10)) {
+            free(st->kex_lines);
+            st->kex_lines = NULL;
+        }
+        append_line(&st->kex_lines, line);
     }
     if (priority <= SSH_LOG_WARN)
         sfk_log(st->c->server, SFK_LOG_WARNING, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
@@ -179,6 +189,23 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
     return 0;
 }
 
+/* UseStrictKeyExchange=2: without strict kex, a connection may continue only if neither direction
+ * uses an algorithm Terrapin (CVE-2023-48795) affects: ChaCha20-Poly1305, or an encrypt-then-MAC
+ * MAC with a non-AEAD cipher (with AES-GCM the MAC is not used). */
+static int terrapin_affected(const conn_state *st)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        const char *cipher = st->negotiated[2 + dir], *mac = st->negotiated[4 + dir];
+        if (!cipher)
+            return 1; /* unknown: refuse rather than guess */
+        if (strstr(cipher, "chacha20-poly1305"))
+            return 1;
+        if (!strstr(cipher, "gcm") && mac && strstr(mac, "-etm@openssh.com"))
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- phases -------------------------------------------------------------------------------- */
 
 static void set_session_options(conn_state *st, sftpkit_server *s, long timeout_s)
@@ -214,7 +241,7 @@ static const char *authenticate(conn_state *st, int64_t deadline)
     const char *why = NULL;
     while (!(st->auth.authenticated && st->sftp_requested)) {
         if (atomic_load(&c->drop)) {
-            why = "dropped by the server";
+            why = DROPPED;
             break;
         }
         if (st->auth.too_many) {
@@ -336,7 +363,7 @@ static const char *serve_sftp(conn_state *st)
     const char *why = buf ? NULL : "out of memory";
     while (!why) {
         if (atomic_load(&c->drop)) {
-            why = "dropped by the server";
+            why = DROPPED;
             break;
         }
         int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, 200);
@@ -444,12 +471,25 @@ void *sfk_connection_main(void *arg)
     ssh_set_message_callback(st.session, on_message, &st);
     ssh_set_auth_methods(st.session, remaining_methods(&st.auth));
     if (ssh_handle_key_exchange(st.session) != SSH_OK) {
-        why = deadline && now_ms() > deadline - 50 ? "handshake timeout" : "key exchange failed";
+        /* libssh's error names the algorithm kind without a match ("no match for method ..."); the
+         * client itself usually only sees the connection close, so the server must tell */
+        const char *detail = ssh_get_error(st.session);
+        if (deadline && now_ms() > deadline - 50)
+            why = "handshake timeout";
+        else if (detail && *detail)
+            snprintf(st.why_text, sizeof st.why_text, "key exchange failed: %s", detail), why = st.why_text;
+        else
+            why = "key exchange failed";
         goto done;
     }
     int strict = (int)sfk_config_int(s, SFK_CFG_USESTRICTKEYEXCHANGE);
     if (strict == 3 && !st.strict_kex) {
         why = "the client does not support strict key exchange (UseStrictKeyExchange=3)";
+        goto done;
+    }
+    if (strict == 2 && !st.strict_kex && terrapin_affected(&st)) {
+        why = "the client does not support strict key exchange and the negotiated cipher or MAC is affected by "
+              "Terrapin (UseStrictKeyExchange=2)";
         goto done;
     }
     why = authenticate(&st, deadline);
@@ -463,28 +503,33 @@ void *sfk_connection_main(void *arg)
     sfk_fire_on_session_established(s, c->id);
     why = serve_sftp(&st);
 done:;
-    int forced = atomic_load(&c->drop) == SFK_DROP_FORCED;
+    /* A drop is the reason whatever the I/O saw after it (a forced drop looks like a lost link). */
+    int dropped = atomic_load(&c->drop), forced = dropped == SFK_DROP_FORCED;
+    if (dropped)
+        why = forced ? DROPPED_FORCED : DROPPED;
     if (st.session) {
-        const char *client_reason = ssh_get_disconnect_message(st.session);
-        pthread_mutex_lock(&rt->lock);
-        set_str(&c->info.close_reason, client_reason ? client_reason : why);
-        pthread_mutex_unlock(&rt->lock);
         if (!forced && ssh_is_connected(st.session))
             close_session(&st, why, why ? 200 : 2000);
+        /* read after the close: a client's SSH_MSG_DISCONNECT arrives after its channel EOF */
+        const char *client_reason = ssh_get_disconnect_message(st.session);
+        pthread_mutex_lock(&rt->lock);
+        set_str(&c->info.close_reason, client_reason ? client_reason : why ? why : "closed by the client");
+        pthread_mutex_unlock(&rt->lock);
     }
     if (established)
         sfk_fire_on_session_closed(s, c->id);
     pthread_mutex_lock(&rt->lock);
     int fd = c->fd;
     c->fd = -1; /* from here no other thread may shutdown() this number */
+    atomic_store(&c->gone, 1);
     pthread_mutex_unlock(&rt->lock);
     if (st.session)
         ssh_free(st.session); /* closes the socket it was given */
     else
         close(fd);
     sfk_fire_on_disconnect(s, c->id);
-    if (why && strcmp(why, "dropped by the server")) {
-        char text[160];
+    if (why && !dropped) { /* a drop is the application's own doing, not an error */
+        char text[480];
         snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);
         sfk_log(s, SFK_LOG_INFO, "server", "%s", text);
         sfk_fire_on_error(s, SFTPKIT_ERROR_IO, text);
