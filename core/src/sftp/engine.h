@@ -33,7 +33,7 @@ void sfk_engine_free(sfk_engine *e);
 int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
 
 /* Queued output: the transport sends it in one write, then consumes what it sent.
- * Back-pressure: once about 2 MiB of replies are queued, the engine holds the remaining requests
+ * Back-pressure: once about 512 KiB of replies are queued, the engine holds the remaining requests
  * back, and sfk_engine_consume() runs them as the queue drains — so consume can queue new output.
  * Loop "output -> write -> consume" until output returns 0 bytes before reading the channel
  * again; otherwise held requests wait for the client's next packet (which may never come). */
