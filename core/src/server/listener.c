@@ -48,7 +48,10 @@ static int open_listener(const char *host, int port, int family, int v6only, int
     snprintf(service, sizeof service, "%d", port);
     int gai = getaddrinfo(host && *host ? host : NULL, service, &hints, &res);
     if (gai)
-        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: cannot resolve host \"%s\": %s", host, gai_strerror(gai));
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: cannot resolve host \"%s\" as an %s address%s: %s", host,
+                         family == AF_INET6 ? "IPv6" : "IPv4",
+                         family == AF_INET6 ? " (socket_use_ipv6 or DualStack is set)" : " (socket_use_ipv6 is off)",
+                         gai_strerror(gai));
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
     if (fd < 0) {
         freeaddrinfo(res);
@@ -253,6 +256,9 @@ SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
     if (!rc) {
         /* IPv6 alone, IPv4 alone, or (DualStack) one v6 socket that also takes v4. */
         int family = ipv6 || dual ? AF_INET6 : AF_INET;
+        struct in_addr v4;
+        if (dual && !ipv6 && host && inet_pton(AF_INET, host, &v4) == 1)
+            family = AF_INET; /* one IPv4 address cannot take IPv6 too: listen on it as asked */
         const char *h = host && *host ? host : (family == AF_INET6 ? "::" : "0.0.0.0");
         rc = open_listener(h, port, family, ipv6 && !dual, &rt->listen_fd[0], &bound);
         if (!rc)
