@@ -275,7 +275,8 @@ def test_failed_attempt_limit_closes_the_connection(server):
     tries = 0
     while t.is_active() and tries < 10:
         tries += 1
-        with pytest.raises(paramiko.AuthenticationException):  # paramiko reports the hang-up so too
+        # paramiko reports the server's hang-up as a failed attempt too, or as EOF when it races
+        with pytest.raises((paramiko.AuthenticationException, paramiko.SSHException, EOFError, OSError)):
             t.auth_password("bob", "guess")
     assert not t.is_active() and tries in (6, 7)
     server.wait_event("on_disconnect", connection_id=cid)
