@@ -10,6 +10,7 @@
 #include <cmocka.h> /* after the headers it needs */
 
 #include <libssh/libssh.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -166,12 +167,64 @@ static void test_totp_login_with_each_hash(void **state)
     }
 }
 
+/* Several connections answering with the same HOTP code at once: exactly one gets in (the counter
+ * is claimed, not read and then written). */
+typedef struct {
+    sftpkit_server *s;
+    pthread_barrier_t *go;
+    int verdict;
+} racer;
+
+static void *race_one(void *arg)
+{
+    racer *r = arg;
+    sfk_auth a;
+    sfk_auth_init(&a, r->s, 1);
+    sfk_auth_kbd_prompt(&a, "otp");
+    pthread_barrier_wait(r->go);
+    r->verdict = sfk_auth_kbd_answer(&a, "otp", "969429"); /* counter 3 */
+    sfk_auth_clear(&a);
+    return NULL;
+}
+
+static void test_hotp_code_is_claimed_once_under_concurrency(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    for (int round = 0; round < 10; round++) { /* each round costs the losers one 0.2 s failure delay */
+        sftpkit_server *s = otp_server(0, "SHA1", seed20, 3, 6);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        racer r[N];
+        pthread_t t[N];
+        for (int i = 0; i < N; i++) {
+            r[i] = (racer){.s = s, .go = &go};
+            pthread_create(&t[i], NULL, race_one, &r[i]);
+        }
+        int wins = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            wins += r[i].verdict == SSH_AUTH_SUCCESS;
+        }
+        pthread_barrier_destroy(&go);
+        int64_t counter = 0;
+        sftpkit_server_get_user_otp_value(s, 1, &counter);
+        sftpkit_server_free(s);
+        if (wins != 1)
+            fail_msg("round %d: the same code let %d connections in", round, wins);
+        assert_int_equal(counter, 4);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hotp_rfc4226_appendix_d),         cmocka_unit_test(test_totp_rfc6238_appendix_b),
-        cmocka_unit_test(test_generator_refuses_bad_arguments), cmocka_unit_test(test_hotp_login_advances_the_counter),
+        cmocka_unit_test(test_hotp_rfc4226_appendix_d),
+        cmocka_unit_test(test_totp_rfc6238_appendix_b),
+        cmocka_unit_test(test_generator_refuses_bad_arguments),
+        cmocka_unit_test(test_hotp_login_advances_the_counter),
         cmocka_unit_test(test_totp_login_with_each_hash),
+        cmocka_unit_test(test_hotp_code_is_claimed_once_under_concurrency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "api/events.h"
 #include "api/events_gen.h"
 #include "api/props.h"
+#include "api/server.h"
 #include "ssh/keys.h"
 #include "util/log.h"
 #include "util/otp.h"
@@ -220,6 +221,20 @@ const char *sfk_auth_kbd_prompt(sfk_auth *a, const char *user)
     return a->kbd_otp ? "One-time password: " : "Password: ";
 }
 
+/* Moves user i's HOTP counter past used, unless another connection already has: one check and
+ * one write under the server lock, so two connections answering with one code at once cannot
+ * both get in. */
+static int hotp_claim(sftpkit_server *s, int64_t i, int64_t used)
+{
+    sfk_lock(s);
+    sfk_value *slot = sfk_value_slot(s, SFK_P_USER_OTP_VALUE, i);
+    int ok = slot && slot->i <= used;
+    if (ok)
+        slot->i = used + 1;
+    sfk_unlock(s);
+    return ok;
+}
+
 /* Checks an OTP: HOTP accepts the counter and a look-ahead of 3 and advances the counter past
  * the match (so a code works once); TOTP accepts one step either side of now. */
 static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
@@ -238,10 +253,9 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
     char code[11];
     if (algorithm == 0) {
         for (int64_t c = value; c < value + 4 && !ok; c++)
-            if (!sfk_otp_generate(secret, len, hash, (uint64_t)c, digits, code) && secret_equal(code, answer)) {
-                ok = 1;
-                sfk_prop_put_int(s, SFK_P_USER_OTP_VALUE, i, c + 1);
-            }
+            if (!sfk_otp_generate(secret, len, hash, (uint64_t)c, digits, code) && secret_equal(code, answer))
+                ok = hotp_claim(s, i, c) ? 1 : -1; /* -1: another connection used it first */
+        ok = ok > 0;
     } else {
         int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;
         for (int64_t t = now - 1; t <= now + 1 && !ok; t++)
