@@ -244,9 +244,9 @@ def open_sftp(t):
     return paramiko.SFTPClient.from_transport(t)
 
 
-def login(port, user, password=None, pkey=None, host="127.0.0.1", **preferred):
+def login(port, user, password=None, pkey=None, host="127.0.0.1", timeout=10.0, **preferred):
     """An authenticated transport and an SFTP client on it."""
-    t = transport(port, host=host, **preferred)
+    t = transport(port, host=host, timeout=timeout, **preferred)
     if pkey is not None:
         t.auth_publickey(user, pkey)
     if password is not None and not t.is_authenticated():

@@ -10,10 +10,12 @@
  *   start                start() again
  *   quit (or EOF)        free the server and exit 0 (under ASan, leaks make the exit non-zero)
  * Vetoes and verdicts: --veto-accept, --veto-auth USER, --password-verdict USER=0|1,
- * --pubkey-verdict USER=0|1 (a handler overruling the library's own verdict either way). */
+ * --pubkey-verdict USER=0|1 (a handler overruling the library's own verdict either way); --stop-on
+ * EVENT calls stop() from inside that event's handler (once). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ typedef struct {
 } pair;
 
 typedef struct {
+    const char *stop_on; /* an event name: its handler calls stop() (once) */
+    atomic_int stopped;
     int veto_accept;
     const char *veto_auth[MAX_ITEMS];
     int n_veto_auth;
@@ -172,6 +176,12 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
     put(&t, "}");
     emit(&t);
     sftpkit_free(username);
+    if (p->stop_on && !strcmp(p->stop_on, name) && !atomic_exchange(&p->stopped, 1)) {
+        double t0 = now_ms();
+        int rc = sftpkit_server_stop(s);
+        put(&t, "{\"event\":\"_stopped_in_handler\",\"in\":\"%s\",\"rc\":%d,\"ms\":%.1f}", name, rc, now_ms() - t0);
+        emit(&t);
+    }
     return 0;
 }
 
@@ -302,7 +312,7 @@ static void usage(void)
                     "  [--auth-types N] [--config SETTING]... [--ciphers L] [--kex L] [--macs L] [--pubkey-algs L]\n"
                     "  [--compression L] [--handshake-timeout S] [--socket-timeout S] [--speed-in B] [--speed-out B]\n"
                     "  [--ipv6] [--force-compression] [--software-name NAME] [--veto-accept] [--veto-auth USER]...\n"
-                    "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]...\n");
+                    "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]... [--stop-on EVENT]\n");
 }
 
 static int fail(const char *what)
@@ -473,6 +483,8 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
             rc = sftpkit_server_set_socket_outgoing_speed_limit(s, atoll(v));
         else if (!strcmp(a, "--software-name"))
             rc = sftpkit_server_set_ssh_settings_software_name(s, v);
+        else if (!strcmp(a, "--stop-on"))
+            p->stop_on = v;
         else if (!strcmp(a, "--veto-auth") && p->n_veto_auth < MAX_ITEMS)
             p->veto_auth[p->n_veto_auth++] = v;
         else if ((!strcmp(a, "--password-verdict") || !strcmp(a, "--pubkey-verdict")) && strchr(v, '=')) {

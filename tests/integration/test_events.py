@@ -170,3 +170,26 @@ def test_close_reason_of_a_client_that_says_goodbye(server, keys):
     ev = server.wait_event("on_disconnect")
     assert ev["pin_rc"] == 0
     assert ev["close_reason"] == "disconnected by user"  # OpenSSH's SSH_MSG_DISCONNECT text
+
+
+@pytest.mark.parametrize("event", ["on_accept", "on_connect", "on_auth_attempt", "on_session_established",
+                                   "on_session_closed", "on_disconnect"])
+def test_stop_from_inside_a_handler(make_server, event):
+    """stop() called by a handler on a server thread (the accept thread for on_accept, the
+    connection's own thread for the rest) returns, and the server can start again."""
+    server = make_server("--user", "bob:builder", "--stop-on", event)
+    try:
+        t, sftp = login(server.port, "bob", password="builder", timeout=5)
+        sftp.listdir(".")
+        sftp.close()
+        t.close()
+    except (paramiko.SSHException, EOFError, OSError, AssertionError):
+        pass  # stopped under the client's feet
+    stopped = server.wait_event("_stopped_in_handler", timeout=10)
+    assert stopped["in"] == event and stopped["rc"] == 0 and stopped["ms"] < 2000, stopped
+    reply = server.command("start")
+    assert reply["rc"] == 0, reply
+    t, sftp = login(server.port, "bob", password="builder")
+    sftp.listdir(".")
+    sftp.close()
+    t.close()

@@ -130,8 +130,9 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     /* on_accept runs before any SSH byte is sent, so a veto costs the client nothing. */
     int accept_it = 1;
     sfk_fire_on_accept(s, c->address, c->port, &accept_it);
-    if (!accept_it) {
-        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused by on_accept", c->address, c->port);
+    if (!accept_it || atomic_load(&rt->stopping)) { /* the handler may have stopped the server */
+        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused by on_accept%s", c->address, c->port,
+                accept_it ? " (the server is stopping)" : "");
         close(fd);
         free(c);
         return;
@@ -165,6 +166,8 @@ static void *accept_main(void *arg)
     struct sfk_runtime *rt = s->runtime;
     struct pollfd pfd[3];
     for (;;) {
+        if (atomic_load(&rt->stopping)) /* also after an on_accept handler that called stop() */
+            break;
         int n = 0;
         for (int i = 0; i < rt->nlisten; i++)
             pfd[n++] = (struct pollfd){.fd = rt->listen_fd[i], .events = POLLIN};
@@ -181,6 +184,15 @@ static void *accept_main(void *arg)
         pthread_mutex_unlock(&rt->lock);
     }
     return NULL;
+}
+
+/* Joins an accept thread that stop() could not join because it ran on it (on_accept). */
+static void join_accept_thread(struct sfk_runtime *rt)
+{
+    if (rt->accept_unjoined) {
+        pthread_join(rt->accept_thread, NULL);
+        rt->accept_unjoined = 0;
+    }
 }
 
 /* Applies one resolved algorithm list to the bind. */
@@ -239,6 +251,10 @@ SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
     struct sfk_runtime *rt = runtime_get(s);
     if (!rt)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (rt->accept_unjoined && pthread_equal(pthread_self(), rt->accept_thread))
+        return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
+                         "start: cannot restart from the on_accept handler that stopped the server");
+    join_accept_thread(rt); /* stopped from on_accept: that thread must be gone before a new one */
     int64_t external = sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1);
     if (external >= 2) /* ecmGeneric, ecmDCAuth, ecmDCAuthJSON */
         return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
@@ -354,7 +370,11 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     atomic_store(&rt->stopping, 1);
     if (write(rt->wake[1], "x", 1) < 0) { /* the accept thread also polls with a timeout */
     }
-    pthread_join(rt->accept_thread, NULL);
+    if (pthread_equal(pthread_self(), rt->accept_thread))
+        rt->accept_unjoined = 1; /* called by an on_accept handler: the thread ends when the handler
+                                    returns; the next start() or the free joins it */
+    else
+        pthread_join(rt->accept_thread, NULL);
     for (int i = 0; i < rt->nlisten; i++)
         close(rt->listen_fd[i]);
     rt->nlisten = 0;
@@ -384,6 +404,7 @@ void sfk_runtime_destroy(sftpkit_server *s)
     if (!rt)
         return;
     sftpkit_server_stop(s);
+    join_accept_thread(rt);
     join_connections(rt); /* one stopped from inside its own handler may still be finishing */
     pthread_mutex_destroy(&rt->lock);
     pthread_mutex_destroy(&rt->bind_lock);

@@ -48,6 +48,7 @@ struct sfk_runtime {
     int nlisten;
     int wake[2]; /* pipe that wakes the accept thread */
     pthread_t accept_thread;
+    int accept_unjoined; /* stop() ran on the accept thread (on_accept) and could not join it */
     int running;
     atomic_int stopping;
     ssh_bind bind;
