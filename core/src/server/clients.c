@@ -97,8 +97,12 @@ SFTPKIT_API int sftpkit_server_pin_client(sftpkit_server *s, int64_t connection_
                          {SFK_P_PINNED_CLIENT_OUTBOUND_ENCRYPTION_KEY_BITS, i.key_bits_out},
                          {SFK_P_PINNED_CLIENT_KEX_BITS, i.kex_bits},
                          {SFK_P_PINNED_CLIENT_SERVER_KEY_BITS, i.server_key_bits},
-                         {SFK_P_PINNED_CLIENT_TOTAL_BYTES_RECEIVED, (int64_t)c->socket_counter.in_bytes},
-                         {SFK_P_PINNED_CLIENT_TOTAL_BYTES_SENT, (int64_t)c->socket_counter.out_bytes},
+                         /* libssh updates these on the connection's thread as it reads and writes;
+                          * an atomic load reads a whole value, never a torn one */
+                         {SFK_P_PINNED_CLIENT_TOTAL_BYTES_RECEIVED,
+                          (int64_t)__atomic_load_n(&c->socket_counter.in_bytes, __ATOMIC_RELAXED)},
+                         {SFK_P_PINNED_CLIENT_TOTAL_BYTES_SENT,
+                          (int64_t)__atomic_load_n(&c->socket_counter.out_bytes, __ATOMIC_RELAXED)},
                          {SFK_P_PINNED_CLIENT_VERSION, 2}};
     pthread_mutex_unlock(&rt->lock);
     int rc = 0;
