@@ -122,3 +122,33 @@ def test_speed_limits_are_roughly_honoured(make_server, payload, tmp_path, capsy
     assert expected * 0.75 <= up <= expected * 2.0, up
     assert expected * 0.75 <= eve <= expected * 2.0, eve
     assert free < expected * 0.5, free
+
+
+def test_a_client_that_pauses_reading_keeps_its_session(make_server, keys, tmp_path):
+    """A download whose client stops reading (here: OpenSSH's sftp and ssh stopped with SIGSTOP)
+    fills the channel window and the socket, and the server's write waits. An 11 s pause (longer
+    than libssh's 10 s default for waits bounded by SSH_OPTIONS_TIMEOUT) must not cost the session
+    while socket_timeout (30 s) allows it."""
+    import signal
+    import subprocess
+    server = make_server("--user-key", f"bob:{keys.pub('ed25519')}", "--socket-timeout", 30000)
+    data = os.urandom(1 << 20) * 48  # 48 MiB: far more than the window and the socket buffers
+    with open(os.path.join(server.root, "big.bin"), "wb") as f:
+        f.write(data)
+    target = tmp_path / "big.bin"
+    proc = subprocess.Popen(
+        ["sftp", "-b", "-", "-P", str(server.port), "-F", "/dev/null", "-i", keys.path("ed25519"),
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+         "-o", "LogLevel=ERROR", "bob@127.0.0.1"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    server.wait_event("on_session_established", timeout=15)
+    proc.stdin.write(f"get big.bin {target}\n")
+    proc.stdin.flush()
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGSTOP)
+    time.sleep(11)
+    os.killpg(proc.pid, signal.SIGCONT)
+    out, err = proc.communicate("bye\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert target.stat().st_size == len(data)
+    assert not server.find("on_error"), server.find("on_error")
