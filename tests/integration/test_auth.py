@@ -300,3 +300,27 @@ def test_user_base_path_is_the_session_root(make_server, keys, tmp_path):
     t, sftp = login(server.port, "bob", password="builder")
     assert "shared.txt" in sftp.listdir("/")
     t.close()
+
+
+def ssh_cmd(port, key, *rest):
+    return ["ssh", "-p", str(port), "-F", "/dev/null", "-i", key, "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+            "-o", "LogLevel=ERROR", *rest]
+
+
+def test_openssh_ssh_gets_the_sftp_subsystem_and_nothing_else(server, keys):
+    import subprocess
+    # `ssh -s host sftp` is the subsystem itself: an SSH_FXP_INIT gets a VERSION back
+    init = b"\x00\x00\x00\x05\x01\x00\x00\x00\x03"
+    r = subprocess.run(ssh_cmd(server.port, keys.path("ed25519"), "-s", "alice@127.0.0.1", "sftp"),
+                       input=init, capture_output=True, timeout=30)
+    assert r.stdout[4:5] == b"\x02", (r.stdout, r.stderr)  # SSH_FXP_VERSION
+    # a command, a shell or another subsystem is refused, and the login ends at once
+    for rest in (["alice@127.0.0.1", "true"], ["-s", "alice@127.0.0.1", "netconf"]):
+        started = time.monotonic()
+        r = subprocess.run(ssh_cmd(server.port, keys.path("ed25519"), *rest), capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+        assert r.returncode != 0
+        assert "request failed" in r.stderr, r.stderr
+        assert time.monotonic() - started < 5
+    assert len(server.find("on_session_established")) == 1

@@ -129,8 +129,7 @@ def test_drop_client(server, how):
     names = [e["event"] for e in server.connection_events(cid)]
     # a drop is the server's own doing: no on_error
     assert names[-2:] == ["on_session_closed", "on_disconnect"] and "on_error" not in names
-    if how == "graceful":
-        assert "dropped" in disconnect["close_reason"]
+    assert disconnect["close_reason"] == "dropped by the server" + (" (forced)" if how == "forced" else "")
     assert server.clients() == []
     reply = server.command(f"drop {cid}")
     assert reply["rc"] == 1048577 and str(cid) in reply["error"]
