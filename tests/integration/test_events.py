@@ -192,3 +192,27 @@ def test_stop_from_inside_a_handler(make_server, event):
     sftp.listdir(".")
     sftp.close()
     t.close()
+
+
+@pytest.mark.parametrize("how", ["graceful", "forced"])
+def test_drop_during_the_handshake(server, how):
+    """A client that is silent after the banner (key exchange pending) or that has not logged in
+    yet is dropped at once too, without on_error."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    assert sock.recv(100).startswith(b"SSH-2.0-")
+    silent = last_connection_id(server)
+    t = transport(server.port)  # key exchange done, not authenticated
+    unauthenticated = last_connection_id(server)
+    for cid in (silent, unauthenticated):
+        started = time.monotonic()
+        assert server.command(f"drop {cid}" + (" forced" if how == "forced" else ""))["rc"] == 0
+        ev = server.wait_event("on_disconnect", connection_id=cid, timeout=3)
+        assert ev["_t"] - started < 1.0
+        assert ev["close_reason"].startswith("dropped by the server")
+    sock.settimeout(3)
+    assert sock.recv(4096) == b"" or sock.recv(4096) == b""
+    sock.close()
+    assert wait_inactive(t)
+    t.close()
+    assert not server.find("on_error")
+    assert not server.find("on_session_established")

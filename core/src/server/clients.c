@@ -126,9 +126,11 @@ SFTPKIT_API int sftpkit_server_drop_client(sftpkit_server *s, int64_t connection
     sfk_conn *c = find_live(rt, connection_id, 1);
     if (c) {
         /* Graceful: the connection thread sends a disconnect at its next turn (within 0.2 s).
-         * Forced: shutdown() ends its I/O at once; the thread cleans up. Never libssh from here. */
+         * Forced: shutdown() ends its I/O at once; the thread cleans up. Never libssh from here.
+         * During the key exchange libssh blocks until the handshake timeout and there is nothing
+         * to be graceful about yet, so shutdown() then too. */
         atomic_store(&c->drop, forced ? SFK_DROP_FORCED : SFK_DROP_GRACEFUL);
-        if (forced && c->fd >= 0)
+        if ((forced || atomic_load(&c->in_kex)) && c->fd >= 0)
             shutdown(c->fd, SHUT_RDWR);
     }
     if (rt)

@@ -470,7 +470,9 @@ void *sfk_connection_main(void *arg)
     ssh_set_server_callbacks(st.session, &st.server_cb);
     ssh_set_message_callback(st.session, on_message, &st);
     ssh_set_auth_methods(st.session, remaining_methods(&st.auth));
-    if (ssh_handle_key_exchange(st.session) != SSH_OK) {
+    int kex = ssh_handle_key_exchange(st.session);
+    atomic_store(&c->in_kex, 0);
+    if (kex != SSH_OK) {
         /* libssh's error names the algorithm kind without a match ("no match for method ..."); the
          * client itself usually only sees the connection close, so the server must tell */
         const char *detail = ssh_get_error(st.session);

@@ -138,6 +138,7 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
         return;
     }
     c->fd = fd;
+    atomic_store(&c->in_kex, 1);
     c->server = s;
     c->rt = rt;
     pthread_mutex_lock(&rt->lock);
@@ -323,7 +324,7 @@ static void request_drop_all(struct sfk_runtime *rt, int how)
     pthread_mutex_lock(&rt->lock);
     for (sfk_conn *c = rt->conns; c; c = c->next) {
         atomic_store(&c->drop, how);
-        if (how == SFK_DROP_FORCED && c->fd >= 0 && c != current_conn)
+        if ((how == SFK_DROP_FORCED || atomic_load(&c->in_kex)) && c->fd >= 0 && c != current_conn)
             shutdown(c->fd, SHUT_RDWR);
     }
     pthread_mutex_unlock(&rt->lock);

@@ -34,6 +34,7 @@ typedef struct sfk_conn {
     struct sfk_runtime *rt;
     atomic_int drop;   /* SFK_DROP_* requested by another thread */
     atomic_int closed; /* the thread has finished */
+    atomic_int in_kex; /* in ssh_handle_key_exchange, which nothing but shutdown() interrupts */
     atomic_int gone;   /* the socket is closed and on_disconnect is firing: no longer listed or
                           droppable, but still pinnable (a handler of on_disconnect may pin it) */
     struct ssh_counter_struct socket_counter, raw_counter;
