@@ -188,6 +188,9 @@ int main(int argc, char **argv)
         if (users[i].keys)
             sftpkit_server_set_user_ssh_key(srv, i, (const uint8_t *)users[i].keys, strlen(users[i].keys));
     }
+    struct sigaction sa = {.sa_handler = on_signal}; /* before start: a signal at once still stops cleanly */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (sftpkit_server_start(srv))
         return fail("start");
 
@@ -205,9 +208,6 @@ int main(int argc, char **argv)
     sftpkit_free(fingerprint);
     sftpkit_free(algorithm);
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     while (!stop_requested)
         pause();
     printf("stopping\n");
