@@ -184,6 +184,8 @@ void sfk_write_extensions(sfk_engine *e);
  * paths.c's realpath (expand-path), dirs.c's close of a directory (CLOSE). */
 void sfk_do_setstat(sfk_engine *e, uint32_t id, int follow, const sfk_attrs *a); /* path in e->abs1/rel1 */
 void sfk_do_rename(sfk_engine *e, uint32_t id, int posix);
+/* RENAME and posix-rename@openssh.com: parse the two paths, then rename (posix: replace the target). */
+void sfk_parse_and_rename(sfk_engine *e, sfk_req *r, int posix);
 void sfk_do_remove(sfk_engine *e, uint32_t id, int directory); /* dirs.c; path in e->abs1/rel1 */
 void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len);
 /* CLOSE of a file / a directory (also at teardown); returns the SFTP status, releases h. */

@@ -9,14 +9,7 @@
 
 static void ext_posix_rename(sfk_engine *e, sfk_req *r)
 {
-    int st = sfk_take_path(e, &r->rd, 0);
-    if (!st)
-        st = sfk_take_path(e, &r->rd, 1);
-    if (!st && !sfk_parsed(r))
-        st = SSH_FX_BAD_MESSAGE;
-    if (st)
-        return sfk_reply_status(e, r->id, st);
-    sfk_do_rename(e, r->id, 1);
+    sfk_parse_and_rename(e, r, 1);
 }
 
 static void reply_statvfs(sfk_engine *e, uint32_t id, const struct statvfs *sv)

@@ -78,7 +78,7 @@ void sfk_do_rename(sfk_engine *e, uint32_t id, int posix)
     sfk_reply_status(e, id, st);
 }
 
-void sfk_req_rename(sfk_engine *e, sfk_req *r)
+void sfk_parse_and_rename(sfk_engine *e, sfk_req *r, int posix)
 {
     int st = sfk_take_path(e, &r->rd, 0);
     if (!st)
@@ -87,7 +87,12 @@ void sfk_req_rename(sfk_engine *e, sfk_req *r)
         st = SSH_FX_BAD_MESSAGE;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    sfk_do_rename(e, r->id, 0);
+    sfk_do_rename(e, r->id, posix);
+}
+
+void sfk_req_rename(sfk_engine *e, sfk_req *r)
+{
+    sfk_parse_and_rename(e, r, 0);
 }
 
 void sfk_req_readlink(sfk_engine *e, sfk_req *r)
