@@ -126,6 +126,8 @@ def props_gen_c(m):
             "sfk_check_" + check if check else "NULL", default_i, default_s))
         if hook:
             o[-1] = o[-1][:-2] + ", sfk_hook_" + hook + "},"
+        if p.per_context:
+            o[-1] = o[-1][:-2] + ", .per_context = 1},"
     o.append("};\n")
     o.append("const sfk_list_desc sfk_lists[SFK_LIST_COUNT] = {")
     for idx, l in m.lists.items():
@@ -200,7 +202,7 @@ def events_gen_c(m):
         o.append("    [SFTPKIT_EVENT_%s] = {%s, params_%s, %d}," % (e.upper, c_string(e.name), e.name, len(e.params)))
     o.append("};\n")
     for e in m.events:
-        body = ["    if (!sfk_event_wanted(s))\n        return 0;",
+        body = ["    if (!sfk_event_wanted(s, SFTPKIT_EVENT_%s))\n        return 0;" % e.upper,
                 "    sftpkit_event ev;\n    sfk_event_init(&ev, SFTPKIT_EVENT_%s);" % e.upper]
         for p in e.params:
             if p.type == "string":

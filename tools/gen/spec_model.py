@@ -69,6 +69,8 @@ class Prop:
         self.upper = self.name.upper()
         self.list = ext["lists"].get(self.index) if self.index else None
         self.is_count = any(l["count"] == self.name for l in ext["lists"].values())
+        # per-connection / per-request state: stored per handler call, never server-wide
+        self.per_context = any(self.name.startswith(g) for g in ext.get("per_context", {}).get("groups", []))
 
     def _typed_default(self, d):
         if self.type == "bool":
@@ -98,6 +100,8 @@ class Param:
         self.type = {"int64": "int"}.get(raw["type"], raw["type"])
         self.byref = bool(raw.get("byref"))
         self.id = pid
+        self.summary = raw.get("summary", "")
+        self.ours = bool(raw.get("ours"))  # an sftpkit addition to a reference event
 
     @property
     def pascal(self):
@@ -114,7 +118,7 @@ class Event:
         self.id = eid
         self.params = [Param(p, i) for i, p in enumerate(raw["params"])]
         self.remarks = raw.get("remarks", "")
-        self.summary = summaries.get(self.name) or first_sentence(self.remarks)
+        self.summary = summaries.get(self.name) or raw.get("summary") or first_sentence(self.remarks)
         self.since = since
         self.upper = self.name.upper()
 
@@ -180,7 +184,12 @@ class Model:
         self.props = [Prop(p, ext, summaries, self.version) for p in raw["properties"]]
         self.prop_by_name = {p.name: p for p in self.props}
         order = ext["event_ids"]
-        raw_events = {e["name"]: e for e in raw["events"]}
+        extra_params = ext.get("extra_event_params", {})
+        raw_events = {}
+        for e in raw["events"] + ext.get("extra_events", {}).get("events", []):
+            e = dict(e, params=list(e["params"]) + [dict(p, byref=False, ours=True)
+                                                   for p in extra_params.get(e["name"], [])])
+            raw_events[e["name"]] = e
         missing = sorted(set(raw_events) - set(order))
         if missing:
             raise SystemExit("spec/sftpkit.json: events without an id: %s" % ", ".join(missing))

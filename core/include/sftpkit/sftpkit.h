@@ -83,9 +83,17 @@ SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t 
 
 /* ---- events ----------------------------------------------------------------------------- */
 
-/* One handler per server receives every event. It runs on a server thread, synchronously: the
- * request waits for it. It may call back into the library (including this server's methods and
- * properties). Its return value is reserved; return 0. */
+/* One handler per server receives every subscribed event (all of them unless the application
+ * unsubscribes some, see sftpkit_server_set_event_subscribed). It runs on a server thread,
+ * synchronously: the request waits for it. It may call back into the library (including this
+ * server's methods and properties). Its return value is reserved; return 0.
+ *
+ * Context: inside a handler the per-connection / per-request properties (key_*,
+ * client_file_entry_*, pinned_client_*) and get/set_client_buffer, get/set_client_file_entry
+ * read and write the firing request's own context, whatever other sessions do at the same time;
+ * pin_client fills a snapshot that belongs to the calling thread (and, inside a handler, to that
+ * handler call). Outside a handler they read as their defaults on a thread that never pinned.
+ * Event parameter strings are copies owned by the event for the handler's whole call. */
 typedef int (*sftpkit_event_handler)(void *user, sftpkit_server *s, int event_id, sftpkit_event *ev);
 
 /* Installs fn (NULL removes it). destroy_user, if given, is called with user once the library no
@@ -93,6 +101,14 @@ typedef int (*sftpkit_event_handler)(void *user, sftpkit_server *s, int event_id
  * when the server is freed. */
 SFTPKIT_API int sftpkit_server_set_event_handler(sftpkit_server *s, sftpkit_event_handler fn, void *user,
                                                  void (*destroy_user)(void *user));
+
+/* Which events reach the handler. Every event starts subscribed (a handler installed alone gets
+ * everything); a binding unsubscribes the events its user set no handler for. The core then
+ * behaves exactly as with no handler for that event: no event is built, and a fraCustom
+ * operation whose custom event is unsubscribed answers the client OP_UNSUPPORTED. Safe from any
+ * thread at any time, also while the server runs. */
+SFTPKIT_API int sftpkit_server_set_event_subscribed(sftpkit_server *s, int event_id, int on);
+SFTPKIT_API int sftpkit_server_get_event_subscribed(const sftpkit_server *s, int event_id, int *out);
 
 /* "on_accept" -> SFTPKIT_EVENT_ON_ACCEPT; -1 when unknown. */
 SFTPKIT_API int sftpkit_event_id(const char *name);

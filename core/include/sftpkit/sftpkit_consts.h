@@ -60,7 +60,9 @@
 #define SFTPKIT_EVENT_ON_SET_ATTRIBUTES                37
 #define SFTPKIT_EVENT_ON_TRANSLATE_PATH                38
 #define SFTPKIT_EVENT_ON_WRITE_FILE                    39
-#define SFTPKIT_EVENT_COUNT 39
+#define SFTPKIT_EVENT_ON_BEFORE_CREATE_LINK            40
+#define SFTPKIT_EVENT_ON_AFTER_CREATE_LINK             41
+#define SFTPKIT_EVENT_COUNT 41
 
 /* The reference document's value sets. */
 #define SFTPKIT_AUTH_MODE_CONFIG_ANY_OF                  0 /* auth_mode_config */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/context.h"
 #include "api/errors.h"
 #include "api/server.h"
 
@@ -73,9 +74,36 @@ void sfk_event_cleanup(sftpkit_event *ev)
         free(ev->v[i].owned);
 }
 
-int sfk_event_wanted(sftpkit_server *s)
+static int subscribed(const sftpkit_server *s, int event_id)
+{
+    return event_id < 1 || event_id > SFTPKIT_EVENT_COUNT || !atomic_load(&s->unsubscribed[event_id]);
+}
+
+SFTPKIT_API int sftpkit_server_set_event_subscribed(sftpkit_server *s, int event_id, int on)
 {
     if (!s)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "set_event_subscribed: NULL server");
+    if (event_id < 1 || event_id > SFTPKIT_EVENT_COUNT)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "set_event_subscribed: event id %d is outside 1..%d",
+                         event_id, SFTPKIT_EVENT_COUNT);
+    atomic_store(&s->unsubscribed[event_id], on ? 0 : 1);
+    return sfk_ok();
+}
+
+SFTPKIT_API int sftpkit_server_get_event_subscribed(const sftpkit_server *s, int event_id, int *out)
+{
+    if (!s || !out)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "get_event_subscribed: NULL %s", s ? "out" : "server");
+    if (event_id < 1 || event_id > SFTPKIT_EVENT_COUNT)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "get_event_subscribed: event id %d is outside 1..%d",
+                         event_id, SFTPKIT_EVENT_COUNT);
+    *out = subscribed(s, event_id);
+    return sfk_ok();
+}
+
+int sfk_event_wanted(sftpkit_server *s, int event_id)
+{
+    if (!s || !subscribed(s, event_id))
         return 0;
     sfk_lock(s);
     int wanted = s->handler != NULL;
@@ -85,7 +113,7 @@ int sfk_event_wanted(sftpkit_server *s)
 
 int sfk_event_dispatch(sftpkit_server *s, sftpkit_event *ev)
 {
-    if (!s)
+    if (!s || !subscribed(s, ev->id))
         return 0;
     sfk_lock(s);
     struct sfk_handler *h = s->handler;
@@ -94,7 +122,22 @@ int sfk_event_dispatch(sftpkit_server *s, sftpkit_event *ev)
     sfk_unlock(s);
     if (!h)
         return 0;
+    /* String parameters are the handler's for its whole call, whatever it calls meanwhile (the
+     * firing code may pass pointers into buffers a nested API call would overwrite, such as the
+     * thread's last-error message behind on_error's description). */
+    const sfk_event_desc *d = &sfk_events[ev->id];
+    for (int i = 0; i < d->param_count; i++) {
+        if (d->params[i].type == SFK_PT_STRING && !d->params[i].byref && ev->v[i].s && !ev->v[i].owned) {
+            ev->v[i].owned = strdup(ev->v[i].s);
+            if (ev->v[i].owned)
+                ev->v[i].s = ev->v[i].owned;
+        }
+    }
+    sfk_evctx_frame frame;
+    int pushed = sfk_evctx_enter(s, &frame);
     h->fn(h->user, s, ev->id, ev);
+    if (pushed)
+        sfk_evctx_pop(&frame);
     handler_release(h);
     return 1;
 }
@@ -161,8 +204,7 @@ SFTPKIT_API int sftpkit_event_param_info(int event_id, int index, const char **n
 static int find_param(const sftpkit_event *ev, const char *param, int want_string, int for_write)
 {
     if (!ev || !param)
-        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "event parameter access: NULL %s", ev ? "name" : "event"),
-               -1;
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "event parameter access: NULL %s", ev ? "name" : "event"), -1;
     const sfk_event_desc *d = event_desc(ev->id);
     if (!d)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "event id %d is unknown", ev->id), -1;

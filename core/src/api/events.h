@@ -38,9 +38,11 @@ struct sftpkit_event {
 
 void sfk_event_init(sftpkit_event *ev, int id);
 void sfk_event_cleanup(sftpkit_event *ev);
-/* Cheap test before building an event: is a handler installed? */
-int sfk_event_wanted(sftpkit_server *s);
-/* Calls the handler (without any SDK lock held); 1 when it ran, 0 when there is none. */
+/* Cheap test before building an event: is a handler installed and event_id subscribed?
+ * event_id 0 asks whether any handler is installed at all. */
+int sfk_event_wanted(sftpkit_server *s, int event_id);
+/* Calls the handler (without any SDK lock held) inside a fresh per-request context frame
+ * (api/context.h); 1 when it ran, 0 when there is none or the event is unsubscribed. */
 int sfk_event_dispatch(sftpkit_server *s, sftpkit_event *ev);
 /* Moves a handler-set string out of the event into *target (freeing the old one). */
 void sfk_event_take_str(sftpkit_event *ev, int param, char **target);

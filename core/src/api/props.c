@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/context.h"
 #include "api/errors.h"
 #include "api/server.h"
 #include "ssh/algorithms.h"
@@ -128,6 +129,8 @@ static int resize_list(sftpkit_server *s, sfk_list_id l, int64_t n)
 sfk_value *sfk_value_slot(sftpkit_server *s, sfk_prop_id id, int64_t index)
 {
     const sfk_prop_desc *d = &sfk_props[id];
+    if (d->per_context)
+        return sfk_evctx_slot(s, id);
     if (d->list == SFK_LIST_NONE)
         return &s->values[id];
     sfk_list_store *ls = &s->lists[d->list];

@@ -41,6 +41,7 @@ typedef struct {
     int64_t default_i;
     const char *default_s;
     sfk_hook_fn hook;
+    int per_context; /* stored per thread / per handler call, never server-wide (api/context.h) */
 } sfk_prop_desc;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* The server handle: creation with every documented default, and teardown. */
 #include "api/server.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "api/errors.h"
@@ -20,6 +21,8 @@ SFTPKIT_API sftpkit_server *sftpkit_server_new(void)
         sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
         return NULL;
     }
+    static atomic_uint_fast64_t next_serial = 1;
+    s->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&s->lock, NULL);
     if (sfk_props_init(s) || sfk_config_init(s)) {
         sftpkit_server_free(s);

@@ -3,10 +3,12 @@
 #define SFK_SERVER_H
 
 #include <pthread.h>
+#include <stdint.h>
 
 #include "api/config.h"
 #include "api/props.h"
 #include "sftpkit/sftpkit.h"
+#include "sftpkit/sftpkit_consts.h"
 
 struct sfk_handler; /* api/events.c */
 struct sfk_runtime; /* server/: listener, connection threads, client registry */
@@ -22,10 +24,14 @@ struct sftpkit_server {
     sfk_list_store lists[SFK_LIST_COUNT];
     sfk_config_store config;
     struct sfk_handler *handler;
+    /* unsubscribed[id] != 0: event id never reaches the handler. Inverted so that calloc'd
+     * servers start with every event subscribed. Read without the lock (atomic). */
+    _Atomic unsigned char unsubscribed[SFTPKIT_EVENT_COUNT + 1];
     struct sfk_logger *logger;
     struct sfk_host_keys *host_keys;
     struct sfk_runtime *runtime;
     struct sfk_sftp_registry *sftp;
+    uint64_t serial; /* unique per server in the process: tells context frames apart (api/context.c) */
 };
 
 static inline void sfk_lock(const sftpkit_server *s)

@@ -494,13 +494,14 @@ void *sfk_connection_main(void *arg)
               "Terrapin (UseStrictKeyExchange=2)";
         goto done;
     }
+    publish_info(&st); /* key exchange is done: pin_client works from the first auth event on */
     why = authenticate(&st, deadline);
     if (why)
         goto done;
     long no_timeout = 0; /* the option is also channel I/O's timeout (pitfall 3) */
     ssh_options_set(st.session, SSH_OPTIONS_TIMEOUT, &no_timeout);
     ssh_set_log_level(SSH_LOG_WARN);
-    publish_info(&st);
+    publish_info(&st); /* again: now with the client key that authenticated */
     established = 1;
     sfk_fire_on_session_established(s, c->id);
     why = serve_sftp(&st);

@@ -119,7 +119,8 @@ void sfk_ctx_leave(sfk_engine *e)
 
 int sfk_app_notify_enabled(sfk_engine *e)
 {
-    return e->events && sfk_config_int(e->server, SFK_CFG_NOTIFYONFILEOPERATIONS) && sfk_event_wanted(e->server);
+    return e->events && sfk_config_int(e->server, SFK_CFG_NOTIFYONFILEOPERATIONS) &&
+           sfk_event_wanted(e->server, SFTPKIT_EVENT_ON_NOTIFICATION);
 }
 
 void sfk_app_notify(sfk_engine *e, const char *event_id, const char *fmt, ...)

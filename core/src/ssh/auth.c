@@ -5,12 +5,14 @@
 
 #include <libssh/server.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/context.h"
 #include "api/errors.h"
 #include "api/events.h"
 #include "api/events_gen.h"
@@ -179,20 +181,34 @@ int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
     if (state == SSH_PUBLICKEY_STATE_NONE) {
         /* The probe ("would you take this key?"): say yes when the list has it or a handler may
          * decide; the real verdict comes with the signature. */
-        return authorized || sfk_event_wanted(a->server) ? SSH_AUTH_SUCCESS : SSH_AUTH_DENIED;
+        return authorized || sfk_event_wanted(a->server, SFTPKIT_EVENT_ON_AUTH_PUBLIC_KEY) ? SSH_AUTH_SUCCESS
+                                                                                         : SSH_AUTH_DENIED;
     }
     if (state != SSH_PUBLICKEY_STATE_VALID) /* WRONG or ERROR: never accepted (notes, pitfall 2) */
         return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, 0);
     if (!attempt_allowed(a, user, SSH_AUTH_METHOD_PUBLICKEY))
         return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, 0);
-    sfk_key_info info;
-    if (sfk_key_describe(key, &info) == 0) {
-        /* key_* show the client's key during on_auth_public_key (server-wide, last writer wins) */
-        sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA1, -1, info.fingerprint_sha1);
-        sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA256, -1, info.fingerprint_sha256);
+    sfk_key_info info = {0};
+    sfk_key_describe(key, &info);
+    char *b64 = NULL, *line = NULL;
+    if (ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK && info.algorithm) {
+        size_t n = strlen(info.algorithm) + strlen(b64) + 2;
+        if ((line = malloc(n)) != NULL)
+            snprintf(line, n, "%s %s", info.algorithm, b64);
     }
+    ssh_string_free_char(b64);
+    /* key_* describe this connection's offered key to its own on_auth_public_key only: they go
+     * into a context frame that this thread's next dispatch hands to the handler */
+    sfk_evctx_frame frame;
+    sfk_evctx_push_prepared(a->server, &frame);
+    sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA1, -1, info.fingerprint_sha1 ? info.fingerprint_sha1 : "");
+    sfk_prop_put_str(a->server, SFK_P_KEY_FINGERPRINT_SHA256, -1,
+                     info.fingerprint_sha256 ? info.fingerprint_sha256 : "");
     int accept = authorized;
-    sfk_fire_on_auth_public_key(a->server, a->connection_id, user, &accept);
+    sfk_fire_on_auth_public_key(a->server, a->connection_id, user, &accept, info.algorithm ? info.algorithm : "",
+                                info.fingerprint_sha256 ? info.fingerprint_sha256 : "", line ? line : "");
+    sfk_evctx_pop(&frame);
+    free(line);
     if (accept && info.algorithm) {
         free(a->client_key_algorithm);
         free(a->client_key_fingerprint);
