@@ -340,11 +340,15 @@ int64_t sfk_java_install(JNIEnv *jenv_, sftpkit_server *s, jobject dispatcher)
     return (int64_t)(intptr_t)u;
 }
 
-/* Which event ids (bit n = id n) cross into Java. Valid while the registration is installed. */
-void sfk_java_set_mask(int64_t registration, int64_t mask)
+/* Which event ids (bit n = id n) cross into Java. Valid while the registration is installed.
+ * The core learns the same set: an event without a Java listener or handler is then, to the
+ * core, an event without a handler (no event built; fraCustom answers OP_UNSUPPORTED). */
+void sfk_java_set_mask(sftpkit_server *s, int64_t registration, int64_t mask)
 {
     if (registration)
         atomic_store(&((sfk_java_user *)(intptr_t)registration)->mask, (uint64_t)mask);
+    for (int id = 1; s && id <= SFTPKIT_EVENT_COUNT; id++)
+        sftpkit_server_set_event_subscribed(s, id, id <= 63 && ((uint64_t)mask & ((uint64_t)1 << id)) != 0);
 }
 
 /* Dispatchers still held by native code (the tests check it returns to its baseline). */

@@ -285,6 +285,11 @@ int sfk_py_set_dispatcher(sftpkit_server *s, PyObject *fn, unsigned long long ma
     Py_INCREF(fn);
     d->fn = fn;
     d->mask = (uint64_t)mask;
+    /* The core learns the mask too: an event without a Python handler is then, to the core, an
+     * event without a handler (no event built; fraCustom answers OP_UNSUPPORTED). Subscribing
+     * before the handler goes in means no unsubscribed event reaches the new registration. */
+    for (int id = 1; id <= SFTPKIT_EVENT_COUNT; id++)
+        sftpkit_server_set_event_subscribed(s, id, id <= 63 && ((uint64_t)mask & ((uint64_t)1 << id)) != 0);
     int rc = sftpkit_server_set_event_handler(s, sfk_py_trampoline, d, sfk_py_release);
     if (rc != 0) { /* the core did not take d */
         Py_DECREF(fn);

@@ -203,8 +203,11 @@ def event_members(e):
         "Id <c>SFTPKIT_EVENT_%s</c> = %d.</para>" % (e.upper, e.id)])
     o.append("        public event EventHandler<%s> %s" % (cls, e.pascal))
     o.append("        {")
-    o.append("            add { lock (_eventLock) { %s += value; } EnsureHandlerInstalled(); }" % field)
-    o.append("            remove { lock (_eventLock) { %s -= value; } }" % field)
+    # the core is told which events have subscribers, so an event without one is, to the core, an
+    # event without a handler (fraCustom then answers OP_UNSUPPORTED)
+    o.append("            add { lock (_eventLock) { %s += value; EnsureHandlerInstalled(); SetSubscribed(%d, %s != null); } }"
+             % (field, e.id, field))
+    o.append("            remove { lock (_eventLock) { %s -= value; SetSubscribed(%d, %s != null); } }" % (field, e.id, field))
     o.append("        }")
     return o
 
@@ -238,6 +241,7 @@ def server_cs(m):
     for meth in m.methods:
         body += method_members(meth) + [""]
     body.append("        // ---- events (%d) ----" % len(m.events))
+    body.append("        private const int EventCount = %d; // the highest event id" % len(m.events))
     for e in m.events:
         body += event_members(e) + [""]
     body += dispatch_method(m)

@@ -149,8 +149,19 @@ namespace SFTPKit
                     self.Free();
                     throw SFTPKitException.FromLastError(rc);
                 }
+                // The core starts with every event subscribed; from here it hears only of the
+                // events that have a .NET subscriber (each event's add/remove keeps it current).
+                for (int id = 1; id <= EventCount; id++)
+                    Check(N.sftpkit_server_set_event_subscribed(h.Ptr, id, 0));
                 _handlerInstalled = true;
             }
+        }
+
+        /// <summary>Tells the core whether event <paramref name="eventId"/> has subscribers (called under _eventLock).</summary>
+        private void SetSubscribed(int eventId, bool on)
+        {
+            using var h = Lease();
+            Check(N.sftpkit_server_set_event_subscribed(h.Ptr, eventId, on ? 1 : 0));
         }
 
         // Called by the library on a server thread. Nothing may unwind out of here: an exception

@@ -141,7 +141,7 @@ final class EventHub {
             registration = r;
         }
         if (registration != 0) {
-            SFTPKitNative.sfk_java_set_mask(registration, mask);
+            SFTPKitNative.sfk_java_set_mask(p, registration, mask);
         }
     }
 
