@@ -162,7 +162,7 @@ public final class VirtualFsServer {
                     return;
                 }
             }
-            open.put(e.getHandle(), path); // keep the engine's handle name
+            open.put(e.getHandle(), path); // the engine's handle names are unique server-wide: safe as keys
             e.setOperationStatus(OperationStatus.ostOk);
         });
         srv.setOnReadFile(e -> {

@@ -36,7 +36,10 @@ class MemoryFS:
         self.dirs = {"/"}
         self.open_files = {}  # handle -> path
         self.listings = {}    # handle -> remaining child paths
+        # handles are keys of open_files/listings across every session: one lock-protected counter
+        # (a bare `+= 1` from two session threads can hand out the same number twice)
         self.counter = 0
+        self.counter_lock = threading.Lock()
         self.srv = None
 
     @staticmethod
@@ -49,8 +52,10 @@ class MemoryFS:
                       if p != d and p.startswith(prefix) and "/" not in p[len(prefix):])
 
     def next_handle(self, kind):
-        self.counter += 1
-        return "%s-%d" % (kind, self.counter)
+        with self.counter_lock:
+            self.counter += 1
+            n = self.counter
+        return "%s-%d" % (kind, n)
 
     # ---- the event handlers ----------------------------------------------------------------
     def custom(self, p):

@@ -16,13 +16,32 @@ static void host_path(const tc *t, const char *rel, char *out, size_t cap)
     snprintf(out, cap, "%s/%s", t->root, rel);
 }
 
+/* Two sessions opening their first file get different handle strings (an application keying
+ * open files by handle alone must not mix sessions up). Before the process-wide serial both
+ * were "aaaaaaab". */
+static void test_handles_are_unique_across_sessions(void **state)
+{
+    (void)state;
+    tc *a = ready(), *b = ready();
+    tc_handle ha, hb;
+    assert_int_equal(tc_open(a, "/a.txt", SSH_FXF_WRITE | SSH_FXF_CREAT, &ha), 0);
+    assert_int_equal(tc_open(b, "/b.txt", SSH_FXF_WRITE | SSH_FXF_CREAT, &hb), 0);
+    assert_int_equal(ha.len, hb.len);
+    assert_memory_not_equal(ha.s, hb.s, ha.len);
+    assert_int_equal(tc_close(a, &ha), 0);
+    assert_int_equal(tc_open(a, "/a.txt", SSH_FXF_READ, &hb), 0); /* the reused slot: a new name */
+    assert_memory_not_equal(ha.s, hb.s, ha.len);
+    tc_free(a);
+    tc_free(b);
+}
+
 static void test_open_write_read_close(void **state)
 {
     (void)state;
     tc *t = ready();
     tc_handle h;
     assert_int_equal(tc_open(t, "/f.txt", SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, &h), 0);
-    assert_int_equal(h.len, 8);
+    assert_int_equal(h.len, 16); /* slot and process-wide serial (sftp/handles.c) */
     assert_int_equal(tc_write(t, &h, 0, "hello world", 11), 0);
     assert_int_equal(tc_write(t, &h, 6, "WORLD", 5), 0);
     char buf[64];
@@ -688,6 +707,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_write_read_close),
+        cmocka_unit_test(test_handles_are_unique_across_sessions),
         cmocka_unit_test(test_open_flags),
         cmocka_unit_test(test_many_handles_and_the_limit),
         cmocka_unit_test(test_stat_lstat_fstat),

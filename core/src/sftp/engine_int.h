@@ -27,8 +27,8 @@ typedef struct {
     sfk_handle_kind kind;
     int custom;   /* served by the application's events, not the local file system */
     int notify;   /* NotifyOnFileOperations was on when it was opened */
-    uint32_t gen; /* makes a reused slot's generated name differ */
-    char id[12];  /* the generated name */
+    uint64_t gen; /* process-wide serial: no two handles anywhere share a generated name */
+    char id[20];  /* the generated name (16 characters) */
     char *name;   /* the handle string: id, or the application's (malloc'd when `named`) */
     int named;
     size_t name_len;

@@ -1,6 +1,10 @@
-/* The handle table. Generated handle strings encode their slot (8 characters of base 32: slot
- * and a generation counter), so READ and WRITE find their file without searching; handle
- * strings the application chose in on_open_file / on_find_first are found by a scan. */
+/* The handle table. Generated handle strings encode their slot (16 characters of base 32: 16
+ * bits of slot and a 64-bit serial), so READ and WRITE find their file without searching; handle
+ * strings the application chose in on_open_file / on_find_first are found by a scan.
+ *
+ * The serial is process-wide, so no two handles of any session of any server are ever the same
+ * string: application code that keys its state by handle alone cannot mix up two sessions. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,26 +13,36 @@
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static void encode_id(uint32_t slot, uint32_t gen, char out[12])
+#define SFK_HANDLE_ID_LEN 16 /* 80 bits: slot (16) and serial (64) */
+
+_Static_assert(SFK_SFTP_MAX_HANDLES <= 65536u, "a slot must fit the handle's 16 slot bits");
+
+static atomic_uint_fast64_t next_serial = 1;
+
+static void encode_id(uint32_t slot, uint64_t serial, char out[SFK_HANDLE_ID_LEN + 1])
 {
-    uint64_t v = (uint64_t)slot << 24 | (gen & 0xffffffu);
-    for (int i = 7; i >= 0; i--, v >>= 5)
-        out[i] = b32[v & 31];
-    out[8] = '\0';
+    /* characters 4..15 carry the serial's low 60 bits, 0..3 the slot and its top 4 bits */
+    for (int i = SFK_HANDLE_ID_LEN - 1; i >= 4; i--, serial >>= 5)
+        out[i] = b32[serial & 31];
+    uint32_t top = (uint32_t)(slot << 4) | (uint32_t)(serial & 15); /* 20 bits left */
+    for (int i = 3; i >= 0; i--, top >>= 5)
+        out[i] = b32[top & 31];
+    out[SFK_HANDLE_ID_LEN] = '\0';
 }
 
 static int decode_id(const uint8_t *s, size_t len, uint32_t *slot)
 {
-    if (len != 8)
+    if (len != SFK_HANDLE_ID_LEN)
         return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++) {
+    uint32_t top = 0;
+    for (size_t i = 0; i < SFK_HANDLE_ID_LEN; i++) {
         const char *p = s[i] ? strchr(b32, s[i]) : NULL;
         if (!p)
             return -1;
-        v = v << 5 | (uint64_t)(p - b32);
+        if (i < 4)
+            top = top << 5 | (uint32_t)(p - b32);
     }
-    *slot = (uint32_t)(v >> 24);
+    *slot = top >> 4;
     return 0;
 }
 
@@ -65,15 +79,14 @@ sfk_handle *sfk_handle_new(sfk_engine *e, sfk_handle_kind kind, const char *abs_
         i++;
     pthread_mutex_lock(&e->ctx_lock);
     sfk_handle *h = &t->slots[i];
-    uint32_t gen = h->gen + 1;
     memset(h, 0, sizeof *h);
-    h->gen = gen;
+    h->gen = atomic_fetch_add(&next_serial, 1);
     h->kind = kind;
     h->fd = -1;
     h->path = path;
-    encode_id(i, gen, h->id);
+    encode_id(i, h->gen, h->id);
     h->name = h->id;
-    h->name_len = 8;
+    h->name_len = SFK_HANDLE_ID_LEN;
     t->used++;
     pthread_mutex_unlock(&e->ctx_lock);
     return h;
@@ -130,7 +143,7 @@ void sfk_handle_release(sfk_engine *e, sfk_handle *h)
         free(h->name);
     free(h->path);
     sfk_buf_free(&h->listing);
-    uint32_t gen = h->gen;
+    uint64_t gen = h->gen;
     memset(h, 0, sizeof *h);
     h->gen = gen;
     h->kind = SFK_H_FREE;
