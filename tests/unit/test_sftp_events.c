@@ -307,6 +307,40 @@ static void test_rename_and_remove_events(void **state)
     done(t);
 }
 
+/* A symlink or hard link fires on_before_create_link / on_after_create_link with both paths; an
+ * abort policy refuses it and nothing is created (before these events a link to a protected
+ * file was made silently and then served through the link's path). */
+static void test_link_events(void **state)
+{
+    (void)state;
+    tc *t = ready(NULL);
+    assert_int_equal(mkdir_req(t, "secret"), 0);
+    tc_put_file(t->root, "secret/x", "classified");
+    sc.log[0] = '\0';
+    /* SYMLINK (OpenSSH order: target, link path) */
+    assert_int_equal(tc_two_paths(t, SSH_FXP_SYMLINK, NULL, "/secret/x", "pub"), 0);
+    expect_log("on_before_create_link(link_path=/pub,target_path=/secret/x,hard_link=0,action=1,);"
+               "on_after_create_link(link_path=/pub,target_path=/secret/x,hard_link=0,operation_status=1,);");
+    assert_true(tc_host_exists(t->root, "pub"));
+    set("on_before_create_link", "action", FRA_ABORT, NULL);
+    assert_int_equal(tc_two_paths(t, SSH_FXP_SYMLINK, NULL, "/secret/x", "pub2"), SSH_FX_PERMISSION_DENIED);
+    assert_false(tc_host_exists(t->root, "pub2"));
+    /* hardlink@openssh.com (old path = target, new path = link) */
+    assert_int_equal(tc_two_paths(t, SSH_FXP_EXTENDED, "hardlink@openssh.com", "secret/x", "hard"),
+                     SSH_FX_PERMISSION_DENIED);
+    assert_false(tc_host_exists(t->root, "hard"));
+    sc.log[0] = '\0';
+    sc.nsets = 0;
+    assert_int_equal(tc_two_paths(t, SSH_FXP_EXTENDED, "hardlink@openssh.com", "secret/x", "hard"), 0);
+    expect_log("on_before_create_link(link_path=/hard,target_path=/secret/x,hard_link=1,action=1,);"
+               "on_after_create_link(link_path=/hard,target_path=/secret/x,hard_link=1,operation_status=1,);");
+    assert_true(tc_host_exists(t->root, "hard"));
+    /* on_after_create_link may change the outcome the client sees */
+    set("on_after_create_link", "operation_status", SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED, NULL);
+    assert_int_equal(tc_two_paths(t, SSH_FXP_SYMLINK, NULL, "/secret/x", "pub3"), SSH_FX_PERMISSION_DENIED);
+    done(t);
+}
+
 static void test_request_attributes_custom_and_abort(void **state)
 {
     (void)state;
@@ -669,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_auto_custom_abort_for_create_directory),
         cmocka_unit_test(test_operation_status_table),
         cmocka_unit_test(test_rename_and_remove_events),
+        cmocka_unit_test(test_link_events),
         cmocka_unit_test(test_request_attributes_custom_and_abort),
         cmocka_unit_test(test_set_attributes_custom_sees_the_requested_change),
         cmocka_unit_test(test_custom_file_transfer),

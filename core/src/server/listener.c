@@ -23,7 +23,7 @@
 #include "ssh/host_keys.h"
 #include "util/log.h"
 
-static struct sfk_runtime *runtime_get(sftpkit_server *s)
+static struct sfk_runtime *runtime_get_locked(sftpkit_server *s)
 {
     if (!s->runtime) {
         struct sfk_runtime *rt = calloc(1, sizeof *rt);
@@ -37,6 +37,16 @@ static struct sfk_runtime *runtime_get(sftpkit_server *s)
         s->runtime = rt;
     }
     return s->runtime;
+}
+
+/* Created on first start (under the server lock: two first start() calls at once must not
+ * each make one). */
+static struct sfk_runtime *runtime_get(sftpkit_server *s)
+{
+    sfk_lock(s);
+    struct sfk_runtime *got = runtime_get_locked(s);
+    sfk_unlock(s);
+    return got;
 }
 
 /* One listening socket for host:port in family (AF_INET/AF_INET6); v6only for dual listeners. */
@@ -243,15 +253,10 @@ static int configure_bind(sftpkit_server *s, ssh_bind b)
     return rc;
 }
 
-SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
+static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
 {
-    if (!s)
-        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "start: NULL server");
     if (sfk_prop_int(s, SFK_P_ACTIVE, -1))
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "start: the server is already active");
-    struct sfk_runtime *rt = runtime_get(s);
-    if (!rt)
-        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
     if (rt->accept_unjoined && pthread_equal(pthread_self(), rt->accept_thread))
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
                          "start: cannot restart from the on_accept handler that stopped the server");
@@ -305,14 +310,63 @@ SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
         rt->bind = NULL;
         return sfk_error(SFTPKIT_ERROR_IO, "start: cannot start the accept thread");
     }
+    pthread_mutex_lock(&rt->lock);
     rt->running = 1;
+    pthread_mutex_unlock(&rt->lock);
     sfk_log(s, SFK_LOG_INFO, "server", "listening on port %d", bound);
     return sfk_ok();
 }
 
-/* The connection whose thread is running now (a handler may call stop()): never joined by
- * itself; it ends at its next turn and is reaped later. */
 static _Thread_local sfk_conn *current_conn;
+
+/* Is the caller one of rt's own threads (a handler on a connection or the accept thread)? Such
+ * a thread is joined by a stop in progress, so it must never wait for one. rt->lock held. */
+static int on_server_thread(struct sfk_runtime *rt)
+{
+    return (current_conn && current_conn->rt == rt) ||
+           (rt->running && pthread_equal(pthread_self(), rt->accept_thread));
+}
+
+/* Claims the right to start or stop (one at a time). An application thread waits for the start
+ * or stop in progress; a server thread gets 0 at once (see on_server_thread). rt->lock held. */
+static int claim_lifecycle(struct sfk_runtime *rt)
+{
+    while (rt->life_busy) {
+        if (on_server_thread(rt))
+            return 0;
+        pthread_cond_wait(&rt->changed, &rt->lock);
+    }
+    rt->life_busy = 1;
+    return 1;
+}
+
+static void release_lifecycle(struct sfk_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    rt->life_busy = 0;
+    pthread_cond_broadcast(&rt->changed);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+SFTPKIT_API int sftpkit_server_start(sftpkit_server *s)
+{
+    if (!s)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "start: NULL server");
+    struct sfk_runtime *rt = runtime_get(s);
+    if (!rt)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    pthread_mutex_lock(&rt->lock);
+    int claimed = claim_lifecycle(rt);
+    pthread_mutex_unlock(&rt->lock);
+    if (!claimed)
+        return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "start: the server is being started or stopped");
+    int rc = start_now(s, rt);
+    release_lifecycle(rt); /* takes no last error: rc's message stays */
+    return rc;
+}
+
+/* current_conn (above): the connection whose thread is running now (a handler may call stop()):
+ * never joined by itself; it ends at its next turn and is reaped later. */
 
 void sfk_runtime_set_current(sfk_conn *c)
 {
@@ -365,8 +419,19 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
 {
     if (!s)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "stop: NULL server");
+    sfk_lock(s);
     struct sfk_runtime *rt = s->runtime;
-    if (!rt || !rt->running)
+    sfk_unlock(s);
+    if (!rt)
+        return sfk_ok();
+    /* One stop at a time: a second one from an application thread waits for the first (and then
+     * finds nothing to do); one from a handler returns at once, the stop in progress ends it. */
+    pthread_mutex_lock(&rt->lock);
+    int claimed = claim_lifecycle(rt), running = rt->running;
+    if (claimed && !running)
+        rt->life_busy = 0;
+    pthread_mutex_unlock(&rt->lock);
+    if (!claimed || !running)
         return sfk_ok();
     atomic_store(&rt->stopping, 1);
     if (write(rt->wake[1], "x", 1) < 0) { /* the accept thread also polls with a timeout */
@@ -393,9 +458,12 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     ssh_bind_free(rt->bind);
     rt->bind = NULL;
     pthread_mutex_unlock(&rt->bind_lock);
-    rt->running = 0;
     sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 0);
     sfk_log(s, SFK_LOG_INFO, "server", "stopped");
+    pthread_mutex_lock(&rt->lock);
+    rt->running = 0;
+    pthread_mutex_unlock(&rt->lock);
+    release_lifecycle(rt); /* the last touch of rt: a free waiting for this stop may now go on */
     return sfk_ok();
 }
 

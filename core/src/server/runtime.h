@@ -51,6 +51,10 @@ struct sfk_runtime {
     pthread_t accept_thread;
     int accept_unjoined; /* stop() ran on the accept thread (on_accept) and could not join it */
     int running;
+    /* start() or stop() is running (guarded by lock; `changed` is signalled when it ends): a
+     * second stop() from an application thread waits for it; one from a server thread (a
+     * handler) returns at once, because the stop in progress is joining that very thread. */
+    int life_busy;
     atomic_int stopping;
     ssh_bind bind;
     pthread_mutex_t bind_lock; /* ssh_bind_accept_fd on one shared bind, one at a time */

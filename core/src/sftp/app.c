@@ -50,6 +50,29 @@ int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2
     return (int)action;
 }
 
+/* Link creation (SYMLINK, hardlink@openssh.com): the application sees both paths and may refuse,
+ * so a path policy cannot be bypassed by making a link to a protected file and opening the link.
+ * Runs the whole before -> create -> after flow; create is called for fraAuto only. Returns the
+ * SFTP status for the client. */
+int sfk_app_link(sfk_engine *e, const char *link_path, const char *target, int hard, int (*create)(sfk_engine *e))
+{
+    int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
+    if (e->events)
+        sfk_fire_on_before_create_link(e->server, e->conn_id, link_path, target, hard, &action);
+    int st;
+    if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
+        st = SSH_FX_PERMISSION_DENIED;
+    else if (action == SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM)
+        st = SSH_FX_OK; /* the application made the link its own way */
+    else
+        st = create(e);
+    if (!e->events)
+        return st;
+    int64_t ost = sfk_ost_from_status(st), before = ost;
+    sfk_fire_on_after_create_link(e->server, e->conn_id, link_path, target, hard, &ost);
+    return ost != before ? sfk_status_from_ost(ost) : st;
+}
+
 void sfk_app_after(sfk_engine *e, sfk_op op, const char *path, const char *path2, int *status)
 {
     if (!e->events)

@@ -138,6 +138,7 @@ struct sfk_engine {
      * and their client-visible absolute forms. */
     char rel1[SFK_PATH_MAX + 1], rel2[SFK_PATH_MAX + 1];
     char abs1[SFK_PATH_MAX + 2], abs2[SFK_PATH_MAX + 2];
+    char link_target[SFK_PATH_MAX + 1]; /* SYMLINK's target, verbatim, for the link events */
 
     pthread_mutex_t ctx_lock; /* guards ctx and handle-table changes against other threads */
     sfk_ctx ctx;
@@ -253,6 +254,8 @@ typedef enum {
 
 /* on_before_*: returns fraAuto (also when no handler is installed), fraCustom or fraAbort. */
 int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2);
+/* on_before_create_link -> create (fraAuto only) -> on_after_create_link; the client's status. */
+int sfk_app_link(sfk_engine *e, const char *link_path, const char *target, int hard, int (*create)(sfk_engine *e));
 /* on_after_* (the ops that have one): the handler may change the status. */
 void sfk_app_after(sfk_engine *e, sfk_op op, const char *path, const char *path2, int *status);
 /* The custom events of path operations (on_create_directory, on_remove, on_rename_file):

@@ -68,6 +68,14 @@ static void ext_fstatvfs(sfk_engine *e, sfk_req *r)
     reply_statvfs(e, r->id, &sv);
 }
 
+static int create_hardlink(sfk_engine *e)
+{
+    if (!e->fs)
+        return SSH_FX_OP_UNSUPPORTED;
+    int rc = sfk_fs_link(e->fs, e->rel1, e->rel2);
+    return rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
+}
+
 static void ext_hardlink(sfk_engine *e, sfk_req *r)
 {
     int st = sfk_take_path(e, &r->rd, 0);
@@ -77,12 +85,10 @@ static void ext_hardlink(sfk_engine *e, sfk_req *r)
         st = SSH_FX_BAD_MESSAGE;
     if (!st && e->read_only)
         st = SSH_FX_WRITE_PROTECT;
-    if (!st && !e->fs)
-        st = SSH_FX_OP_UNSUPPORTED;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    int rc = sfk_fs_link(e->fs, e->rel1, e->rel2);
-    sfk_reply_status(e, r->id, rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK);
+    /* (old path, new path): the new path is the link, the old one its target */
+    sfk_reply_status(e, r->id, sfk_app_link(e, e->abs2, e->abs1, 1, create_hardlink));
 }
 
 static void ext_fsync(sfk_engine *e, sfk_req *r)

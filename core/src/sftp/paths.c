@@ -113,6 +113,16 @@ void sfk_req_readlink(sfk_engine *e, sfk_req *r)
     sfk_reply_name1(e, r->id, target);
 }
 
+/* Stored verbatim: links resolve inside the root (an absolute target starts at the root), so
+ * whatever the client writes cannot point outside. */
+static int create_symlink(sfk_engine *e)
+{
+    if (!e->fs)
+        return SSH_FX_OP_UNSUPPORTED;
+    int rc = sfk_fs_symlink(e->fs, e->link_target, e->rel1);
+    return rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
+}
+
 /* OpenSSH sends (target, link path) — the reverse of the draft's (link path, target) — and
  * every client follows OpenSSH, so this is the order taken. */
 void sfk_req_symlink(sfk_engine *e, sfk_req *r)
@@ -127,15 +137,9 @@ void sfk_req_symlink(sfk_engine *e, sfk_req *r)
         st = SSH_FX_INVALID_FILENAME;
     if (!st && e->read_only)
         st = SSH_FX_WRITE_PROTECT;
-    if (!st && !e->fs)
-        st = SSH_FX_OP_UNSUPPORTED;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    /* Stored verbatim: links resolve inside the root (an absolute target starts at the root),
-     * so whatever the client writes cannot point outside. */
-    char t[SFK_PATH_MAX + 1];
-    memcpy(t, target, tlen);
-    t[tlen] = '\0';
-    int rc = sfk_fs_symlink(e->fs, t, e->rel1);
-    sfk_reply_status(e, r->id, rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK);
+    memcpy(e->link_target, target, tlen);
+    e->link_target[tlen] = '\0';
+    sfk_reply_status(e, r->id, sfk_app_link(e, e->abs1, e->link_target, 0, create_symlink));
 }

@@ -1,0 +1,158 @@
+/* start/stop/free from many threads at once and from inside handlers (server/listener.c).
+ *
+ * Before the lifecycle claim, two stop() calls at once both joined the accept thread (undefined
+ * behaviour: in practice the second pthread_join hung forever) and a handler's stop() while the
+ * application stopped joined threads twice. These cases hung then; ctest's TIMEOUT turns a hang
+ * into a failure. Label: unit + concurrency (run under TSan too). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sftpkit/sftpkit.h"
+#include "sftpkit/sftpkit_consts.h"
+
+#define STOPPERS 30
+
+static sftpkit_server *started_server(void)
+{
+    sftpkit_server *s = sftpkit_server_new();
+    assert_non_null(s);
+    sftpkit_key *k = sftpkit_key_new();
+    assert_int_equal(sftpkit_key_generate(k, "ssh-ed25519", 0), 0);
+    int64_t handle = 0;
+    sftpkit_key_get_handle(k, &handle);
+    assert_int_equal(sftpkit_server_set_server_key_count(s, 1), 0);
+    assert_int_equal(sftpkit_server_set_server_key_handle(s, 0, handle), 0);
+    sftpkit_key_free(k);
+    assert_int_equal(sftpkit_server_set_host(s, "127.0.0.1"), 0);
+    assert_int_equal(sftpkit_server_set_port(s, 0), 0);
+    assert_int_equal(sftpkit_server_start(s), 0);
+    return s;
+}
+
+static int tcp_connect(sftpkit_server *s)
+{
+    int64_t port = 0;
+    sftpkit_server_get_port(s, &port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static atomic_int stops_returned;
+static atomic_int stop_errors;
+
+static void *stopper(void *arg)
+{
+    if (sftpkit_server_stop(arg) != 0)
+        atomic_fetch_add(&stop_errors, 1);
+    atomic_fetch_add(&stops_returned, 1);
+    return NULL;
+}
+
+static void run_stoppers(sftpkit_server *s)
+{
+    pthread_t t[STOPPERS];
+    atomic_store(&stops_returned, 0);
+    atomic_store(&stop_errors, 0);
+    for (int i = 0; i < STOPPERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, stopper, s), 0);
+    for (int i = 0; i < STOPPERS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&stops_returned), STOPPERS);
+    assert_int_equal(atomic_load(&stop_errors), 0);
+}
+
+static void assert_inactive(sftpkit_server *s)
+{
+    int active = 1;
+    assert_int_equal(sftpkit_server_get_active(s, &active), 0);
+    assert_int_equal(active, 0);
+}
+
+static void test_thirty_stops_at_once(void **state)
+{
+    (void)state;
+    sftpkit_server *s = started_server();
+    int fd = tcp_connect(s); /* a connection to close as well */
+    run_stoppers(s);
+    assert_inactive(s);
+    close(fd);
+    /* the server is reusable after the storm, and stopping twice more is harmless */
+    assert_int_equal(sftpkit_server_start(s), 0);
+    run_stoppers(s);
+    assert_inactive(s);
+    sftpkit_server_free(s);
+}
+
+/* on_connect's handler stops the server while the application stops it from 30 threads. */
+static atomic_int handler_inside, handler_stop_rc = -1;
+
+static int stop_in_handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
+{
+    (void)user, (void)ev;
+    if (id != SFTPKIT_EVENT_ON_CONNECT)
+        return 0;
+    atomic_store(&handler_inside, 1);
+    usleep(20000); /* let the application's stops begin */
+    atomic_store(&handler_stop_rc, sftpkit_server_stop(s));
+    return 0;
+}
+
+static void test_stop_from_a_handler_during_application_stops(void **state)
+{
+    (void)state;
+    sftpkit_server *s = started_server();
+    atomic_store(&handler_inside, 0);
+    atomic_store(&handler_stop_rc, -1);
+    assert_int_equal(sftpkit_server_set_event_handler(s, stop_in_handler, NULL, NULL), 0);
+    int fd = tcp_connect(s);
+    while (!atomic_load(&handler_inside))
+        usleep(1000);
+    run_stoppers(s);
+    assert_inactive(s);
+    sftpkit_server_free(s); /* joins the handler's connection thread */
+    assert_int_equal(atomic_load(&handler_stop_rc), 0);
+    close(fd);
+}
+
+/* free from the application while a handler stops the server: free's own stop either runs first
+ * (the handler's stop then returns at once) or waits for the handler's; nothing hangs or is
+ * used after it is freed. */
+static void test_free_while_a_handler_stops(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        sftpkit_server *s = started_server();
+        atomic_store(&handler_inside, 0);
+        assert_int_equal(sftpkit_server_set_event_handler(s, stop_in_handler, NULL, NULL), 0);
+        int fd = tcp_connect(s);
+        while (!atomic_load(&handler_inside))
+            usleep(1000);
+        usleep((useconds_t)round * 8000); /* before, during and after the handler's stop */
+        sftpkit_server_free(s);
+        close(fd);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thirty_stops_at_once),
+        cmocka_unit_test(test_stop_from_a_handler_during_application_stops),
+        cmocka_unit_test(test_free_while_a_handler_stops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
