@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crt.h"
 
@@ -122,6 +123,9 @@ static int apply_rule(crt_case *cs, size_t idx, const json *rule, int id, sftpki
         if (done)
             return 0;
     }
+    const json *sleep_ms = json_get(rule, "sleep_ms"); /* a slow handler (a database lookup) */
+    if (sleep_ms && sleep_ms->t == J_NUM && sleep_ms->n > 0)
+        usleep((useconds_t)sleep_ms->n * 1000);
     const json *calls = json_get(rule, "calls");
     for (size_t i = 0; calls && i < calls->count; i++)
         if (crt_api_step(cs, calls->items[i], r, err) < 0)
@@ -812,5 +816,12 @@ int crt_install_handler(crt_case *cs, char **err)
 {
     if (sftpkit_server_set_event_handler(cs->srv, on_event, cs, NULL) != 0)
         return crt_fail(err, "set_event_handler: %s", sftpkit_last_error_message());
+    /* "unsubscribed": events the case leaves without a handler (the core must behave as if none) */
+    const json *off = json_get(cs->c, "unsubscribed");
+    for (size_t i = 0; off && i < off->count; i++) {
+        int id = off->items[i]->t == J_STR ? sftpkit_event_id(off->items[i]->s) : -1;
+        if (id < 0 || sftpkit_server_set_event_subscribed(cs->srv, id, 0) != 0)
+            return crt_fail(err, "unsubscribed: unknown event %s", off->items[i]->t == J_STR ? off->items[i]->s : "?");
+    }
     return 0;
 }

@@ -17,6 +17,7 @@ sealed class CaseRunner
         public string Event;
         public JsonElement? When, Set, Save, Calls;
         public bool Once;
+        public int SleepMs; // a slow handler (a database lookup)
         public int Fired;
     }
 
@@ -31,7 +32,7 @@ sealed class CaseRunner
     public void Run()
     {
         foreach (var m in _case.EnumerateObject())
-            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "steps" or "expect"))
+            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "steps" or "expect" or "unsubscribed"))
                 throw new CaseFailure($"unknown case member {m.Name}");
         _ctx.Server = new SFTPServer();
         if (Member("server") is { ValueKind: JsonValueKind.True })
@@ -156,11 +157,17 @@ sealed class CaseRunner
                 if (h.TryGetProperty("save", out var sv)) r.Save = sv;
                 if (h.TryGetProperty("calls", out var c)) r.Calls = c;
                 r.Once = h.TryGetProperty("once", out var o) && o.ValueKind == JsonValueKind.True;
+                if (h.TryGetProperty("sleep_ms", out var sl)) r.SleepMs = sl.GetInt32();
                 _rules.Add(r);
             }
         if (Member("vfs") is { } vfs) _vfs = new Vfs(vfs, _ctx);
         if (Member("listing") is { } listing) _listing = new Listing(listing, _ctx);
-        // Subscribe to all 39 events (every public OnX event of SFTPServer).
+        // Subscribe to all 41 events (every public OnX event of SFTPServer: the document's 39 and
+        // sftpkit's link pair) except the case's "unsubscribed" ones (spec names, on_x_y -> OnXY).
+        var skipped = new HashSet<string>();
+        if (Member("unsubscribed") is { } off)
+            foreach (var u in off.EnumerateArray())
+                skipped.Add(string.Concat(u.GetString()!.Split('_').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..])));
         var subscribe = typeof(CaseRunner).GetMethod(nameof(Subscribe), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
         int n = 0;
         foreach (var ev in typeof(SFTPServer).GetEvents())
@@ -168,10 +175,12 @@ sealed class CaseRunner
             if (!ev.Name.StartsWith("On") || !ev.EventHandlerType!.IsGenericType) continue;
             var argsType = ev.EventHandlerType.GetGenericArguments()[0];
             if (!typeof(SFTPKitEventArgs).IsAssignableFrom(argsType)) continue;
-            subscribe.MakeGenericMethod(argsType).Invoke(this, new object[] { ev });
             n++;
+            if (skipped.Remove(ev.Name)) continue; // no handler: the binding tells the core so
+            subscribe.MakeGenericMethod(argsType).Invoke(this, new object[] { ev });
         }
-        if (n != 39) throw new CaseFailure($"the binding exposes {n} events, not 39");
+        if (n != 41) throw new CaseFailure($"the binding exposes {n} events, not 41");
+        if (skipped.Count > 0) throw new CaseFailure($"unsubscribed: unknown event {skipped.First()}");
     }
 
     private void Subscribe<T>(System.Reflection.EventInfo ev) where T : SFTPKitEventArgs
@@ -204,6 +213,7 @@ sealed class CaseRunner
                         received.TryGetValue(w.Name, out var v) && Values.Match(w.Value, v, _ctx, received)))
                     continue;
                 if (r.Once && Interlocked.Exchange(ref r.Fired, 1) != 0) continue;
+                if (r.SleepMs > 0) Thread.Sleep(r.SleepMs);
                 if (r.Calls is { } calls)
                     foreach (var step in calls.EnumerateArray())
                         Steps.Run(step, _ctx, received);

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import time
 import traceback
 
 import sftpkit
@@ -255,8 +256,12 @@ class Case:
 
     # events
     def install_handlers(self):
+        skipped = set(self.case.get("unsubscribed", []))
+        for name in sorted(skipped - set(sftpkit.EVENT_IDS)):
+            raise CaseFail("unsubscribed: unknown event %r" % name)
         for name in sftpkit.EVENT_IDS:
-            setattr(self.srv, name, self.make_handler(name))
+            if name not in skipped:  # the binding then tells the core: no handler for it
+                setattr(self.srv, name, self.make_handler(name))
 
     def make_handler(self, name):
         def handler(p):
@@ -295,6 +300,8 @@ class Case:
                 if i in self.once_done:
                     return
                 self.once_done.add(i)
+        if rule.get("sleep_ms"):
+            time.sleep(rule["sleep_ms"] / 1000.0)  # a slow handler (a database lookup)
         for step in rule.get("calls", []):
             self.api_step(step, params)
         for pname, v in (rule.get("set") or {}).items():

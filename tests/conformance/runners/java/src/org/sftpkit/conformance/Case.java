@@ -29,7 +29,7 @@ import org.sftpkit.SSHKey;
 /** One case: fixture, recorder and behaviours, steps, teardown, expectations (FORMAT.md's order). */
 final class Case implements Values.Scope {
     private static final Set<String> MEMBERS = Set.of("name", "doc", "server", "fixture", "handlers", "listing", "vfs",
-            "steps", "expect");
+            "steps", "expect", "unsubscribed");
 
     /** One event as received; done once its handler (behaviours and rules) has finished. */
     static final class EventRecord {
@@ -270,11 +270,12 @@ final class Case implements Values.Scope {
         final Map<String, Object> save;
         final List<Object> calls;
         final boolean once;
+        final long sleepMs; // a slow handler (a database lookup)
         final AtomicBoolean used = new AtomicBoolean();
 
         Rule(Map<String, Object> r) {
             for (String k : r.keySet()) {
-                if (!Set.of("event", "when", "set", "save", "calls", "once").contains(k)) {
+                if (!Set.of("event", "when", "set", "save", "calls", "once", "sleep_ms").contains(k)) {
                     throw new CaseError("unknown handler rule member \"" + k + "\"");
                 }
             }
@@ -287,6 +288,7 @@ final class Case implements Values.Scope {
             save = map(r.getOrDefault("save", Map.of()), "save");
             calls = list(r.getOrDefault("calls", List.of()), "calls");
             once = Boolean.TRUE.equals(r.get("once"));
+            sleepMs = r.get("sleep_ms") instanceof Number n ? n.longValue() : 0;
         }
 
         boolean applies(String name, Map<String, Object> params) {
@@ -305,6 +307,13 @@ final class Case implements Values.Scope {
         }
 
         void apply(SFTPKitEvent e, Map<String, Object> params) {
+            if (sleepMs > 0) {
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             for (Object call : calls) {
                 apiStep(map(call, "rule call"));
             }
@@ -332,7 +341,16 @@ final class Case implements Values.Scope {
             listing = new Listing(map(c.get("listing"), "listing"), this);
         }
         // Every event, in the lambda form (setOnX with the per-event functional interface).
+        List<Object> unsubscribed = list(c.getOrDefault("unsubscribed", List.of()), "unsubscribed");
+        for (Object u : unsubscribed) {
+            if (!spec.events.containsKey(u)) {
+                throw new CaseError("unsubscribed: unknown event " + u);
+            }
+        }
         for (Spec.Event ev : spec.events.values()) {
+            if (unsubscribed.contains(ev.name())) {
+                continue; // no handler: the binding tells the core so
+            }
             Class<?> type;
             try {
                 type = Class.forName("org.sftpkit." + ev.shortPascal() + "Handler");

@@ -25,11 +25,20 @@ final class Spec {
     @SuppressWarnings("unchecked")
     static Spec load(Path file) throws Exception {
         Map<String, Object> doc = (Map<String, Object>) Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+        // sftpkit's additions (spec/sftpkit.json): extra events, and parameters appended to events
+        Map<String, Object> ours = (Map<String, Object>) Json.parse(
+                Files.readString(file.resolveSibling("sftpkit.json"), StandardCharsets.UTF_8));
+        Map<String, Object> extraParams = (Map<String, Object>) ours.getOrDefault("extra_event_params", Map.of());
+        List<Object> all = new ArrayList<>((List<Object>) doc.get("events"));
+        Map<String, Object> extraEvents = (Map<String, Object>) ours.getOrDefault("extra_events", Map.of());
+        all.addAll((List<Object>) extraEvents.getOrDefault("events", List.of()));
         Spec s = new Spec();
-        for (Object o : (List<Object>) doc.get("events")) {
+        for (Object o : all) {
             Map<String, Object> e = (Map<String, Object>) o;
+            List<Object> raw = new ArrayList<>((List<Object>) e.get("params"));
+            raw.addAll((List<Object>) extraParams.getOrDefault((String) e.get("name"), List.of()));
             List<Param> ps = new ArrayList<>();
-            for (Object po : (List<Object>) e.get("params")) {
+            for (Object po : raw) {
                 Map<String, Object> p = (Map<String, Object>) po;
                 ps.add(new Param((String) p.get("name"), (String) p.get("type"), Boolean.TRUE.equals(p.get("byref"))));
             }
