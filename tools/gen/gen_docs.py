@@ -65,6 +65,17 @@ def properties_md(m):
         if p.index:
             o.append("| list | sized by `%s` |" % m.lists[p.index]["count"])
         o.append("| since | %s |\n" % p.since)
+        if p.per_context:
+            o.append("**Per connection / per request.** Inside an event handler this property reads and writes the "
+                     "context of the request that fired the event (its own connection), whatever other sessions do "
+                     "at the same time; %s Outside a handler it reads as its default on a thread that never %s. "
+                     "Nothing of it is stored server-wide (see [file-system.md](../file-system.md#per-connection-context)).\n"
+                     % ("`pin_client` fills it for the calling thread (inside a handler: for that handler call)."
+                        if p.name.startswith("pinned_client_") else
+                        "the core fills it just before `on_auth_public_key` for that login's offered key."
+                        if p.name.startswith("key_") else
+                        "`set_client_file_entry` commits and `get_client_file_entry` fills the calling thread's values.",
+                        "pinned" if p.name.startswith("pinned_client_") else "set it"))
         o.append(_remarks(p.remarks))
         del idx_py
     return "\n".join(o)
@@ -75,6 +86,12 @@ def events_md(m):
          "One handler per server receives every event on a server thread, synchronously. By-ref "
          "parameters (marked ✎) are written back: their initial value is the library's own verdict, "
          "so a handler that does nothing keeps the built-in behaviour.\n",
+         "Subscription: the core delivers only subscribed events (`sftpkit_server_set_event_subscribed`; every "
+         "event starts subscribed in C, and each binding subscribes exactly the events its user set a handler for). "
+         "An unsubscribed event is, to the core, an event without a handler: a `fraCustom` whose custom event "
+         "has no handler answers the client OP_UNSUPPORTED. String parameters are copies the event owns for the "
+         "handler's whole call. Events marked *sftpkit* (the link pair, and the `key_*`/`public_key` parameters "
+         "of `on_auth_public_key`) are additions to the reference document.\n",
          "| id | event | parameters |", "|---|---|---|"]
     for e in m.events:
         o.append("| %d | [%s](#%s) | %s |" % (e.id, e.name, e.name, ", ".join(
@@ -86,9 +103,9 @@ def events_md(m):
                  "C# `srv.%s += (sender, e) => ...` · since %s\n" % (e.upper, e.id, e.name, e.pascal, e.pascal, e.since))
         o.append("| parameter | type | by-ref | Python | Java | C# |\n|---|---|---|---|---|---|")
         for p in e.params:
-            o.append("| %s | %s | %s | `params.%s` | `e.get%s()`%s | `e.%s` |" % (
-                p.name, p.type, "yes" if p.byref else "", p.name, p.pascal,
-                " / `e.set%s(v)`" % p.pascal if p.byref else "", p.pascal))
+            o.append("| %s%s | %s | %s | `params.%s` | `e.get%s()`%s | `e.%s` |" % (
+                p.name, " (*sftpkit*: %s)" % p.summary if p.ours else "", p.type, "yes" if p.byref else "", p.name,
+                p.pascal, " / `e.set%s(v)`" % p.pascal if p.byref else "", p.pascal))
         o.append("")
         o.append(_remarks(e.remarks))
     return "\n".join(o)
