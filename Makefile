@@ -37,9 +37,10 @@ test-asan:
 bench: deps build
 	@bench/run $(BUILD)
 
-# Regenerates the committed generated files (public headers, docs/api) after a spec change.
+# Regenerates the committed generated files (public headers, docs/api, generated conformance
+# cases) after a spec change. The only command that writes them: a build writes into $(BUILD).
 generate:
-	@python3 tools/gen/generate.py --build $(BUILD)
+	@python3 tools/gen/generate.py --build $(BUILD) --commit
 
 format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'samples/*.c' 'tests/*.c' 'swig/*.h' | grep -v _gen)
