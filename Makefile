@@ -1,6 +1,7 @@
 # A thin front end over CMake. `make run` and `make test` are the README's two commands.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
@@ -22,9 +23,9 @@ run: deps build
 	  --host-key $(BUILD)/sftpkit-demo-host-key
 
 # Everything: C unit/ABI/integration tests and every language's tests (ctest), the C core and
-# its tests again under ASan+UBSan, and the four conformance runners.
+# its tests again under ASan+UBSan and under TSan, and the four conformance runners.
 test: deps build
-	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS)
+	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS) $(TSAN_BUILD)
 
 test-c: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
@@ -46,4 +47,4 @@ format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'samples/*.c' 'tests/*.c' 'swig/*.h' | grep -v _gen)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -1,10 +1,11 @@
 /* The read/write path allocates nothing per request once its buffers have reached working size.
  * This test counts malloc/calloc/realloc calls made inside the engine by interposing the
- * allocator (delegating to glibc's __libc_* functions). AddressSanitizer owns the allocator, so
- * an ASan build runs the same transfers as a memory-error test instead (under another name). */
+ * allocator (delegating to glibc's __libc_* functions). AddressSanitizer and ThreadSanitizer own
+ * the allocator, so their builds run the same transfers as a memory-error test instead (under
+ * another name). */
 #include "test_sftp_helpers.h"
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define COUNTING 1
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
