@@ -221,10 +221,11 @@ static void sequence(run *r)
     exchange(r, id, SSH_FXP_EXTENDED_REPLY, "users-groups-by-id");
 }
 
-/* One run with the nth call of `kind` failing; returns whether the fault was reached. */
-static int run_once(fi_kind kind, long n)
+/* One run with the nth call of `kind` failing; returns whether the fault was reached. With a
+ * server, the engine reads its properties and fires its events (no handler) on the way. */
+static int run_once(fi_kind kind, long n, sftpkit_server *s)
 {
-    run r = {.t = tc_new()};
+    run r = {.t = tc_new_with(s, NULL, 1)};
     tc_put_file(r.t->root, "a.txt", "hello");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/d", r.t->root);
@@ -242,10 +243,10 @@ static int run_once(fi_kind kind, long n)
 }
 
 /* Runs the loop for one kind; returns how many fault points it went through. */
-static long loop(fi_kind kind)
+static long loop(fi_kind kind, sftpkit_server *s)
 {
     long n = 1;
-    while (run_once(kind, n))
+    while (run_once(kind, n, s))
         n++;
     return n - 1;
 }
@@ -253,7 +254,7 @@ static long loop(fi_kind kind)
 static void test_every_allocation_failure_is_answered(void **state)
 {
     (void)state;
-    long points = loop(FI_ALLOC);
+    long points = loop(FI_ALLOC, NULL);
     print_message("allocation fault points: %ld\n", points);
     /* the sequence allocates (handles, directory listings, paths): a loop that never reached a
      * fault would prove nothing */
@@ -263,9 +264,20 @@ static void test_every_allocation_failure_is_answered(void **state)
 static void test_every_file_system_failure_is_answered(void **state)
 {
     (void)state;
-    long points = loop(FI_FS);
+    long points = loop(FI_FS, NULL);
     print_message("file-system fault points: %ld\n", points);
     assert_true(points >= 30);
+}
+
+static void test_every_failure_is_answered_with_a_server(void **state)
+{
+    (void)state;
+    sftpkit_server *s = sftpkit_server_new();
+    assert_non_null(s);
+    long allocs = loop(FI_ALLOC, s), fs = loop(FI_FS, s);
+    print_message("with a server: allocation fault points: %ld, file-system fault points: %ld\n", allocs, fs);
+    assert_true(allocs >= 3 && fs >= 30);
+    sftpkit_server_free(s);
 }
 
 /* The seam itself: an armed fault fails exactly that call, once. */
@@ -297,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_the_seam_fails_the_nth_call_once),
         cmocka_unit_test(test_every_allocation_failure_is_answered),
         cmocka_unit_test(test_every_file_system_failure_is_answered),
+        cmocka_unit_test(test_every_failure_is_answered_with_a_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
