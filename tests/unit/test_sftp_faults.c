@@ -223,6 +223,8 @@ static void sequence(run *r)
 
 /* One run with the nth call of `kind` failing; returns whether the fault was reached. With a
  * server, the engine reads its properties and fires its events (no handler) on the way. */
+static int persistent_faults;
+
 static int run_once(fi_kind kind, long n, sftpkit_server *s)
 {
     run r = {.t = tc_new_with(s, NULL, 1)};
@@ -230,7 +232,10 @@ static int run_once(fi_kind kind, long n, sftpkit_server *s)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/d", r.t->root);
     assert_int_equal(mkdir(dir, 0755), 0);
-    fi_arm(kind, n);
+    if (persistent_faults)
+        fi_arm_persistent(kind, n);
+    else
+        fi_arm(kind, n);
     sequence(&r);
     int reached = fi_fired();
     fi_arm(kind, 0);
@@ -280,6 +285,19 @@ static void test_every_failure_is_answered_with_a_server(void **state)
     sftpkit_server_free(s);
 }
 
+/* SQLite's persistent mode: from the Nth call on, every call of the kind fails (memory that stays
+ * exhausted, a disk that went away); every later request must still be answered or the session
+ * closed, and once the fault clears the session must work again. */
+static void test_persistent_failures_are_answered(void **state)
+{
+    (void)state;
+    persistent_faults = 1;
+    long allocs = loop(FI_ALLOC, NULL), fs = loop(FI_FS, NULL);
+    persistent_faults = 0;
+    print_message("persistent: allocation fault points: %ld, file-system fault points: %ld\n", allocs, fs);
+    assert_true(allocs >= 3 && fs >= 30);
+}
+
 /* The seam itself: an armed fault fails exactly that call, once. */
 static void test_the_seam_fails_the_nth_call_once(void **state)
 {
@@ -310,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_failure_is_answered),
         cmocka_unit_test(test_every_file_system_failure_is_answered),
         cmocka_unit_test(test_every_failure_is_answered_with_a_server),
+        cmocka_unit_test(test_persistent_failures_are_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 
 static fi_kind armed_kind;
 static long armed_n, seen;
-static int counting, fired;
+static int counting, fired, persistent;
 static const char *fired_at = "";
 
 void fi_arm(fi_kind kind, long n)
@@ -27,7 +27,14 @@ void fi_arm(fi_kind kind, long n)
     armed_n = n;
     seen = 0;
     fired = 0;
+    persistent = 0;
     fired_at = "";
+}
+
+void fi_arm_persistent(fi_kind kind, long n)
+{
+    fi_arm(kind, n);
+    persistent = 1;
 }
 
 void fi_count(int on)
@@ -53,12 +60,13 @@ const char *fi_fired_at(void)
 /* Should this call of `kind` fail? */
 static int fail_now(fi_kind kind, const char *name)
 {
-    if (!counting || !armed_n || kind != armed_kind || fired)
+    if (!counting || !armed_n || kind != armed_kind || (fired && !persistent))
         return 0;
-    if (++seen != armed_n)
+    if (++seen < armed_n)
         return 0;
+    if (!fired)
+        fired_at = name;
     fired = 1;
-    fired_at = name;
     return 1;
 }
 
