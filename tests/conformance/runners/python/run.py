@@ -4,7 +4,8 @@ sftpkit Python binding and drives each server with the common client driver.
 
 usage: run.py [FILTER]        (or SFTPKIT_CONFORMANCE_FILTER=substring)
 The binding is imported from PYTHONPATH (the build tree's <build>/python, or an installed copy).
-Prints one line per case and ends with `python: N passed, N failed`.
+Each case runs in a forked child (its own process group, killed on timeout). Prints one line per
+case, the count by kind, and ends with `python: N passed, N failed`.
 """
 import binascii
 import json
