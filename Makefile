@@ -1,6 +1,7 @@
 # A thin front end over CMake. `make run` and `make test` are the README's two commands.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
@@ -22,9 +23,9 @@ run: deps build
 	  --host-key $(BUILD)/sftpkit-demo-host-key
 
 # Everything: C unit/ABI/integration tests and every language's tests (ctest), the C core and
-# its tests again under ASan+UBSan, and the four conformance runners.
+# its tests again under ASan+UBSan and under TSan, and the four conformance runners.
 test: deps build
-	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS)
+	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS) $(TSAN_BUILD)
 
 test-c: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
@@ -37,12 +38,13 @@ test-asan:
 bench: deps build
 	@bench/run $(BUILD)
 
-# Regenerates the committed generated files (public headers, docs/api) after a spec change.
+# Regenerates the committed generated files (public headers, docs/api, generated conformance
+# cases) after a spec change. The only command that writes them: a build writes into $(BUILD).
 generate:
-	@python3 tools/gen/generate.py --build $(BUILD)
+	@python3 tools/gen/generate.py --build $(BUILD) --commit
 
 format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'samples/*.c' 'tests/*.c' 'swig/*.h' | grep -v _gen)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

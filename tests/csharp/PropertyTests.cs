@@ -73,9 +73,20 @@ public class PropertyTests
     [Fact]
     public void EveryScalarGetterWorksOnAFreshServer()
     {
+        // Each of the 104 generated properties reads (a failing native getter throws
+        // TargetInvocationException) and gives a non-null value of its declared type: a string
+        // getter that returned null for "" or a getter that read the wrong C type would fail here.
         using var srv = new SFTPServer();
-        foreach (var p in typeof(SFTPServer).GetProperties().Where(p => p.DeclaringType == typeof(SFTPServer)))
-            p.GetValue(srv); // throws (TargetInvocationException) if any native getter fails
+        var props = typeof(SFTPServer).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.DeclaringType == typeof(SFTPServer) && p.Name != "LastHandlerException").ToList();
+        Assert.Equal(104 + 2, props.Count); // + HandlerExceptionCount and IsDisposed
+        foreach (var p in props)
+        {
+            var value = p.GetValue(srv);
+            Assert.True(value != null, p.Name + " read null on a fresh server");
+            Assert.IsType(p.PropertyType, value);
+        }
+        Assert.Null(srv.LastHandlerException); // the one property that is null until a handler throws
     }
 
     [Fact]

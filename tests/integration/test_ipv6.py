@@ -2,6 +2,7 @@
 IPv4, peers reported in their IPv4 form), DualStack with an IPv4 host, and a host that does not
 fit the family. Only loopback addresses are used; the all-interfaces form ("" host) is the same
 code path with "::" and is left out on purpose (tests listen on loopback only)."""
+import os
 import socket
 import subprocess
 
@@ -12,6 +13,7 @@ from conftest import last_connection_id, login, server_binary
 
 def test_ipv6_listener(make_server):
     server = make_server("--user", "bob:builder", "--ipv6", "--host", "::1")
+    open(os.path.join(server.root, "v6.txt"), "w").close()
     t, sftp = login(server.port, "bob", password="builder", host="::1")
     cid = last_connection_id(server)
     connect = server.find("on_connect")[0]
@@ -19,7 +21,7 @@ def test_ipv6_listener(make_server):
     assert connect["remote_port"] == t.sock.getsockname()[1]
     assert server.clients() == [[str(cid), "::1", str(connect["remote_port"])]]
     assert server.pin(cid)["address"] == "::1"
-    sftp.listdir(".")
+    assert sftp.listdir(".") == ["v6.txt"]
     t.close()
     with pytest.raises(OSError):  # IPv6 only
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
@@ -34,15 +36,21 @@ def test_dual_stack_socket_takes_ipv4_peers(make_server):
     assert server.find("on_connect")[0]["remote_address"] == "127.0.0.1"
     assert server.clients()[0][1] == "127.0.0.1"
     assert server.pin(cid)["address"] == "127.0.0.1"
-    sftp.listdir(".")
+    assert sftp.listdir(".") == []
     t.close()
 
 
 def test_dual_stack_with_an_ipv4_host_listens_on_it(make_server):
+    """DualStack only widens an IPv6 socket: with an IPv4 host the listener is plain IPv4 on it."""
     server = make_server("--user", "bob:builder", "--config", "DualStack=1", "--host", "127.0.0.1")
+    with open(os.path.join(server.root, "here.txt"), "w") as f:
+        f.write("served")
     t, sftp = login(server.port, "bob", password="builder")
-    sftp.listdir(".")
+    assert server.find("on_connect")[0]["remote_address"] == "127.0.0.1"
+    assert sftp.listdir(".") == ["here.txt"]
     t.close()
+    with pytest.raises(OSError):  # not on ::1: an IPv4 socket
+        socket.create_connection(("::1", server.port), timeout=2).close()
 
 
 @pytest.mark.parametrize("args,family", [(["--ipv6", "--host", "127.0.0.1"], "IPv6"),

@@ -59,6 +59,8 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
         }
         sfk_req r = {.type = type, .id = 0, .rd = sfk_rd_init(p + 1, len - 1)};
         sfk_req_init(e, &r);
+        if (e->out.oom) /* the VERSION reply is lost: the client would wait for it forever */
+            fatal(e, "out of memory for the VERSION reply, queued bytes", e->out.len);
         return;
     }
     if (type == SSH_FXP_INIT) {

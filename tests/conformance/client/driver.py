@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import stat as statmod
+import struct
 import sys
 import threading
 import time
@@ -59,6 +60,20 @@ class Client(paramiko.SFTPClient):
         if code == paramiko.sftp.SFTP_EOF:
             raise StatusEOF(text)
         raise StatusError(code, text)
+
+    def _send_version(self):
+        """As paramiko's, but keeps the extensions the server advertises in its VERSION."""
+        self._send_packet(paramiko.sftp.CMD_INIT, struct.pack(">I", paramiko.sftp._VERSION))
+        t, data = self._read_packet()
+        if t != paramiko.sftp.CMD_VERSION:
+            raise paramiko.SFTPError("Incompatible sftp protocol")
+        msg = paramiko.Message(data)
+        version = msg.get_int()
+        self.server_extensions = {}
+        while msg.get_remainder():
+            name = msg.get_text()
+            self.server_extensions[name] = msg.get_text()
+        return version
 
 
 def error_name(exc):
@@ -166,6 +181,12 @@ class Session:
         self.ctx = ctx
         self.transport = None
         self.sftp = None
+        self.handles = {}  # name -> paramiko SFTPFile, from the `open` op
+
+    def handle(self, name):
+        if name not in self.handles:
+            raise CaseError("no open handle %r (open it with the open op first)" % name)
+        return self.handles[name]
 
     def close(self):
         for obj in (self.sftp, self.transport):
@@ -335,7 +356,101 @@ def run_sftp_op(sess, op, name):
         return {}
     if name == "readlink":
         return {"path": sess.need().readlink(ctx.value(op["path"]))}
+    if name == "extensions":
+        return {"names": sorted(sess.need().server_extensions)}
+    if name == "open":
+        f = sess.need().open(ctx.value(op["path"]), op.get("mode", "r"))
+        sess.handles[op["as"]] = f
+        return {}
+    if name == "close":
+        f = sess.handle(op["handle"])
+        del sess.handles[op["handle"]]
+        write_close = f.handle
+        f._closed = True  # the server's answer to CLOSE is checked, unlike SFTPFile.close()
+        sess.need()._request(paramiko.sftp.CMD_CLOSE, write_close)
+        return {}
+    if name == "extended":
+        return extended_request(sess, op)
     raise CaseError("unknown op %r" % name)
+
+
+# ---- OpenSSH extensions: raw SSH_FXP_EXTENDED requests and their replies ----------------------
+
+STATVFS_FIELDS = ("bsize", "frsize", "blocks", "bfree", "bavail", "files", "ffree", "favail", "fsid", "flag",
+                  "namemax")
+LIMITS_FIELDS = ("max_packet_length", "max_read_length", "max_write_length", "max_open_handles")
+
+
+def extended_arg(sess, a):
+    """One typed argument of an `extended` op (FORMAT.md: The client driver)."""
+    ctx = sess.ctx
+    if not isinstance(a, dict) or len(a) != 1:
+        raise CaseError("extended arg must be a one-key object: %r" % (a,))
+    kind, v = next(iter(a.items()))
+    if kind == "string":
+        return ctx.data(v)
+    if kind == "u32":
+        return int(v)
+    if kind == "u64":
+        return paramiko.py3compat.long(int(v))
+    if kind == "handle":
+        return sess.handle(v).handle
+    if kind == "u32s":
+        return b"".join(struct.pack(">I", int(x)) for x in v)
+    if kind == "attrs":
+        attrs = paramiko.SFTPAttributes()
+        for k, x in v.items():
+            if k not in ("size", "uid", "gid", "mode", "atime", "mtime"):
+                raise CaseError("unknown attribute %r" % k)
+        if "size" in v:
+            attrs.st_size = int(v["size"])
+        if "uid" in v or "gid" in v:
+            attrs.st_uid, attrs.st_gid = int(v.get("uid", 0)), int(v.get("gid", 0))
+        if "mode" in v:
+            attrs.st_mode = int(v["mode"])
+        if "atime" in v or "mtime" in v:
+            attrs.st_atime, attrs.st_mtime = int(v.get("atime", 0)), int(v.get("mtime", 0))
+        return attrs
+    raise CaseError("unknown extended arg kind %r" % kind)
+
+
+def string_list(msg):
+    inner = paramiko.Message(msg.get_string())
+    out = []
+    while inner.get_remainder():
+        out.append(inner.get_text())
+    return out
+
+
+def extended_request(sess, op):
+    """Sends SSH_FXP_EXTENDED `name` with typed args; decodes the reply by the extension's
+    OpenSSH format: STATUS OK -> {}, NAME -> {"path"}, statvfs -> its 11 fields, limits -> its 4,
+    users-groups-by-id -> {"users", "groups"}. Error statuses raise as for every other op."""
+    name = op["name"]
+    args = [extended_arg(sess, a) for a in op.get("args", [])]
+    t, msg = sess.need()._request(paramiko.sftp.CMD_EXTENDED, name, *args)
+    if t == paramiko.sftp.CMD_STATUS:
+        return {"reply": "status"}
+    if t == paramiko.sftp.CMD_NAME:
+        if msg.get_int() != 1:
+            raise Mismatch("extended %s: a NAME reply without exactly one name" % name)
+        return {"reply": "name", "path": msg.get_text()}
+    if t != paramiko.sftp.CMD_EXTENDED_REPLY:
+        raise Mismatch("extended %s: reply type %d" % (name, t))
+    out = {"reply": "extended"}
+    if name in ("statvfs@openssh.com", "fstatvfs@openssh.com"):
+        out.update({f: msg.get_int64() for f in STATVFS_FIELDS})
+    elif name == "limits@openssh.com":
+        out.update({f: msg.get_int64() for f in LIMITS_FIELDS})
+    elif name == "users-groups-by-id@openssh.com":
+        out["users"] = string_list(msg)
+        out["groups"] = string_list(msg)
+    else:
+        out["data"] = msg.get_remainder()
+        return out
+    if msg.get_remainder():
+        raise Mismatch("extended %s: %d bytes after the reply's fields" % (name, len(msg.get_remainder())))
+    return out
 
 
 def check_result(ctx, expect, result, what):
@@ -363,7 +478,9 @@ def check_result(ctx, expect, result, what):
             continue
         if k not in result:
             raise CaseError("%s: nothing to compare for %r" % (what, k))
-        if k == "data":
+        if isinstance(m, list):  # a list of values, compared in order
+            ok = result[k] == [ctx.value(x) for x in m]
+        elif k == "data":
             if isinstance(m, dict) and next(iter(m)) in TEXT_MATCHERS:
                 ok = ctx.matches(m, result[k].decode("utf-8", "replace"))
             else:

@@ -485,6 +485,16 @@ static int json_file_filter(const struct dirent *d)
     return n > 5 && !strcmp(d->d_name + n - 5, ".json");
 }
 
+/* FORMAT.md "Kinds": 1 (behaviour) when a step runs the client driver, 0 (storage) otherwise. */
+static int is_behaviour(const json *c)
+{
+    const json *steps = json_get(c, "steps");
+    for (size_t i = 0; steps && steps->t == J_ARR && i < steps->count; i++)
+        if (json_get(steps->items[i], "client"))
+            return 1;
+    return 0;
+}
+
 /* Runs one case in a child; returns NULL when it passed, else the reason (malloc'd). */
 static char *run_isolated(const json *c, const char *conf, const char *python)
 {
@@ -571,6 +581,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int passed = 0, failed = 0;
+    int kinds[2][2] = {{0, 0}, {0, 0}}; /* [behaviour?][failed?] */
     for (int f = 0; f < nfiles; f++) {
         char *path = crt_path_join(cases_dir, files[f]->d_name), *text = NULL, perr[200];
         size_t len = 0;
@@ -590,6 +601,7 @@ int main(int argc, char **argv)
             if (filter && *filter && !strstr(name, filter))
                 continue;
             char *reason = run_isolated(cases->items[i], conf, python);
+            kinds[is_behaviour(cases->items[i])][reason ? 1 : 0]++;
             if (reason) {
                 char *nl = strchr(reason, '\n');
                 if (nl)
@@ -609,6 +621,8 @@ int main(int argc, char **argv)
     }
     free(files);
     free(cases_dir);
+    printf("c by kind: behaviour %d passed, %d failed; storage %d passed, %d failed\n", kinds[1][0], kinds[1][1],
+           kinds[0][0], kinds[0][1]);
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -7,6 +7,7 @@ using SFTPKit.Conformance;
 string suite = Path.GetFullPath(args.Length > 0 ? args[0] : ".");
 string filter = args.Length > 1 ? args[1] : Environment.GetEnvironmentVariable("SFTPKIT_CONFORMANCE_FILTER") ?? "";
 int passed = 0, failed = 0;
+var byKind = new Dictionary<string, int[]> { ["behaviour"] = new int[2], ["storage"] = new int[2] };
 var seen = new HashSet<string>();
 string casesDir = Path.Combine(suite, "cases");
 if (!Directory.Exists(casesDir))
@@ -33,6 +34,7 @@ foreach (var file in Directory.GetFiles(casesDir, "*.json").OrderBy(f => Path.Ge
         string name = c.TryGetProperty("name", out var n) ? n.GetString() : "(unnamed case in " + Path.GetFileName(file) + ")";
         if (!name.Contains(filter, StringComparison.Ordinal)) continue;
         string failure = seen.Add(name) ? RunOne(c, suite) : "duplicate case name";
+        byKind[KindOf(c)][failure == null ? 0 : 1]++;
         if (failure == null)
         {
             passed++;
@@ -48,8 +50,16 @@ foreach (var file in Directory.GetFiles(casesDir, "*.json").OrderBy(f => Path.Ge
         }
     }
 }
+Console.WriteLine($"csharp by kind: behaviour {byKind["behaviour"][0]} passed, {byKind["behaviour"][1]} failed; " +
+                  $"storage {byKind["storage"][0]} passed, {byKind["storage"][1]} failed");
 Console.WriteLine($"csharp: {passed} passed, {failed} failed");
 return failed == 0 ? 0 : 1;
+
+// FORMAT.md "Kinds": behaviour when a step runs the client driver (a real connection).
+static string KindOf(JsonElement c) =>
+    c.TryGetProperty("steps", out var steps) && steps.ValueKind == JsonValueKind.Array &&
+    steps.EnumerateArray().Any(s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("client", out _))
+        ? "behaviour" : "storage";
 
 static string RunOne(JsonElement c, string suite)
 {

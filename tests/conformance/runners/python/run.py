@@ -4,13 +4,16 @@ sftpkit Python binding and drives each server with the common client driver.
 
 usage: run.py [FILTER]        (or SFTPKIT_CONFORMANCE_FILTER=substring)
 The binding is imported from PYTHONPATH (the build tree's <build>/python, or an installed copy).
-Prints one line per case and ends with `python: N passed, N failed`.
+Each case runs in a forked child (its own process group, killed on timeout). Prints one line per
+case, the count by kind, and ends with `python: N passed, N failed`.
 """
 import binascii
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -791,42 +794,95 @@ def load_cases():
     return out
 
 
+def case_kind(case):
+    """FORMAT.md "Kinds": behaviour when a step runs the client driver (a real connection)."""
+    return "behaviour" if any("client" in step for step in case.get("steps", [])) else "storage"
+
+
+def run_case_here(case):
+    try:
+        Case(case).run()
+        return None
+    except CaseFail as e:
+        return str(e)
+    except Exception:  # noqa: BLE001 - a runner bug fails the case, loudly
+        return "runner error: " + traceback.format_exc(limit=4).strip().replace("\n", "\n  ")
+
+
 def run_case(case):
-    result = {}
-
-    def body():
+    """Runs the case in a forked child (its own process group) and waits up to CASE_TIMEOUT.
+    A case that times out is killed with everything it started (server threads, client drivers),
+    so it cannot keep running into later cases the way a timed-out thread did. The parent never
+    creates a server, so it forks with only its main thread."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report, exit without running the parent's cleanup
+        os.close(rfd)
+        code = 0
         try:
-            Case(case).run()
-            result["ok"] = True
-        except CaseFail as e:
-            result["error"] = str(e)
-        except Exception:  # noqa: BLE001 - a runner bug fails the case, loudly
-            result["error"] = "runner error: " + traceback.format_exc(limit=4).strip().replace("\n", "\n  ")
-
-    t = threading.Thread(target=body, daemon=True, name="case " + case.get("name", "?"))
-    t.start()
-    t.join(CASE_TIMEOUT)
-    if t.is_alive():
-        return "timed out after %ds" % CASE_TIMEOUT
-    return None if result.get("ok") else result.get("error", "no result")
+            os.setpgid(0, 0)
+            err = run_case_here(case)
+            os.write(wfd, json.dumps({"error": err}).encode("utf-8"))
+        except BaseException:  # noqa: BLE001 - whatever happens, the child must not return
+            code = 3
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    try:
+        os.setpgid(pid, pid)  # also here: no race with the child's own call
+    except OSError:
+        pass
+    data, deadline, timed_out = b"", time.monotonic() + CASE_TIMEOUT, False
+    with os.fdopen(rfd, "rb") as r:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([r], [], [], left)
+            if ready:
+                chunk = os.read(r.fileno(), 65536)
+                if not chunk:
+                    break
+                data += chunk
+    if timed_out:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if timed_out:
+        return "timed out after %ds (the case's processes were killed)" % CASE_TIMEOUT
+    try:
+        return json.loads(data.decode("utf-8"))["error"]
+    except (ValueError, KeyError):
+        how = ("signal %d" % os.WTERMSIG(status)) if os.WIFSIGNALED(status) else \
+            ("exit status %d" % os.WEXITSTATUS(status))
+        return "the case's process died without a result (%s)" % how
 
 
 def main(argv):
     flt = argv[1] if len(argv) > 1 else os.environ.get("SFTPKIT_CONFORMANCE_FILTER", "")
     passed = failed = 0
+    by_kind = {"behaviour": [0, 0], "storage": [0, 0]}
     for case in load_cases():
         if flt and flt not in case["name"]:
             continue
         err = run_case(case)
+        kind = by_kind[case_kind(case)]
         if err is None:
             passed += 1
+            kind[0] += 1
             print("PASS %s" % case["name"], flush=True)
         else:
             failed += 1
+            kind[1] += 1
             first, _, rest = err.partition("\n")
             print("FAIL %s: %s" % (case["name"], first), flush=True)
             if rest:
                 print("  " + rest, flush=True)
+    print("python by kind: behaviour %d passed, %d failed; storage %d passed, %d failed"
+          % tuple(by_kind["behaviour"] + by_kind["storage"]), flush=True)
     print("python: %d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
 

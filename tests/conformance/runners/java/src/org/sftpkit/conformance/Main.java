@@ -27,6 +27,7 @@ public final class Main {
                 : System.getenv().getOrDefault("SFTPKIT_CONFORMANCE_FILTER", "");
         int passed = 0;
         int failed = 0;
+        int[][] byKind = new int[2][2]; // [behaviour?][failed?]
         List<Map<String, Object>> cases = new ArrayList<>();
         String loadError = null;
         Spec spec = null;
@@ -46,6 +47,7 @@ public final class Main {
                 continue;
             }
             String reason = runWithLimit(c, suite, spec);
+            byKind[isBehaviour(c) ? 1 : 0][reason == null ? 0 : 1]++;
             if (reason == null) {
                 System.out.println("PASS " + name);
                 passed++;
@@ -59,10 +61,20 @@ public final class Main {
             }
             System.out.flush();
         }
+        System.out.println("java by kind: behaviour " + byKind[1][0] + " passed, " + byKind[1][1] + " failed; storage "
+                + byKind[0][0] + " passed, " + byKind[0][1] + " failed");
         System.out.println("java: " + passed + " passed, " + failed + " failed");
         System.out.flush();
         // Stuck cases may leave non-daemon threads behind; the verdict is final.
         Runtime.getRuntime().halt(failed == 0 ? 0 : 1);
+    }
+
+    /** FORMAT.md "Kinds": behaviour when a step runs the client driver (a real connection). */
+    static boolean isBehaviour(Map<String, Object> c) {
+        if (!(c.get("steps") instanceof List<?> steps)) {
+            return false;
+        }
+        return steps.stream().anyMatch(s -> s instanceof Map<?, ?> m && m.containsKey("client"));
     }
 
     @SuppressWarnings("unchecked")
