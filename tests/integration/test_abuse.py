@@ -228,6 +228,7 @@ def test_a_client_that_stops_reading_is_disconnected_after_socket_timeout(make_s
         time.sleep(0.1)
     took = time.monotonic() - t0
     t.close()
+    print(f"\nstalled reader: disconnected after {took:.2f} s (socket_timeout 2 s)")
     assert err, server.find("on_error")
     assert 2.0 <= took <= 6.0, took
     probe(server)  # after
@@ -248,6 +249,7 @@ def test_graceful_drop_of_a_stalled_client_becomes_forced_after_drop_grace_time(
     server.wait_event("on_disconnect", count=disconnects + 1, timeout=10)
     took = time.monotonic() - t0
     t.close()
+    print(f"\ngraceful drop of a stalled client: closed after {took:.2f} s (DropGraceTime 1 s)")
     assert 0.9 <= took <= 3.0, took
     probe(server)
     back_to_baseline(server, base)
@@ -276,6 +278,7 @@ def test_keepalive_probes_close_a_frozen_client_and_keep_a_live_one(make_server,
             err = [e for e in server.find("on_error") if "keepalive timeout" in e.get("description", "")]
             time.sleep(0.1)
         took = time.monotonic() - t0
+        print(f"\nkeepalive: frozen client closed after {took:.2f} s (interval 1 s, count 2)")
         assert len(err) == 1, server.find("on_error")
         assert 1.5 <= took <= 6.0, took
         sftp.listdir(".")  # the idle paramiko session is still there
@@ -291,8 +294,9 @@ def test_keepalive_probes_close_a_frozen_client_and_keep_a_live_one(make_server,
 # ---- 3: a flood of silent TCP connections ----------------------------------------------------------
 
 def test_silent_connection_flood_costs_no_threads_and_legit_logins_succeed(make_server):
-    """3000 connections from 127.0.0.2 that never send a byte. PerSourceMaxStartups (20) and
-    MaxStartups (10:30:100) refuse them in the accept thread: no thread, no spinning."""
+    """3000 connections from 127.0.0.2 that never send a byte. PerSourceMaxStartups (8) refuses
+    them in the accept thread: no thread, no spinning; and since 8 is below MaxStartups' start (10)
+    the legitimate client from 127.0.0.1 is never hit by the random drop."""
     server = make_server("--user", ":".join(LEGIT), "--handshake-timeout", 30,
                          "--config", "LogDestination=console", "--config", "LogLevel=info")
     probe(server)
@@ -312,7 +316,7 @@ def test_silent_connection_flood_costs_no_threads_and_legit_logins_succeed(make_
     cpu = (cpu_seconds(server) - cpu0) / (time.monotonic() - wall0)
     print(f"\nsilent flood: {len(socks)} sockets, threads {base['threads']} -> {max_threads}, "
           f"server CPU {cpu * 100:.0f} %, legit login {login_s:.2f} s")
-    assert max_threads <= base["threads"] + 20 + 2, max_threads
+    assert max_threads <= base["threads"] + 8 + 1, max_threads
     # idle flood: the server must sleep (the accept loop must not spin on the refused backlog)
     cpu0, wall0 = cpu_seconds(server), time.monotonic()
     time.sleep(2.0)
@@ -320,7 +324,7 @@ def test_silent_connection_flood_costs_no_threads_and_legit_logins_succeed(make_
     assert idle_cpu < 0.2, idle_cpu
     for s in socks:
         s.close()
-    refused = [line for line in server.stderr_lines if "MaxStartups" in line and "refused" in line]
+    refused = [line for line in server.stderr_lines if "refused: PerSourceMaxStartups" in line]
     assert refused, [line for line in server.stderr_lines if "refused" in line][:5]
     probe(server)  # after
     back_to_baseline(server, base)
@@ -403,7 +407,11 @@ def test_listener_survives_emfile_without_spinning_and_recovers(make_server):
 # ---- 5: password guessing from 25 parallel connections ---------------------------------------------
 
 def test_parallel_password_guessing_is_slowed_then_banned(make_server):
-    server = make_server("--user", ":".join(LEGIT), "--config", "SourceBanThreshold=30",
+    """25 parallel guessing connections from one address. The handshake limits are off here
+    (PerSourceMaxStartups would admit only 8 of them, MaxStartups would then drop at random, the
+    legitimate client too): this test is about the shared per-address delay and the ban."""
+    server = make_server("--user", ":".join(LEGIT), "--config", "PerSourceMaxStartups=0", "--config", "MaxStartups=0",
+                         "--config", "SourceBanThreshold=30",
                          "--config", "SourceBanTime=20", "--config", "LogDestination=console",
                          "--config", "LogLevel=info")
     base = snapshot(server)
@@ -445,7 +453,9 @@ def test_parallel_password_guessing_is_slowed_then_banned(make_server):
     rate = guesses[0] / (time.monotonic() - t0)
     print(f"\nguessing: {guesses[0]} guesses in 12 s ({rate:.1f}/s), {refused[0]} connections refused "
           f"after the ban, legit login {login_s:.2f} s")
-    assert guesses[0] <= 30 + 25, guesses[0]  # the ban threshold, plus attempts already in flight
+    # the ban threshold, plus for each of the 25 connections the attempt in flight when the ban
+    # came and the one that finds it banned: at most 80 in 12 s (OpenSSH: 11.6/s, ~140)
+    assert guesses[0] <= 30 + 2 * 25, guesses[0]
     assert refused[0] > 0
     assert any("is banned for 20 s" in line for line in server.stderr_lines), server.stderr_lines[-10:]
     probe(server)  # after: another address is not affected
