@@ -29,11 +29,15 @@ void sfk_fd_budget_init(sfk_fd_budget *b, sftpkit_server *s, int max_connections
     b->reserve = sfk_config_int(s, SFK_CFG_FILEDESCRIPTORRESERVE);
     int64_t cap = sfk_config_int(s, SFK_CFG_MAXOPENHANDLES);
     if (cap <= 0) {
-        /* what remains once every allowed connection has its two descriptors */
+        /* what remains once every allowed connection has its two descriptors, but connections
+         * never claim more than half: with the common soft limit of 1024 and MaxConnections 1000,
+         * handles would otherwise get nothing (connections are refused first when it is short) */
         int64_t conns = max_connections > 0 ? max_connections : 1000;
-        cap = b->soft - b->base - b->reserve - 2 * conns;
+        int64_t avail = b->soft - b->base - b->reserve;
+        int64_t for_conns = 2 * conns < avail / 2 ? 2 * conns : avail / 2;
+        cap = avail - for_conns;
         if (cap < 16)
-            cap = 16; /* a tiny limit still lets a few files open; connections are refused first */
+            cap = 16; /* a tiny limit still lets a few files open */
     }
     b->handle_cap = cap;
     int64_t user = sfk_config_int(s, SFK_CFG_MAXOPENHANDLESPERUSER);
