@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all build deps run test test-c test-asan test-conformance bench generate format clean
+.PHONY: all build deps run test test-c test-asan test-conformance bench bench-abuse generate format clean
 
 all: build
 
@@ -36,6 +36,10 @@ test-asan:
 
 bench: deps build
 	@bench/run $(BUILD)
+
+# the abuse suite's long variants, sftpkit beside OpenSSH's sshd (docs/security.md)
+bench-abuse: deps build
+	@bench/abuse-run $(BUILD)
 
 # Regenerates the committed generated files (public headers, docs/api) after a spec change.
 generate:
