@@ -460,3 +460,48 @@ def test_parallel_password_guessing_is_slowed_then_banned(make_server):
     assert any("is banned for 20 s" in line for line in server.stderr_lines), server.stderr_lines[-10:]
     probe(server)  # after: another address is not affected
     back_to_baseline(server, base)
+
+
+# ---- the other caps: per user, per address, failed attempts per connection --------------------
+
+def test_session_address_and_attempt_caps(make_server):
+    server = make_server("--user", ":".join(LEGIT), "--config", "MaxSessionsPerUser=2",
+                         "--config", "MaxConnectionsPerAddress=3", "--config", "MaxAuthTries=2",
+                         "--config", "AuthFailureDelay=0")
+    base = snapshot(server)
+    # MaxSessionsPerUser: a third login of bob is refused like a wrong password, until one ends
+    first = [login(server.port, *LEGIT) for _ in range(2)]
+    t3 = transport(server.port)
+    with pytest.raises(paramiko.AuthenticationException):
+        t3.auth_password(*LEGIT)
+    t3.close()
+    first.pop()[0].close()
+    server.wait_event("on_disconnect", count=2, timeout=10)
+    again, _ = login(server.port, *LEGIT)
+    again.close()
+    first.pop()[0].close()
+    # MaxConnectionsPerAddress: the 4th connection from 127.0.0.4 is closed before the banner
+    held = [connect_from("127.0.0.4", server.port) for _ in range(3)]
+    for s in held:
+        assert s.recv(4) == b"SSH-"  # admitted: the server speaks
+    fourth = connect_from("127.0.0.4", server.port)
+    fourth.settimeout(5)
+    assert fourth.recv(100) == b""  # refused: closed without a byte
+    fourth.close()
+    probe(server)  # another address is not affected
+    for s in held:
+        s.close()
+    # MaxAuthTries=2: the second failure closes the connection
+    t = transport(server.port)
+    for _ in range(2):
+        try:
+            t.auth_password("bob", "wrong")
+        except paramiko.AuthenticationException:
+            pass
+    deadline = time.monotonic() + 5
+    while t.is_active() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not t.is_active()
+    t.close()
+    probe(server)
+    back_to_baseline(server, base)
