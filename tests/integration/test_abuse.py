@@ -480,6 +480,7 @@ def test_session_address_and_attempt_caps(make_server):
     again, _ = login(server.port, *LEGIT)
     again.close()
     first.pop()[0].close()
+    server.wait_event("on_disconnect", count=4, timeout=10)  # both sessions gone before the probe
     # MaxConnectionsPerAddress: the 4th connection from 127.0.0.4 is closed before the banner
     held = [connect_from("127.0.0.4", server.port) for _ in range(3)]
     for s in held:
