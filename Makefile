@@ -5,7 +5,7 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all build deps run test test-c test-asan test-conformance bench generate format clean
+.PHONY: all build deps run test test-c test-asan test-conformance bench bench-abuse generate format clean
 
 all: build
 
@@ -37,6 +37,10 @@ test-asan:
 
 bench: deps build
 	@bench/run $(BUILD)
+
+# the abuse suite's long variants, sftpkit beside OpenSSH's sshd (docs/security.md)
+bench-abuse: deps build
+	@bench/abuse-run $(BUILD)
 
 # Regenerates the committed generated files (public headers, docs/api, generated conformance
 # cases) after a spec change. The only command that writes them: a build writes into $(BUILD).

@@ -78,7 +78,7 @@ class Server:
     """sfk-test-server as a child process. Every stdout line is JSON: {"ready":..}, {"event":..}
     or {"reply":..}. Events are kept in order; replies are handed to command() callers."""
 
-    def __init__(self, args, root, keys, host_keys=("host_ed25519",)):
+    def __init__(self, args, root, keys, host_keys=("host_ed25519",), nofile=None):
         self.root = str(root)
         cmd = [server_binary(), "--root", self.root]
         for hk in host_keys:
@@ -88,8 +88,12 @@ class Server:
         self.replies = queue.Queue()
         self.cond = threading.Condition()
         self.stderr_lines = []
+        def limit_descriptors():  # nofile: the server's RLIMIT_NOFILE (the abuse tests)
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     preexec_fn=limit_descriptors if nofile else None)
         self.ready = queue.Queue()
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -209,8 +213,8 @@ def make_server(keys, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
 
-    def make(*args, host_keys=("host_ed25519",)):
-        s = Server(args, root, keys, host_keys)
+    def make(*args, host_keys=("host_ed25519",), nofile=None):
+        s = Server(args, root, keys, host_keys, nofile)
         servers.append(s)
         return s
 

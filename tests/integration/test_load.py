@@ -33,7 +33,9 @@ def close_all(sessions):
 
 
 def test_200_concurrent_sessions(make_server, capsys):
-    server = make_server("--user", "bob:builder")
+    # 200 simultaneous handshakes from one address is what MaxStartups and PerSourceMaxStartups
+    # refuse by default (test_abuse.py); this test is about carrying that many sessions at once
+    server = make_server("--user", "bob:builder", "--config", "MaxStartups=0", "--config", "PerSourceMaxStartups=0")
     with open(os.path.join(server.root, "probe.txt"), "w") as f:
         f.write("probe")
     rss_idle, threads_idle = server.rss_kib(), server.threads()
@@ -67,7 +69,7 @@ def test_200_concurrent_sessions(make_server, capsys):
 
 
 def test_stop_with_50_clients_returns_promptly(make_server, capsys):
-    server = make_server("--user", "bob:builder")
+    server = make_server("--user", "bob:builder", "--config", "MaxStartups=0", "--config", "PerSourceMaxStartups=0")
     sessions = open_many(server.port, 50)
     try:
         server.wait_event("on_session_established", count=50, timeout=15)

@@ -201,6 +201,10 @@ class Model:
             if c["name"] not in cfg_ext:
                 raise SystemExit("spec/sftpkit.json: config setting without a type: %s" % c["name"])
         self.config = [Config(c, cfg_ext[c["name"]]) for c in raw["config_settings"]]
+        # Settings of our own (not in the reference document) carry their summary in sftpkit.json.
+        known = {c["name"] for c in raw["config_settings"]}
+        self.config += [Config({"name": n, "scope": "sftpkit", "summary": e["summary"], "remarks": e.get("remarks", "")}, e)
+                        for n, e in cfg_ext.items() if not n.startswith("_") and n not in known and "summary" in e]
         self.errors = ext["errors"]
         self.enums = raw["enums"]
         self.algorithms = {k: v for k, v in ext["algorithms"].items() if not k.startswith("_")}

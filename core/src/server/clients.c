@@ -129,7 +129,10 @@ SFTPKIT_API int sftpkit_server_drop_client(sftpkit_server *s, int64_t connection
          * Forced: shutdown() ends its I/O at once; the thread cleans up. Never libssh from here.
          * During the key exchange libssh blocks until the handshake timeout and there is nothing
          * to be graceful about yet, so shutdown() then too. */
-        atomic_store(&c->drop, forced ? SFK_DROP_FORCED : SFK_DROP_GRACEFUL);
+        if (!forced && !atomic_load(&c->drop_at_ms)) /* the watchdog forces it after DropGraceTime */
+            atomic_store(&c->drop_at_ms, sfk_now_ms());
+        if (forced || atomic_load(&c->drop) != SFK_DROP_FORCED) /* never downgrade a forced drop */
+            atomic_store(&c->drop, forced ? SFK_DROP_FORCED : SFK_DROP_GRACEFUL);
         if ((forced || atomic_load(&c->in_kex)) && c->fd >= 0)
             shutdown(c->fd, SHUT_RDWR);
     }

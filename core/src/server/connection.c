@@ -36,8 +36,10 @@ typedef struct {
     int strict_kex;
     char *negotiated[10]; /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
     char *kex_lines;
-    char *kbd_user;     /* the user of the pending keyboard-interactive request (responses carry none) */
-    char why_text[400]; /* a composed close reason */
+    char *kbd_user;       /* the user of the pending keyboard-interactive request (responses carry none) */
+    char why_text[400];   /* a composed close reason */
+    int window_violation; /* the client sent channel data past the window we advertised */
+    int banned;           /* this connection's failure got its address banned */
     struct ssh_server_callbacks_struct server_cb;
     struct ssh_channel_callbacks_struct channel_cb;
 } conn_state;
@@ -70,6 +72,16 @@ static void log_callback(int priority, const char *function, const char *buffer,
     conn_state *st = userdata;
     if (!st)
         return;
+    /* libssh keeps data past the channel window ("Let's accept it anyway") and would buffer a
+     * misbehaving client's flood up to its 256 MiB cap, also while our thread waits in a write.
+     * This line is the only sign of it: end the connection now, from inside libssh's processing,
+     * so at most the packets already read are held. shutdown() on our own socket is safe; the
+     * thread's next I/O fails and the close reason says why. */
+    if (!st->window_violation && strstr(buffer, "Data packet too big for our window")) {
+        st->window_violation = 1;
+        if (st->c->fd >= 0)
+            shutdown(st->c->fd, SHUT_RDWR);
+    }
     const char *neg = strstr(buffer, "Negotiated ");
     if (neg) {
         char *copy = strdup(neg + strlen("Negotiated ")), *save = NULL;
@@ -104,8 +116,40 @@ static int remaining_methods(sfk_auth *a)
     return a->required ? a->required & ~a->done : a->offered;
 }
 
+/* MaxSessionsPerUser, checked and recorded under the runtime lock so two logins racing cannot
+ * both take the last place. A refused login counts as a failed attempt. */
+static int admit_user(conn_state *st, int verdict)
+{
+    sfk_conn *c = st->c;
+    struct sfk_runtime *rt = c->rt;
+    if (verdict != SSH_AUTH_SUCCESS || !st->auth.username)
+        return verdict;
+    int max = rt->limits.max_per_user, others = 0;
+    pthread_mutex_lock(&rt->lock);
+    for (sfk_conn *d = rt->conns; d && max > 0; d = d->next)
+        others += d != c && !atomic_load(&d->closed) && !atomic_load(&d->gone) && atomic_load(&d->authenticated) &&
+                  !strcmp(d->user, st->auth.username);
+    int refused = max > 0 && others >= max;
+    if (!refused) {
+        snprintf(c->user, sizeof c->user, "%s", st->auth.username);
+        atomic_store(&c->authenticated, 1);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (!refused)
+        return verdict;
+    sfk_log(c->server, SFK_LOG_INFO, "server",
+            "connection %" PRId64 ": login of \"%s\" refused: MaxSessionsPerUser (%d) reached", c->id,
+            st->auth.username, max);
+    st->auth.authenticated = 0;
+    st->auth.done = 0;
+    if (++st->auth.failures >= st->auth.max_failures)
+        st->auth.too_many = 1;
+    return SSH_AUTH_DENIED;
+}
+
 static int after_verdict(conn_state *st, int verdict)
 {
+    verdict = admit_user(st, verdict);
     if (verdict == SSH_AUTH_PARTIAL || verdict == SSH_AUTH_DENIED)
         ssh_set_auth_methods(st->session, remaining_methods(&st->auth));
     return verdict;
@@ -176,7 +220,7 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
     if (!user)
         return 1;
     const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
-    int verdict = sfk_auth_kbd_answer(&st->auth, user, answer ? answer : "");
+    int verdict = admit_user(st, sfk_auth_kbd_answer(&st->auth, user, answer ? answer : ""));
     if (verdict == SSH_AUTH_SUCCESS) {
         ssh_message_auth_reply_success(msg, 0);
     } else if (verdict == SSH_AUTH_PARTIAL) {
@@ -204,6 +248,71 @@ static int terrapin_affected(const conn_state *st)
             return 1;
     }
     return 0;
+}
+
+/* A failed attempt below MaxAuthTries: the penalty of the source address, shared by all of its
+ * connections (so 25 parallel connections guess no faster than one), then perhaps a ban. The
+ * delay sleeps this connection's thread only, in short naps so a drop still ends it promptly. */
+static void penalize(sfk_auth *a)
+{
+    conn_state *st = a->on_failure_ctx;
+    sfk_conn *c = st->c;
+    struct sfk_runtime *rt = c->rt;
+    int banned = 0;
+    int64_t delay = sfk_penalty_fail(&rt->penalty, &rt->limits, c->address, sfk_now_ms(), &banned);
+    if (banned) {
+        sfk_log(c->server, SFK_LOG_INFO, "server",
+                "connection %" PRId64 ": %s is banned for %" PRId64 " s after %" PRId64
+                " failed authentication attempts (SourceBanThreshold)",
+                c->id, c->address, rt->limits.ban_ms / 1000, rt->limits.ban_threshold);
+        st->banned = 1;
+        a->too_many = 1;
+        return;
+    }
+    for (int64_t end = sfk_now_ms() + delay; sfk_now_ms() < end && !atomic_load(&c->drop);)
+        usleep(20000);
+}
+
+int sfk_conn_handle_quota(void *conn, int delta)
+{
+    sfk_conn *c = conn;
+    struct sfk_runtime *rt = c->rt;
+    if (delta < 0) {
+        atomic_fetch_sub(&c->handles, 1);
+        atomic_fetch_sub(&rt->fds.handles, 1);
+        return 0;
+    }
+    pthread_mutex_lock(&rt->lock);
+    int ok = atomic_load(&rt->fds.handles) < rt->fds.handle_cap;
+    int64_t mine = 0;
+    for (sfk_conn *d = rt->conns; d && ok; d = d->next)
+        if (!atomic_load(&d->closed) && !strcmp(d->user, c->user))
+            mine += atomic_load(&d->handles);
+    ok = ok && mine < rt->fds.user_cap;
+    if (ok) {
+        atomic_fetch_add(&c->handles, 1);
+        atomic_fetch_add(&rt->fds.handles, 1);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (!ok)
+        sfk_log(c->server, SFK_LOG_DEBUG, "server", "connection %" PRId64 ": OPEN refused: %s", c->id,
+                mine >= rt->fds.user_cap ? "MaxOpenHandlesPerUser reached" : "MaxOpenHandles reached");
+    return ok ? 0 : -1;
+}
+
+/* keepalive@openssh.com with want-reply, without blocking: ssh_send_keepalive waits for the reply
+ * for the session timeout, so the wait is shortened to 10 ms and the reply, whenever it comes, is
+ * seen as inbound bytes. A request still pending is not sent again (libssh has one at a time). */
+static void send_keepalive(ssh_session session)
+{
+    long zero = 0, short_wait = 10000;
+    ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &zero);
+    ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &short_wait);
+    /* Twice: a first call may only collect the previous probe's reply and send nothing (or, on
+     * a fast link, send and collect one; then the second is an extra probe, which is harmless). */
+    ssh_send_keepalive(session);
+    ssh_send_keepalive(session);
+    ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &zero);
 }
 
 /* ---- phases -------------------------------------------------------------------------------- */
@@ -346,7 +455,12 @@ static const char *serve_sftp(conn_state *st)
     sfk_conn *c = st->c;
     sftpkit_server *s = c->server;
     char *root = sfk_auth_session_root(&st->auth);
-    sfk_engine_config cfg = {.server = s, .connection_id = c->id, .username = st->auth.username, .root = root};
+    sfk_engine_config cfg = {.server = s,
+                             .connection_id = c->id,
+                             .username = st->auth.username,
+                             .root = root,
+                             .handle_quota = sfk_conn_handle_quota,
+                             .quota_ctx = c};
     sfk_engine *engine = sfk_engine_new(&cfg);
     free(root);
     if (!engine)
@@ -360,6 +474,12 @@ static const char *serve_sftp(conn_state *st)
     sfk_throttle_init(&out, sfk_prop_int(s, SFK_P_SOCKET_OUTGOING_SPEED_LIMIT, -1),
                       user >= 0 ? sfk_prop_int(s, SFK_P_USER_OUTGOING_SPEED_LIMIT, user) : 0);
     int64_t idle_limit = sfk_prop_int(s, SFK_P_SOCKET_TIMEOUT, -1), last_data = now_ms();
+    /* keepalive: probes go out after ClientAliveInterval without inbound bytes (the client's
+     * answer, or anything else it sends, counts as life) */
+    const sfk_limits *lim = &c->rt->limits;
+    uint64_t seen_in = __atomic_load_n(&c->socket_counter.in_bytes, __ATOMIC_RELAXED);
+    int64_t heard = now_ms(), probed = 0;
+    int probes = 0;
     const char *why = buf ? NULL : "out of memory";
     while (!why) {
         if (atomic_load(&c->drop)) {
@@ -379,6 +499,18 @@ static const char *serve_sftp(conn_state *st)
             }
             if (idle_limit > 0 && now_ms() - last_data >= idle_limit)
                 why = "idle timeout";
+            uint64_t in = __atomic_load_n(&c->socket_counter.in_bytes, __ATOMIC_RELAXED);
+            if (in != seen_in)
+                seen_in = in, heard = now_ms(), probes = 0;
+            if (!why && lim->alive_interval_ms > 0 && now_ms() - heard >= lim->alive_interval_ms &&
+                now_ms() - probed >= lim->alive_interval_ms) {
+                if (probes >= lim->alive_count_max) {
+                    why = "keepalive timeout (ClientAliveInterval, ClientAliveCountMax)";
+                } else {
+                    send_keepalive(st->session);
+                    probes++, probed = now_ms();
+                }
+            }
             continue;
         }
         last_data = now_ms();
@@ -390,7 +522,9 @@ static const char *serve_sftp(conn_state *st)
         size_t len;
         const uint8_t *data;
         while ((data = sfk_engine_output(engine, &len)) && len) {
+            atomic_store(&c->writing, 1); /* the watchdog ends it if nothing moves for socket_timeout */
             int w = ssh_channel_write(st->channel, data, (uint32_t)len);
+            atomic_store(&c->writing, 0);
             if (w <= 0) {
                 why = "connection lost";
                 break;
@@ -401,6 +535,9 @@ static const char *serve_sftp(conn_state *st)
     }
     free(buf);
     sfk_engine_free(engine);
+    int left = atomic_exchange(&c->handles, 0); /* none, unless a close path forgot one */
+    if (left)
+        atomic_fetch_sub(&c->rt->fds.handles, left);
     return why;
 }
 
@@ -440,6 +577,8 @@ void *sfk_connection_main(void *arg)
     conn_state st = {.c = c};
     sfk_runtime_set_current(c);
     sfk_auth_init(&st.auth, s, c->id);
+    st.auth.on_failure = penalize;
+    st.auth.on_failure_ctx = &st;
     ssh_set_log_userdata(&st);
     ssh_set_log_callback(log_callback);
     ssh_set_log_level(SSH_LOG_TRACE); /* handshake only: lowered once the session is up */
@@ -510,8 +649,15 @@ done:;
     int dropped = atomic_load(&c->drop), forced = dropped == SFK_DROP_FORCED;
     if (dropped)
         why = forced ? DROPPED_FORCED : DROPPED;
+    else if (st.window_violation) /* the shutdown() made it look like a lost link */
+        why = "protocol violation: channel data past the window the server advertised";
+    else if (atomic_load(&c->stalled))
+        why = "write timeout: the client stopped reading (socket_timeout)";
+    else if (st.banned)
+        why = "the address is banned after repeated authentication failures";
+    int cut = forced || st.window_violation || atomic_load(&c->stalled); /* nothing more can be sent */
     if (st.session) {
-        if (!forced && ssh_is_connected(st.session))
+        if (!cut && ssh_is_connected(st.session))
             close_session(&st, why, why ? 200 : 2000);
         /* read after the close: a client's SSH_MSG_DISCONNECT arrives after its channel EOF */
         const char *client_reason = ssh_get_disconnect_message(st.session);

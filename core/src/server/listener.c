@@ -34,6 +34,9 @@ static struct sfk_runtime *runtime_get_locked(sftpkit_server *s)
         pthread_cond_init(&rt->changed, NULL);
         rt->next_id = 1;
         rt->wake[0] = rt->wake[1] = -1;
+        rt->fds.spare_fd = -1;
+        sfk_penalty_init(&rt->penalty); /* kept across restarts: a ban outlives a stop() */
+        rt->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
         s->runtime = rt;
     }
     return s->runtime;
@@ -124,11 +127,88 @@ static void reap_closed(struct sfk_runtime *rt)
     }
 }
 
+/* A refused connection is logged, but a flood must not flood the log: at most one line a second,
+ * which counts the refusals it stands for. */
+static void log_refusal(sftpkit_server *s, struct sfk_runtime *rt, const char *address, int port, const char *why)
+{
+    int64_t now = sfk_now_ms();
+    if (now - rt->refused_logged_ms < 1000) {
+        rt->refused_unlogged++;
+        return;
+    }
+    if (rt->refused_unlogged)
+        sfk_log(s, SFK_LOG_INFO, "server",
+                "connection from %s:%d refused: %s (and %" PRId64 " more refused since the last such line)", address,
+                port, why, rt->refused_unlogged);
+    else
+        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused: %s", address, port, why);
+    rt->refused_logged_ms = now;
+    rt->refused_unlogged = 0;
+}
+
+/* Admission control before any thread or SSH work (called with rt->lock held): the reason a new
+ * connection from address is refused, or NULL. The counts are a walk over the live connections,
+ * bounded by MaxConnections. */
+static const char *admission_refusal(struct sfk_runtime *rt, const char *address)
+{
+    const sfk_limits *l = &rt->limits;
+    if (sfk_penalty_banned(&rt->penalty, address, sfk_now_ms()))
+        return "the address is banned after repeated authentication failures (SourceBanThreshold)";
+    int live = 0, unauth = 0, from = 0, from_unauth = 0;
+    for (sfk_conn *c = rt->conns; c; c = c->next) {
+        if (atomic_load(&c->closed))
+            continue;
+        int same = !strcmp(c->address, address), pending = !atomic_load(&c->authenticated);
+        live++;
+        unauth += pending;
+        from += same;
+        from_unauth += same && pending;
+    }
+    if (l->max_connections > 0 && live >= l->max_connections)
+        return "MaxConnections reached";
+    if (!sfk_fd_budget_connection_fits(&rt->fds, live))
+        return "too few file descriptors left (RLIMIT_NOFILE, FileDescriptorReserve)";
+    if (l->max_per_address > 0 && from >= l->max_per_address)
+        return "MaxConnectionsPerAddress reached";
+    if (l->per_source_startups > 0 && from_unauth >= l->per_source_startups)
+        return "PerSourceMaxStartups reached";
+    if (sfk_startups_drop(&l->startups, unauth, (int)(rand_r(&rt->rand_state) % 100)))
+        return "MaxStartups: too many unauthenticated connections";
+    return NULL;
+}
+
 static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) {
+            /* Out of descriptors: poll() would report the same pending connection forever. Shed
+             * it with the spare descriptor and stop accepting for a while (100 ms doubling to 1 s)
+             * until handles or connections close. */
+            int shed = sfk_fd_budget_shed(&rt->fds, lfd);
+            rt->accept_backoff_ms = rt->accept_backoff_ms ? rt->accept_backoff_ms * 2 : 100;
+            if (rt->accept_backoff_ms > 1000)
+                rt->accept_backoff_ms = 1000;
+            rt->accept_pause_until_ms = sfk_now_ms() + rt->accept_backoff_ms;
+            log_refusal(s, rt, "?", 0,
+                        shed ? "out of file descriptors (EMFILE/ENFILE): closed at once"
+                             : "out of file descriptors (EMFILE/ENFILE)");
+        }
         return;
+    }
+    rt->accept_backoff_ms = 0;
+    char address[64];
+    int port;
+    peer_of(fd, address, sizeof address, &port);
+    pthread_mutex_lock(&rt->lock);
+    reap_closed(rt);
+    const char *refusal = admission_refusal(rt, address);
+    pthread_mutex_unlock(&rt->lock);
+    if (refusal) { /* no thread, no SSH: the socket is closed at once */
+        log_refusal(s, rt, address, port, refusal);
+        close(fd);
+        return;
+    }
     sfk_conn *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);
@@ -136,7 +216,8 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    peer_of(fd, c->address, sizeof c->address, &c->port);
+    snprintf(c->address, sizeof c->address, "%s", address);
+    c->port = port;
     /* on_accept runs before any SSH byte is sent, so a veto costs the client nothing. */
     int accept_it = 1;
     sfk_fire_on_accept(s, c->address, c->port, &accept_it);
@@ -180,10 +261,13 @@ static void *accept_main(void *arg)
         if (atomic_load(&rt->stopping)) /* also after an on_accept handler that called stop() */
             break;
         int n = 0;
+        /* during an EMFILE back-off the listening sockets are left out, so poll() sleeps */
+        int paused = sfk_now_ms() < rt->accept_pause_until_ms;
         for (int i = 0; i < rt->nlisten; i++)
-            pfd[n++] = (struct pollfd){.fd = rt->listen_fd[i], .events = POLLIN};
+            pfd[n++] = (struct pollfd){.fd = paused ? -1 : rt->listen_fd[i], .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = rt->wake[0], .events = POLLIN};
-        if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
+        /* 250 ms: the watchdog's resolution for stalled writes and overdue graceful drops */
+        if (poll(pfd, (nfds_t)n, paused ? 100 : 250) < 0 && errno != EINTR)
             break;
         if (atomic_load(&rt->stopping))
             break;
@@ -192,6 +276,7 @@ static void *accept_main(void *arg)
                 accept_one(s, rt, rt->listen_fd[i]);
         pthread_mutex_lock(&rt->lock);
         reap_closed(rt);
+        sfk_watchdog_tick(rt, sfk_now_ms());
         pthread_mutex_unlock(&rt->lock);
     }
     return NULL;
@@ -267,6 +352,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
                          "start: external_crypto_mode %" PRId64 " asks for external host-key signing "
                          "(on_external_sign), which libssh 0.10.6 cannot delegate; use 0 or 1",
                          external);
+    if (sfk_limits_load(s, &rt->limits))
+        return sftpkit_last_error_code();
     ssh_bind b = ssh_bind_new();
     if (!b)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
@@ -298,6 +385,13 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
     }
     rt->bind = b;
     rt->handshake_timeout_s = (int)sfk_prop_int(s, SFK_P_SSH_SETTINGS_HANDSHAKE_TIMEOUT, -1);
+    sfk_fd_budget_destroy(&rt->fds);
+    sfk_fd_budget_init(&rt->fds, s, rt->limits.max_connections);
+    rt->accept_pause_until_ms = rt->accept_backoff_ms = 0;
+    sfk_log(s, SFK_LOG_DEBUG, "server",
+            "file descriptors: limit %" PRId64 ", %" PRId64 " open at start, handles capped at %" PRId64 " (%" PRId64
+            " per user)",
+            rt->fds.soft, rt->fds.base, rt->fds.handle_cap, rt->fds.user_cap);
     atomic_store(&rt->stopping, 0);
     sfk_prop_put_int(s, SFK_P_PORT, -1, bound); /* port 0 reads back as the port really bound */
     sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 1);
@@ -475,6 +569,8 @@ void sfk_runtime_destroy(sftpkit_server *s)
     sftpkit_server_stop(s);
     join_accept_thread(rt);
     join_connections(rt); /* one stopped from inside its own handler may still be finishing */
+    sfk_fd_budget_destroy(&rt->fds);
+    sfk_penalty_destroy(&rt->penalty);
     pthread_mutex_destroy(&rt->lock);
     pthread_mutex_destroy(&rt->bind_lock);
     pthread_cond_destroy(&rt->changed);

@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "server/admission.h"
+#include "server/fd_budget.h"
 #include "sftpkit/sftpkit.h"
 
 enum { SFK_DROP_NONE = 0, SFK_DROP_GRACEFUL = 1, SFK_DROP_FORCED = 2 };
@@ -32,11 +34,18 @@ typedef struct sfk_conn {
     pthread_t thread;
     sftpkit_server *server;
     struct sfk_runtime *rt;
-    atomic_int drop;   /* SFK_DROP_* requested by another thread */
-    atomic_int closed; /* the thread has finished */
-    atomic_int in_kex; /* in ssh_handle_key_exchange, which nothing but shutdown() interrupts */
-    atomic_int gone;   /* the socket is closed and on_disconnect is firing: no longer listed or
-                          droppable, but still pinnable (a handler of on_disconnect may pin it) */
+    atomic_int drop;                         /* SFK_DROP_* requested by another thread */
+    atomic_int closed;                       /* the thread has finished */
+    atomic_int in_kex;                       /* in ssh_handle_key_exchange, which nothing but shutdown() interrupts */
+    atomic_int gone;                         /* the socket is closed and on_disconnect is firing: no longer listed or
+                                                droppable, but still pinnable (a handler of on_disconnect may pin it) */
+    atomic_int authenticated;                /* counts against MaxStartups until set */
+    char user[128];                          /* the authenticated user (guarded by rt->lock) */
+    atomic_int handles;                      /* open SFTP handles (MaxOpenHandlesPerUser) */
+    atomic_int writing;                      /* in ssh_channel_write: the watchdog looks for a stall */
+    atomic_llong drop_at_ms;                 /* when a graceful drop was asked (DropGraceTime) */
+    atomic_int stalled;                      /* the watchdog ended a write that made no progress */
+    int64_t watch_out_bytes, watch_since_ms; /* the watchdog's own (accept thread only) */
     struct ssh_counter_struct socket_counter, raw_counter;
     sfk_pin_info info; /* guarded by rt->lock */
     struct sfk_conn *next;
@@ -62,7 +71,21 @@ struct sfk_runtime {
     int64_t next_id; /* increasing across restarts */
     /* settings fixed at start (frozen while active) */
     int handshake_timeout_s;
+    sfk_limits limits;
+    sfk_penalty penalty; /* per source address, shared by its connections */
+    sfk_fd_budget fds;
+    unsigned rand_state;                              /* MaxStartups' random drop (accept thread only) */
+    int64_t refused_logged_ms, refused_unlogged;      /* refusals are logged at most once a second */
+    int64_t accept_pause_until_ms, accept_backoff_ms; /* EMFILE back-off */
 };
+
+/* watchdog.c: run by the accept thread a few times a second. Ends writes that made no progress
+ * for socket_timeout and graceful drops older than DropGraceTime (shutdown(): the owner cleans
+ * up). Called with rt->lock held. */
+void sfk_watchdog_tick(struct sfk_runtime *rt, int64_t now_ms);
+
+/* Whether the connection's OPEN may take one more descriptor; delta -1 gives one back. */
+int sfk_conn_handle_quota(void *conn, int delta);
 
 /* listener.c: marks the calling thread's connection (stop() from a handler must not join it) */
 void sfk_runtime_set_current(sfk_conn *c);

@@ -345,6 +345,8 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     pthread_mutex_init(&e->ctx_lock, NULL);
     e->server = cfg->server;
     e->conn_id = cfg->connection_id;
+    e->handle_quota = cfg->handle_quota;
+    e->quota_ctx = cfg->quota_ctx;
     e->username = strdup(cfg->username ? cfg->username : "");
     if (!e->username) {
         sfk_engine_free(e);

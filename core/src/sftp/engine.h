@@ -21,6 +21,10 @@ typedef struct {
     /* Absolute local directory the session is confined to: the user's user_base_path, else
      * base_dir. Empty: no local file system (only event-served operations work). */
     const char *root;
+    /* The server-wide descriptor budget (optional): called with +1 before a handle is created
+     * (non-zero refuses it: SSH_FX_FAILURE) and with -1 when it is released. */
+    int (*handle_quota)(void *ctx, int delta);
+    void *quota_ctx;
 } sfk_engine_config;
 
 /* NULL with the last error set on failure. The engine copies what it needs from cfg. */

@@ -116,6 +116,8 @@ size_t sfk_write_stream_feed(sfk_engine *e, const uint8_t *p, size_t n);
 struct sfk_engine {
     sftpkit_server *server; /* NULL: defaults, no events */
     int64_t conn_id;
+    int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
+    void *quota_ctx;
     char *username;
     sfk_fs *fs; /* NULL: no local file system */
     int fatal;  /* a fatal protocol error happened; every call fails from now on */

@@ -51,9 +51,14 @@ sfk_handle *sfk_handle_new(sfk_engine *e, sfk_handle_kind kind, const char *abs_
     sfk_handle_table *t = &e->handles;
     if (t->used >= SFK_SFTP_MAX_HANDLES)
         return NULL;
-    char *path = strdup(abs_path);
-    if (!path)
+    if (e->handle_quota && e->handle_quota(e->quota_ctx, 1)) /* the server-wide cap */
         return NULL;
+    char *path = strdup(abs_path);
+    if (!path) {
+        if (e->handle_quota)
+            e->handle_quota(e->quota_ctx, -1);
+        return NULL;
+    }
     if (t->used == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 16;
         if (cap > SFK_SFTP_MAX_HANDLES)
@@ -71,6 +76,8 @@ sfk_handle *sfk_handle_new(sfk_engine *e, sfk_handle_kind kind, const char *abs_
         pthread_mutex_unlock(&e->ctx_lock);
         if (!slots) {
             free(path);
+            if (e->handle_quota)
+                e->handle_quota(e->quota_ctx, -1);
             return NULL;
         }
     }
@@ -150,6 +157,8 @@ void sfk_handle_release(sfk_engine *e, sfk_handle *h)
     h->fd = -1;
     e->handles.used--;
     pthread_mutex_unlock(&e->ctx_lock);
+    if (e->handle_quota)
+        e->handle_quota(e->quota_ctx, -1);
 }
 
 int sfk_close_file(sfk_engine *e, sfk_handle *h);

@@ -22,8 +22,6 @@
 #include "util/log.h"
 #include "util/otp.h"
 
-#define MAX_FAILURES 6
-
 enum { AT_PUBLICKEY = 0x02, AT_PASSWORD = 0x04, AT_KEYBOARD = 0x10 };
 
 void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id)
@@ -39,6 +37,7 @@ void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id)
     if (types & AT_KEYBOARD)
         a->offered |= SSH_AUTH_METHOD_INTERACTIVE;
     a->required = sfk_config_int(s, SFK_CFG_AUTHMODE) == 1 ? a->offered : 0;
+    a->max_failures = (int)sfk_config_int(s, SFK_CFG_MAXAUTHTRIES);
 }
 
 void sfk_auth_clear(sfk_auth *a)
@@ -86,9 +85,11 @@ static int conclude(sfk_auth *a, const char *user, int method, int accepted)
         sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: %s failed for \"%s\" (%d)",
                 (long long)a->connection_id, method == SSH_AUTH_METHOD_PUBLICKEY ? "publickey" : "password", user,
                 a->failures);
-        if (a->failures >= MAX_FAILURES)
+        if (a->failures >= a->max_failures)
             a->too_many = 1;
-        else /* a growing delay slows guessing: 0.2 s, 0.4 s, ... capped at 2 s */
+        else if (a->on_failure) /* the transport's per-source penalty: delay, perhaps a ban */
+            a->on_failure(a);
+        else /* no transport (unit tests): a growing delay per connection, capped at 2 s */
             usleep((useconds_t)(a->failures * 200000 > 2000000 ? 2000000 : a->failures * 200000));
         return SSH_AUTH_DENIED;
     }

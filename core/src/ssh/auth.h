@@ -9,7 +9,7 @@
 
 #include "sftpkit/sftpkit.h"
 
-typedef struct {
+typedef struct sfk_auth_s {
     sftpkit_server *server;
     int64_t connection_id;
     int offered;       /* SSH_AUTH_METHOD_* the server offers */
@@ -19,7 +19,12 @@ typedef struct {
     int authenticated; /* 1 once the user is in */
     int failures;      /* failed attempts on this connection */
     int too_many;      /* the limit was reached: the connection must close */
-    int kbd_otp;       /* the pending keyboard-interactive prompt asks for a one-time password */
+    int max_failures;  /* MaxAuthTries */
+    /* Called after each failure below the limit (may sleep, may set too_many); NULL = a local
+     * growing delay. The transport shares the penalty across one address's connections. */
+    void (*on_failure)(struct sfk_auth_s *a);
+    void *on_failure_ctx;
+    int kbd_otp; /* the pending keyboard-interactive prompt asks for a one-time password */
     char *client_key_algorithm, *client_key_fingerprint; /* of an accepted public key */
     int client_key_bits;
 } sfk_auth;
