@@ -64,8 +64,8 @@ static void log_event(int id, sftpkit_event *ev)
         const char *pname;
         int type, byref;
         sftpkit_event_param_info(id, i, &pname, &type, &byref);
-        if (!strcmp(pname, "connection_id"))
-            continue;
+        if (!strcmp(pname, "connection_id") || !strncmp(pname, "resolved_", 9))
+            continue; /* resolved paths: test_resolved_paths */
         if (type == 2) {
             char *v = NULL;
             sftpkit_event_get_str(ev, pname, &v);
@@ -98,10 +98,22 @@ static void give_entry(sftpkit_server *s, const char *name, int64_t size, int di
     sftpkit_server_set_client_file_entry_owner(s, "virtual");
 }
 
+static char last_resolved[2][512]; /* the latest on_before_* resolved path(s) */
+
 static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
 {
     (void)user;
     log_event(id, ev);
+    const char *rnames[2][2] = {{"resolved_path", NULL}, {"resolved_old_path", "resolved_new_path"}};
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 2 && rnames[k][j]; j++) {
+            char *rp = NULL;
+            if (sftpkit_event_get_str(ev, rnames[k][j], &rp) == 0) {
+                snprintf(last_resolved[j], sizeof last_resolved[j], "%s", rp);
+                sftpkit_free(rp);
+            }
+        }
+    }
     const char *name = sftpkit_event_name(id);
     for (int i = 0; i < sc.nsets; i++) {
         if (strcmp(sc.sets[i].event, name))
@@ -338,6 +350,37 @@ static void test_link_events(void **state)
     /* on_after_create_link may change the outcome the client sees */
     set("on_after_create_link", "operation_status", SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED, NULL);
     assert_int_equal(tc_two_paths(t, SSH_FXP_SYMLINK, NULL, "/secret/x", "pub3"), SSH_FX_PERMISSION_DENIED);
+    done(t);
+}
+
+/* on_before_* carry the path resolved inside the root: a client path through a link inside the
+ * root shows where it really leads, so a policy on "/secret" sees "/secret/x" behind "/pub/x". */
+static void test_resolved_paths(void **state)
+{
+    (void)state;
+    tc *t = ready(NULL);
+    assert_int_equal(mkdir_req(t, "secret"), 0);
+    tc_put_file(t->root, "secret/x", "classified");
+    char link[1024];
+    snprintf(link, sizeof link, "%s/pub", t->root);
+    assert_int_equal(symlink("secret", link), 0); /* made outside SFTP: no link event */
+    tc_attrs a;
+    assert_int_equal(tc_stat(t, SSH_FXP_STAT, "/pub/x", &a), 0);
+    assert_string_equal(last_resolved[0], "/secret/x");
+    /* an abort policy on the resolved path refuses the download through the link */
+    set("on_before_download_file", "action", FRA_ABORT, NULL);
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/pub/x", SSH_FXF_READ, &h), SSH_FX_PERMISSION_DENIED);
+    assert_string_equal(last_resolved[0], "/secret/x");
+    /* not there yet: the parent resolved plus the name; no link: the path itself */
+    assert_int_equal(tc_open(t, "/pub/new", SSH_FXF_WRITE | SSH_FXF_CREAT, &h), 0);
+    assert_string_equal(last_resolved[0], "/secret/new");
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(tc_stat(t, SSH_FXP_STAT, "/secret", &a), 0);
+    assert_string_equal(last_resolved[0], "/secret");
+    assert_int_equal(tc_two_paths(t, SSH_FXP_RENAME, NULL, "/pub/new", "/pub/new2"), 0);
+    assert_string_equal(last_resolved[0], "/secret/new");
+    assert_string_equal(last_resolved[1], "/secret/new2");
     done(t);
 }
 
@@ -704,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_operation_status_table),
         cmocka_unit_test(test_rename_and_remove_events),
         cmocka_unit_test(test_link_events),
+        cmocka_unit_test(test_resolved_paths),
         cmocka_unit_test(test_request_attributes_custom_and_abort),
         cmocka_unit_test(test_set_attributes_custom_sees_the_requested_change),
         cmocka_unit_test(test_custom_file_transfer),

@@ -26,6 +26,10 @@ int sfk_fs_uses_openat2(const sfk_fs *fs);
 
 /* Opens rel with open(2) flags (O_CREAT takes mode). follow = 0 refuses a symlink as the last
  * component (ELOOP), or with O_PATH opens the link itself. */
+/* Where rel leads inside the root with every symbolic link followed (confined), as a client path
+ * ("/a/b"); for a path that does not exist yet, its parent resolved plus the last component.
+ * 0, or -errno (the path cannot be resolved: a missing parent, a loop). fs/resolved.c. */
+int sfk_fs_resolved_path(sfk_fs *fs, const char *rel, char *out, size_t cap);
 int sfk_fs_open(sfk_fs *fs, const char *rel, int oflags, mode_t mode, int follow);
 int sfk_fs_opendir(sfk_fs *fs, const char *rel, DIR **out);
 

@@ -8,9 +8,25 @@
 #include "api/config.h"
 #include "api/events.h"
 #include "api/events_gen.h"
+#include "fs/local.h"
 #include "sftp/engine_int.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
+
+/* Where a client path ("/a/b") leads inside the root, links followed: "" without a local file
+ * system or when it cannot be resolved (the request then fails on its own). */
+static void resolved_of(sfk_engine *e, const char *path, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!e->fs || !path || !*path)
+        return;
+    if (!strcmp(path, "/")) {
+        snprintf(out, cap, "/");
+        return;
+    }
+    if (sfk_fs_resolved_path(e->fs, path[0] == '/' ? path + 1 : path, out, cap) < 0)
+        out[0] = '\0';
+}
 
 int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2)
 {
@@ -19,30 +35,34 @@ int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2
     int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
     sftpkit_server *s = e->server;
     int64_t c = e->conn_id;
+    char r1[SFK_PATH_MAX + 2], r2[SFK_PATH_MAX + 2] = "";
+    resolved_of(e, path, r1, sizeof r1);
+    if (op == SFK_OP_RENAME)
+        resolved_of(e, path2, r2, sizeof r2);
     switch (op) {
     case SFK_OP_CREATE_DIRECTORY:
-        sfk_fire_on_before_create_directory(s, c, path, &action);
+        sfk_fire_on_before_create_directory(s, c, path, &action, r1);
         break;
     case SFK_OP_DOWNLOAD:
-        sfk_fire_on_before_download_file(s, c, path, &action);
+        sfk_fire_on_before_download_file(s, c, path, &action, r1);
         break;
     case SFK_OP_UPLOAD:
-        sfk_fire_on_before_upload_file(s, c, path, &action);
+        sfk_fire_on_before_upload_file(s, c, path, &action, r1);
         break;
     case SFK_OP_FIND:
-        sfk_fire_on_before_find(s, c, path, &action);
+        sfk_fire_on_before_find(s, c, path, &action, r1);
         break;
     case SFK_OP_REMOVE:
-        sfk_fire_on_before_remove(s, c, path, &action);
+        sfk_fire_on_before_remove(s, c, path, &action, r1);
         break;
     case SFK_OP_RENAME:
-        sfk_fire_on_before_rename_file(s, c, path, path2, &action);
+        sfk_fire_on_before_rename_file(s, c, path, path2, &action, r1, r2);
         break;
     case SFK_OP_REQUEST_ATTRIBUTES:
-        sfk_fire_on_before_request_attributes(s, c, path, &action);
+        sfk_fire_on_before_request_attributes(s, c, path, &action, r1);
         break;
     case SFK_OP_SET_ATTRIBUTES:
-        sfk_fire_on_before_set_attributes(s, c, path, &action);
+        sfk_fire_on_before_set_attributes(s, c, path, &action, r1);
         break;
     }
     if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM && action != SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
