@@ -209,8 +209,14 @@ class Session:
             sock = socket.create_connection((ctx.host, ctx.port), timeout=TIMEOUT)
         except ConnectionRefusedError:
             return "refused"
+        except (ConnectionResetError, ConnectionAbortedError):
+            return "closed"  # accepted and reset at once (a server stopping): FORMAT's "closed"
         sock.settimeout(TIMEOUT)
-        t = paramiko.Transport(sock)
+        try:
+            t = paramiko.Transport(sock)
+        except (EOFError, socket.error):
+            sock.close()
+            return "closed"
         t.banner_timeout = TIMEOUT
         t.auth_timeout = TIMEOUT
         opts = t.get_security_options()
