@@ -23,8 +23,9 @@ from conftest import login, transport
 
 LEGIT = ("bob", "builder")
 # Under ASan (make test's second pass) freed memory sits in quarantine and every allocation is
-# larger: the memory bounds are scaled, never dropped.
-RSS_FACTOR = 4 if "ASAN_OPTIONS" in os.environ else 1
+# larger; under TSan (the third pass) shadow memory grows with every page touched: the memory
+# bounds are scaled, never dropped.
+RSS_FACTOR = 4 if "ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ else 1
 
 
 # ---- measuring the server -----------------------------------------------------------------------
