@@ -233,6 +233,12 @@ int main(int argc, char **argv)
             rc = sftpkit_server_set_user_username(s, u, v);
             if (!rc)
                 rc = sftpkit_server_set_user_password(s, u, colon + 1);
+        } else if (!strcmp(a, "--user-key")) { /* NAME:PUBFILE, the user must exist (--user first) */
+            char *colon = strchr(v, ':'), *line = colon ? read_all(colon + 1) : NULL;
+            int64_t count = 0;
+            sftpkit_server_get_user_count(s, &count);
+            rc = line ? sftpkit_server_set_user_ssh_key(s, count - 1, (const uint8_t *)line, strlen(line)) : 2;
+            free(line);
         } else if (!strcmp(a, "--host-key") || !strcmp(a, "--external")) {
             sftpkit_key *k = keys[n_keys++] = sftpkit_key_new();
             int64_t handle = 0;
