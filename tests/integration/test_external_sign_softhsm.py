@@ -87,3 +87,28 @@ def test_paramiko_and_openssh_against_a_key_in_softhsm(token, hsm_server, tmp_pa
     signs = s.wait("on_external_sign", count=2)
     assert [e["operation_id"] for e in signs] == [f"kex-host-signature:hsm-{name}"] * 2
     assert all(e["signed"] for e in signs)
+
+
+@pytest.mark.parametrize("name,algorithm", [("ec", "ecdsa-sha2-nistp256"), ("rsa", "rsa-sha2-512"),
+                                            ("ed", "ssh-ed25519")])
+def test_the_hsm_sample_signs_with_pkcs11_calls(token, tmp_path, name, algorithm):
+    sample = os.path.join(os.path.dirname(os.environ.get("SFTPKIT_EXTERNAL_SIGN_SERVER", "")), "sftpkit-hsm-server")
+    assert os.path.exists(sample), f"{sample} was not built (needs libp11-kit-dev)"
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "hello.txt").write_text("hi")
+    proc = subprocess.Popen([sample, "--root", str(tmp_path / "root"), "--port", "0", "--module", MODULE,
+                             "--pin", PIN, "--key-id", KEYS[name][0], "--public", token[name], "--user", "u:pw"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = proc.stdout.readline()
+        assert "listening on 127.0.0.1:" in banner, proc.stderr.read()
+        port = int(banner.split("127.0.0.1:")[1].split()[0])
+        t, key = host_key_of(port, algorithm)
+        assert key.get_base64() == open(token[name]).read().split()[1]
+        t.auth_password("u", "pw")
+        sftp = paramiko.SFTPClient.from_transport(t)
+        assert sftp.open("hello.txt").read() == b"hi"
+        t.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
