@@ -283,16 +283,19 @@ int main(int argc, char **argv)
             return fail(a);
     }
     sftpkit_server_set_event_handler(s, handler, NULL, NULL);
-    if (sftpkit_server_start(s)) {
-        emit("{\"ready\":false,\"error_code\":%d,\"error\":\"%s\"}", sftpkit_last_error_code(),
-             sftpkit_last_error_message());
-        return 1;
+    int started = sftpkit_server_start(s) == 0;
+    if (!started) {
+        char *j = json(sftpkit_last_error_message());
+        emit("{\"ready\":false,\"error_code\":%d,\"error\":\"%s\"}", sftpkit_last_error_code(), j);
+        free(j);
     }
     int64_t port = 0;
     sftpkit_server_get_port(s, &port);
-    emit("{\"ready\":true,\"port\":%" PRId64 "}", port);
+    if (started)
+        emit("{\"ready\":true,\"port\":%" PRId64 "}", port);
     char line[256];
-    while (fgets(line, sizeof line, stdin)) {
+    while (started && fgets(line, sizeof line, stdin)) {
+
         if (!strncmp(line, "quit", 4))
             break;
         if (!strncmp(line, "stop", 4))
@@ -306,5 +309,5 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_ext; i++)
         EVP_PKEY_free(ext[i].priv);
     EVP_PKEY_free(wrong_key);
-    return 0;
+    return started ? 0 : 1;
 }

@@ -81,12 +81,16 @@ class Server:
         return self.lines.get(timeout=15)
 
     def close(self):
+        if self.proc.returncode is not None and getattr(self, "_closed", False):
+            return self.proc.returncode
+        self._closed = True
         if self.proc.poll() is None:
             self.proc.stdin.write("quit\n")
             self.proc.stdin.flush()
         rc = self.proc.wait(timeout=20)
         err = self.proc.stderr.read()
-        assert "ERROR: AddressSanitizer" not in err and "runtime error" not in err, err
+        assert not any(m in err for m in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error")), err
+        assert rc == (0 if self.ready.get("ready") else 1), f"exit status {rc}: {err[-3000:]}"
         return rc
 
 
@@ -304,3 +308,27 @@ def test_ordinary_keys_give_the_same_results_with_the_provider_preferred(keys, s
     logins = {(a, k): ok for a, k, ok in (r for r in without if len(r) == 3)}
     assert all(ok for (a, k), ok in logins.items() if k != "stranger")
     assert not any(ok for (a, k), ok in logins.items() if k == "stranger")
+
+
+KEXES = ["ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group14-sha256",
+         "diffie-hellman-group16-sha512", "curve25519-sha256@libssh.org"]
+
+
+def test_every_key_exchange_with_the_provider_preferred(keys, server):
+    """ECDH keys are made by the preferred provider and used by the default one's key exchange:
+    every KEX, with the external key and with ordinary host keys, while the preference is on."""
+    s = server("--user", "u:pw", "--host-key", keys["user"], "--host-key", keys["rsa"], *ext(keys, "ec"))
+    results = {}
+    for kex in KEXES:
+        for algorithm in ("ecdsa-sha2-nistp256", "ssh-ed25519", "rsa-sha2-512"):
+            t = paramiko.Transport(("127.0.0.1", s.port))
+            t._preferred_kex = (kex,)
+            t._preferred_keys = (algorithm,)
+            try:
+                t.start_client(timeout=10)
+                t.auth_password("u", "pw")
+                results[(kex, algorithm)] = paramiko.SFTPClient.from_transport(t).listdir(".") == []
+            finally:
+                t.close()
+    assert results == {(k, a): True for k in KEXES for a in ("ecdsa-sha2-nistp256", "ssh-ed25519", "rsa-sha2-512")}
+    assert len(s.find("on_external_sign")) == len(KEXES)  # only the external key's exchanges asked
