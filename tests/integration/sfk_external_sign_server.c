@@ -6,12 +6,13 @@
  *            EVP_DigestSign for Ed25519) — the key is read by the handler, never by sftpkit;
  *   SIGNER = "cmd:COMMAND": the command runs with SFK_HASH, SFK_DATA (hex), SFK_OPERATION and
  *            SFK_PARS in its environment and prints the signature as hex (the SoftHSM2 test).
- * --fault ID:none|garbage|wrong|short makes the handler misbehave for that key. Prints
+ * --fault ID:none|garbage|wrong|short|rekey makes the handler misbehave for that key. Prints
  * {"ready":true,"port":N}, then one JSON line per on_external_sign / on_error / on_disconnect.
  * Commands on stdin: "stop", "start", "quit" (or EOF). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ typedef struct {
     char id[64];
     EVP_PKEY *priv;    /* the "HSM" key (NULL with a command) */
     const char *cmd;   /* signer command */
-    const char *fault; /* NULL, "none", "garbage", "wrong", "short" */
+    const char *fault; /* NULL, "none", "garbage", "wrong", "short", "rekey" (only the first signature) */
+    atomic_int signed_count;
 } ext_key;
 
 static ext_key ext[MAX_KEYS];
@@ -159,6 +161,8 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
     int inlen = unhex(data, in, sizeof in);
     char *sig = NULL;
     const char *fault = k ? k->fault : "unknown key";
+    if (k && fault && !strcmp(fault, "rekey") && atomic_fetch_add(&k->signed_count, 1) > 0)
+        fault = "none"; /* the first key exchange signs, every re-key gets nothing */
     if (k && inlen > 0 && !(fault && !strcmp(fault, "none"))) {
         if (fault && !strcmp(fault, "wrong"))
             sig = sign_openssl(wrong_key, hash, in, (size_t)inlen);

@@ -332,3 +332,19 @@ def test_every_key_exchange_with_the_provider_preferred(keys, server):
                 t.close()
     assert results == {(k, a): True for k in KEXES for a in ("ecdsa-sha2-nistp256", "ssh-ed25519", "rsa-sha2-512")}
     assert len(s.find("on_external_sign")) == len(KEXES)  # only the external key's exchanges asked
+
+
+def test_a_failed_re_key_signature_drops_that_connection_only(keys, server):
+    s = server("--user", "u:pw", *ext(keys, "ed"), "--fault", "ed:rekey")
+    t, _ = host_key_of(s.port, "ssh-ed25519")
+    t.auth_password("u", "pw")
+    sftp = paramiko.SFTPClient.from_transport(t)
+    assert sftp.listdir(".") == []
+    with pytest.raises(Exception):  # the server cannot sign the re-key: the connection ends
+        t.renegotiate_keys()
+        sftp.listdir(".")
+    t.close()
+    errors = [e["description"] for e in s.wait("on_error")]
+    assert any("connection 1: key exchange failed: external signing with host key \"ed\" failed: the on_external_sign "
+               "handler returned no signed_data" in e for e in errors), errors
+    assert s.proc.poll() is None
