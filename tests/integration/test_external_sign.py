@@ -26,10 +26,11 @@ def keys(tmp_path_factory):
     d = tmp_path_factory.mktemp("extkeys")
     out = {}
     for name, args in (("ec", ["-t", "ecdsa", "-b", "256"]), ("ec384", ["-t", "ecdsa", "-b", "384"]),
+                       ("ec521", ["-t", "ecdsa", "-b", "521"]),
                        ("rsa", ["-t", "rsa", "-b", "3072"]), ("user", ["-t", "ed25519"]),
                        ("user_rsa", ["-t", "rsa", "-b", "2048"]), ("user_ec", ["-t", "ecdsa"]),
                        ("stranger", ["-t", "ed25519"])):
-        extra = ["-m", "PEM"] if name in ("ec", "ec384", "rsa") else []
+        extra = ["-m", "PEM"] if name in ("ec", "ec384", "ec521", "rsa") else []
         subprocess.run(["ssh-keygen", "-q", "-N", "", *args, *extra, "-f", str(d / name)], check=True)
         out[name] = str(d / name)
     # Ed25519 in PKCS#8 (what OpenSSL in the handler reads); the public line made from it.
@@ -129,6 +130,7 @@ def public_blob(path):
 
 
 ALGORITHMS = [("ec", "ecdsa-sha2-nistp256", "SHA256", 32), ("ec384", "ecdsa-sha2-nistp384", "SHA384", 48),
+              ("ec521", "ecdsa-sha2-nistp521", "SHA512", 64),
               ("rsa", "rsa-sha2-256", "SHA256", 32), ("rsa", "rsa-sha2-512", "SHA512", 64),
               ("ed", "ssh-ed25519", "", 32)]
 
@@ -149,7 +151,8 @@ def test_paramiko_login_against_the_real_public_key(keys, server, name, algorith
     assert sign["operation_id"] == "kex-host-signature:hsm-" + name
     assert sign["hash_algorithm"] == hash_name
     assert len(binascii.unhexlify(sign["data"])) == data_len
-    scheme = {"ec": "ecdsa-der", "ec384": "ecdsa-der", "rsa": "rsa-pkcs1v15", "ed": "ed25519"}[name]
+    scheme = {"ec": "ecdsa-der", "ec384": "ecdsa-der", "ec521": "ecdsa-der", "rsa": "rsa-pkcs1v15",
+              "ed": "ed25519"}[name]
     pubalg = open(keys[name] + ".pub").read().split()[0]
     assert binascii.unhexlify(sign["pars"]).decode() == f"{pubalg};{scheme}"
     assert sign["connection_id"] == 1

@@ -503,7 +503,7 @@ int sfk_ext_key_sign(const sfk_ext_key *k, const char *hash_name, const unsigned
     else if (!signed_data || !*signed_data)
         fail(k, "the on_external_sign handler returned no signed_data");
     else if ((n = from_hex(signed_data, out, sizeof out)) <= 0)
-        fail(k, "signed_data is not hex");
+        fail(k, "signed_data is not hex (or is longer than any signature)");
     else if (!verify(k, hash_name, tbs, tbslen, out, (size_t)n))
         fail(k, k->kind == SFK_EXT_EC    ? "signed_data is not a valid DER ECDSA signature by this key"
                 : k->kind == SFK_EXT_RSA ? "signed_data is not a valid PKCS#1 v1.5 signature by this key"
