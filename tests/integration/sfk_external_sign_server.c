@@ -226,7 +226,11 @@ int main(int argc, char **argv)
             rc = sftpkit_server_set_base_dir(s, v);
         else if (!strcmp(a, "--mode"))
             rc = sftpkit_server_set_external_crypto_mode(s, atoi(v));
-        else if (!strcmp(a, "--pubkey-algs"))
+        else if (!strcmp(a, "--config")) { /* one config() setting, e.g. PerSourceMaxStartups=64 */
+            char *out = NULL;
+            rc = sftpkit_server_config(s, v, &out);
+            sftpkit_free(out);
+        } else if (!strcmp(a, "--pubkey-algs"))
             rc = sftpkit_server_set_ssh_settings_public_key_algorithms(s, v);
         else if (!strcmp(a, "--user")) {
             char *colon = strchr(v, ':');

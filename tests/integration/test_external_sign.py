@@ -199,7 +199,9 @@ def test_several_external_keys_and_rekeying(keys, server):
 
 
 def test_many_concurrent_connections_sign_at_once(keys, server):
-    s = server("--user", "u:pw", *ext(keys, "ec"), *ext(keys, "ed"))
+    # 12 unauthenticated connections from one address at once: above the admission defaults
+    s = server("--user", "u:pw", *ext(keys, "ec"), *ext(keys, "ed"), "--config", "PerSourceMaxStartups=64",
+               "--config", "MaxStartups=64:30:100")
 
     def one(i):
         t, _ = host_key_of(s.port, "ssh-ed25519" if i % 2 else "ecdsa-sha2-nistp256")

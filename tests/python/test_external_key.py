@@ -32,6 +32,8 @@ def test_twelve_concurrent_logins_signed_by_a_python_handler(tmp_path):
     srv.set_server_key_handle(0, key.handle)
     key.close()
     srv.external_crypto_mode = 2
+    srv.config("PerSourceMaxStartups=64")  # 12 unauthenticated connections from one address at once
+    srv.config("MaxStartups=64:30:100")
     srv.host, srv.port, srv.base_dir = "127.0.0.1", free_port(), str(tmp_path)
     srv.user_count = 1
     srv.set_user_username(0, "u")
