@@ -21,6 +21,25 @@ public class KeyTests
     }
 
     [Fact]
+    public void ExternalKeyKeepsOnlyThePublicHalf()
+    {
+        using var source = new SSHKey();
+        source.Generate("ecdsa-sha2-nistp256", 0);
+        string line = source.ExportPublic();
+        using var key = new SSHKey();
+        Assert.Equal(ErrorCode.InvalidValue, Assert.Throws<SFTPKitException>(() => key.ImportExternal(line, "")).Code);
+        Assert.Equal(ErrorCode.BadKey, Assert.Throws<SFTPKitException>(() => key.ImportExternal("ssh-ed25519 AAAA", "x")).Code);
+        key.ImportExternal(line, "hsm-1");
+        Assert.Equal(string.Join(' ', line.Split(' ')[..2]), string.Join(' ', key.ExportPublic().Split(' ')[..2]));
+        using var srv = new SFTPServer();
+        srv.ServerKeyCount = 1;
+        srv.SetServerKeyHandle(0, key.Handle);
+        Assert.Equal("ecdsa-sha2-nistp256", srv.GetServerKeyAlgorithm(0));
+        srv.ExternalCryptoMode = 0; // an external key needs ecmGeneric
+        Assert.Equal(ErrorCode.InvalidSetup, Assert.Throws<SFTPKitException>(() => srv.Start()).Code);
+    }
+
+    [Fact]
     public void ImportGarbageIsBadKey()
     {
         using var key = new SSHKey();

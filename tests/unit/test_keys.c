@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "sftpkit/sftpkit.h"
+#include "ssh/external_sign_provider.h"
 #include "ssh/keys.h"
 
 static char tmpdir[] = "/tmp/sfk-test-keys-XXXXXX";
@@ -738,5 +739,9 @@ int main(void)
         cmocka_unit_test(test_server_key_slots),
         cmocka_unit_test(test_start_needs_a_host_key),
     };
+    /* test_keys_with_external_provider: the same tests with the external-sign provider preferred
+     * process-wide, as while a server with an external host key runs (the pass-through proof) */
+    if (getenv("SFTPKIT_TEST_EXTERNAL_PROVIDER") && sfk_ext_provider_acquire())
+        return 1;
     return cmocka_run_group_tests(tests, setup, teardown);
 }

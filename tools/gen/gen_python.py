@@ -265,6 +265,8 @@ def gen_stub(m):
          docstring('"ssh-ed25519", "ssh-rsa" (bits 2048..8192, 0 = 3072), "ecdsa-sha2-nistp256/384/521".', 8),
          "    def import_file(self, path: Union[str, os.PathLike], passphrase: str = ...) -> None: ...",
          "    def import_bytes(self, data: Union[bytes, str], passphrase: str = ...) -> None: ...",
+         "    def import_external(self, public_key: str, key_id: str) -> None:",
+         docstring("An external host key: its public half and an id; on_external_sign signs with it.", 8),
          "    def export_public(self) -> str: ...",
          "    def get_handle(self) -> int: ...",
          "    @property", "    def handle(self) -> int: ...",

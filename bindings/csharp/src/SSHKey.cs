@@ -51,6 +51,16 @@ namespace SFTPKit
                                                             Utf8.Encode(passphrase ?? "")));
         }
 
+        /// <summary>Makes this an external host key: only its public half (an OpenSSH public key
+        /// line) and an id. Every signature with it is made by the server's OnExternalSign handler
+        /// (ExternalCryptoMode = 2), which is called from many connection threads at once.</summary>
+        /// <exception cref="SFTPKitException">Not a supported public key, or a bad id.</exception>
+        public void ImportExternal(string publicKey, string keyId)
+        {
+            using var h = _handle.Acquire(nameof(SSHKey));
+            SFTPKitException.Check(N.sftpkit_key_import_external(h.Ptr, Utf8.Encode(publicKey), Utf8.Encode(keyId)));
+        }
+
         /// <summary>The public key as an OpenSSH line, "ssh-ed25519 AAAA... comment".</summary>
         public string ExportPublic()
         {

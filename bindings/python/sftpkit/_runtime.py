@@ -315,6 +315,12 @@ class SSHKey:
             data = data.encode("utf-8")
         _n.sftpkit_key_import_bytes(self._key(), data, passphrase)
 
+    def import_external(self, public_key, key_id):
+        """An external host key: only its public half (an OpenSSH public key line) and an id. Its
+        signatures are made by the server's on_external_sign handler (external_crypto_mode = 2);
+        the handler is called from many connection threads at once. docs/external-signing.md."""
+        _n.sftpkit_key_import_external(self._key(), public_key, key_id)
+
     def export_public(self):
         """The public key as an OpenSSH line: "ssh-ed25519 AAAA... comment"."""
         return _n.sftpkit_key_export_public(self._key())

@@ -144,6 +144,11 @@ SFTPKIT_API int sftpkit_key_export_private(const sftpkit_key *k, const char *pas
 /* Algorithm ("ssh-ed25519"), size in bits and SHA-256 fingerprint ("SHA256:...") of the key; any
  * out may be NULL. */
 SFTPKIT_API int sftpkit_key_get_info(const sftpkit_key *k, char **algorithm, int *bits, char **fingerprint_sha256);
+/* An external host key: only the public half (an OpenSSH public key line: ssh-ed25519, ssh-rsa,
+ * ecdsa-sha2-nistp256/384/521) and key_id, which on_external_sign's operation_id names. Put in a
+ * server_key_handle slot of a server with external_crypto_mode = 2; every signature with it is
+ * made by the application's on_external_sign handler (docs/external-signing.md). */
+SFTPKIT_API int sftpkit_key_import_external(sftpkit_key *k, const char *public_key, const char *key_id);
 
 #ifdef __cplusplus
 }

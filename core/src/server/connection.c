@@ -23,6 +23,7 @@
 #include "sftp/engine.h"
 #include "ssh/algorithms.h"
 #include "ssh/auth.h"
+#include "ssh/external_keys.h"
 #include "ssh/host_keys.h"
 #include "ssh/keys.h"
 #include "util/log.h"
@@ -576,6 +577,7 @@ void *sfk_connection_main(void *arg)
     struct sfk_runtime *rt = c->rt;
     conn_state st = {.c = c};
     sfk_runtime_set_current(c);
+    sfk_ext_sign_set_thread(s, c->id); /* host-key signatures (KEX and re-keys) made on this thread */
     sfk_auth_init(&st.auth, s, c->id);
     st.auth.on_failure = penalize;
     st.auth.on_failure_ctx = &st;
@@ -645,6 +647,11 @@ void *sfk_connection_main(void *arg)
     sfk_fire_on_session_established(s, c->id);
     why = serve_sftp(&st);
 done:;
+    const char *sign_failure = sfk_ext_sign_take_failure(); /* an external signature broke the (re-)KEX */
+    if (sign_failure) {
+        snprintf(st.why_text, sizeof st.why_text, "key exchange failed: %.360s", sign_failure);
+        why = st.why_text;
+    }
     /* A drop is the reason whatever the I/O saw after it (a forced drop looks like a lost link). */
     int dropped = atomic_load(&c->drop), forced = dropped == SFK_DROP_FORCED;
     if (dropped)
@@ -690,6 +697,7 @@ done:;
     sfk_auth_clear(&st.auth);
     ssh_set_log_callback(NULL);
     ssh_set_log_userdata(NULL);
+    sfk_ext_sign_set_thread(NULL, 0);
     atomic_store(&c->closed, 1);
     return NULL;
 }

@@ -20,6 +20,7 @@
 #include "api/server.h"
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
+#include "ssh/external_sign_provider.h"
 #include "ssh/host_keys.h"
 #include "util/log.h"
 
@@ -346,17 +347,17 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
                          "start: cannot restart from the on_accept handler that stopped the server");
     join_accept_thread(rt); /* stopped from on_accept: that thread must be gone before a new one */
-    int64_t external = sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1);
-    if (external >= 2) /* ecmGeneric, ecmDCAuth, ecmDCAuthJSON */
-        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
-                         "start: external_crypto_mode %" PRId64 " asks for external host-key signing "
-                         "(on_external_sign), which libssh 0.10.6 cannot delegate; use 0 or 1",
-                         external);
     if (sfk_limits_load(s, &rt->limits))
         return sftpkit_last_error_code();
+    int external_sign = 0; /* an external host key: the provider preference is held until stop() */
+    if (sfk_host_keys_external_setup(s, sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1), &external_sign))
+        return sftpkit_last_error_code();
     ssh_bind b = ssh_bind_new();
-    if (!b)
+    if (!b) {
+        if (external_sign)
+            sfk_ext_provider_release();
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
+    }
     int rc = configure_bind(s, b);
     char *host = sfk_prop_str(s, SFK_P_HOST, -1);
     int port = (int)sfk_prop_int(s, SFK_P_PORT, -1), bound = port;
@@ -381,6 +382,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
             close(rt->listen_fd[i]);
         rt->nlisten = 0;
         ssh_bind_free(b);
+        if (external_sign)
+            sfk_ext_provider_release();
         return rc;
     }
     rt->bind = b;
@@ -402,10 +405,13 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         rt->nlisten = 0;
         ssh_bind_free(b);
         rt->bind = NULL;
+        if (external_sign)
+            sfk_ext_provider_release();
         return sfk_error(SFTPKIT_ERROR_IO, "start: cannot start the accept thread");
     }
     pthread_mutex_lock(&rt->lock);
     rt->running = 1;
+    rt->external_sign = external_sign;
     pthread_mutex_unlock(&rt->lock);
     sfk_log(s, SFK_LOG_INFO, "server", "listening on port %d", bound);
     return sfk_ok();
@@ -552,6 +558,9 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     ssh_bind_free(rt->bind);
     rt->bind = NULL;
     pthread_mutex_unlock(&rt->bind_lock);
+    if (rt->external_sign)
+        sfk_ext_provider_release(); /* every connection that could sign has been joined */
+    rt->external_sign = 0;
     sfk_prop_put_int(s, SFK_P_ACTIVE, -1, 0);
     sfk_log(s, SFK_LOG_INFO, "server", "stopped");
     pthread_mutex_lock(&rt->lock);

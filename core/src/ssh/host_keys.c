@@ -9,6 +9,8 @@
 #include "api/errors.h"
 #include "api/hooks.h"
 #include "api/server.h"
+#include "ssh/external_keys.h"
+#include "ssh/external_sign_provider.h"
 #include "ssh/keys.h"
 
 #define SFK_MAX_HOST_KEYS 16
@@ -96,4 +98,31 @@ void sfk_host_keys_destroy(sftpkit_server *s)
         ssh_key_free(s->host_keys->key[i]);
     free(s->host_keys);
     s->host_keys = NULL;
+}
+
+int sfk_host_keys_external_setup(sftpkit_server *s, int64_t mode, int *holds)
+{
+    *holds = 0;
+    if (mode == 3 || mode == 4) /* ecmDCAuth, ecmDCAuthJSON */
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: external_crypto_mode %" PRId64 " (DCAuth) is not supported; use 2 (generic "
+                         "signing in on_external_sign) or 0/1",
+                         mode);
+    ssh_key keys[SFK_MAX_HOST_KEYS];
+    int n = sfk_host_keys_snapshot(s, keys, SFK_MAX_HOST_KEYS), external = 0;
+    for (int i = 0; i < n; i++) {
+        external += sfk_ext_key_is_external(keys[i]);
+        ssh_key_free(keys[i]);
+    }
+    if (external && mode != 2)
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: %d host key(s) are external keys (private half outside the process); set "
+                         "external_crypto_mode = 2 and sign in on_external_sign",
+                         external);
+    if (!external)
+        return 0;
+    if (sfk_ext_provider_acquire())
+        return sftpkit_last_error_code();
+    *holds = 1;
+    return 0;
 }

@@ -11,4 +11,9 @@
 int sfk_host_keys_snapshot(sftpkit_server *s, ssh_key *out, int max);
 void sfk_host_keys_destroy(sftpkit_server *s);
 
+/* start(): checks external_crypto_mode against the slots (modes 3/4 refused; an external key
+ * needs mode 2) and, when an external key is served, acquires the external-sign provider
+ * (*holds = 1: the caller releases it with sfk_ext_provider_release when the server stops). */
+int sfk_host_keys_external_setup(sftpkit_server *s, int64_t mode, int *holds);
+
 #endif

@@ -13,10 +13,12 @@
 #include <openssl/evp.h>
 
 #include "api/errors.h"
+#include "ssh/external_keys.h"
 
 struct sftpkit_key {
     int64_t handle;
-    ssh_key key; /* NULL until generated or imported */
+    ssh_key key;  /* NULL until generated or imported */
+    int external; /* the private half lives outside the process (external_keys.h) */
     struct sftpkit_key *next;
 };
 
@@ -70,13 +72,34 @@ ssh_key sfk_key_dup_by_handle(int64_t handle)
 }
 
 /* Replaces k's key (under the registry lock: a concurrent dup by handle sees old or new). */
-static void set_key(sftpkit_key *k, ssh_key key)
+static void set_key_kind(sftpkit_key *k, ssh_key key, int external)
 {
     pthread_mutex_lock(&registry_lock);
     ssh_key old = k->key;
     k->key = key;
+    k->external = external;
     pthread_mutex_unlock(&registry_lock);
     ssh_key_free(old);
+}
+
+static void set_key(sftpkit_key *k, ssh_key key)
+{
+    set_key_kind(k, key, 0);
+}
+
+SFTPKIT_API int sftpkit_key_import_external(sftpkit_key *k, const char *public_key, const char *key_id)
+{
+    if (!k || !public_key || !key_id)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "key_import_external: NULL %s",
+                         !k            ? "key"
+                         : !public_key ? "public_key"
+                                       : "key_id");
+    ssh_key key = NULL;
+    int rc = sfk_ext_key_create(public_key, key_id, &key);
+    if (rc)
+        return rc;
+    set_key_kind(k, key, 1);
+    return sfk_ok();
 }
 
 SFTPKIT_API int sftpkit_key_generate(sftpkit_key *k, const char *algorithm, int bits)
@@ -239,8 +262,9 @@ SFTPKIT_API int sftpkit_key_export_private(const sftpkit_key *k, const char *pas
 {
     if (!k || !text)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "key_export_private: NULL %s", k ? "out" : "key");
-    if (!k->key || !ssh_key_is_private(k->key))
-        return sfk_error(SFTPKIT_ERROR_NO_PRIVATE_KEY, "key_export_private: the key has no private part");
+    if (!k->key || !ssh_key_is_private(k->key) || k->external)
+        return sfk_error(SFTPKIT_ERROR_NO_PRIVATE_KEY, "key_export_private: the key has no private part%s",
+                         k->external ? " in this process (an external key)" : "");
     char *b64 = NULL;
     if (ssh_pki_export_privkey_base64(k->key, passphrase && *passphrase ? passphrase : NULL, NULL, NULL, &b64) !=
         SSH_OK) {

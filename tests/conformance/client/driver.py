@@ -130,7 +130,7 @@ class Ctx:
             k, a = next(iter(m.items()))
             if k == "hex":
                 return isinstance(actual, (bytes, bytearray)) and bytes(actual) == binascii.unhexlify(a)
-            if k == "var":
+            if k in ("var", "file"):
                 return self.matches(self.value(m), actual)
             if k == "regex":
                 return isinstance(actual, str) and re.fullmatch(a, actual) is not None
@@ -276,7 +276,8 @@ class Session:
     def check(self, checks):
         t = self.transport
         got = {"server_version": t.remote_version, "cipher": t.remote_cipher, "mac": t.remote_mac,
-               "host_key_type": t.host_key_type, "compression": t.remote_compression}
+               "host_key_type": t.host_key_type, "compression": t.remote_compression,
+               "host_key": "%s %s" % (t.get_remote_server_key().get_name(), t.get_remote_server_key().get_base64())}
         for k, m in checks.items():
             if k not in got:
                 raise CaseError("unknown connect check %r" % k)

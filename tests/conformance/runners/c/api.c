@@ -128,6 +128,8 @@ static int key_op(crt_case *cs, const json *step, const crt_record *params, crt_
         } else if (!strcmp(op, "import_bytes") && n == 2 && (a[0].t == CRT_STR || a[0].t == CRT_BYTES) &&
                    a[1].t == CRT_STR) {
             *rc = sftpkit_key_import_bytes(k, (const uint8_t *)a[0].s, a[0].len, a[1].s);
+        } else if (!strcmp(op, "import_external") && n == 2 && a[0].t == CRT_STR && a[1].t == CRT_STR) {
+            *rc = sftpkit_key_import_external(k, a[0].s, a[1].s);
         } else if (!strcmp(op, "export_public") && n == 0) {
             char *line = NULL;
             *rc = sftpkit_key_export_public(k, &line);

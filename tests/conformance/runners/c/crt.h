@@ -94,6 +94,8 @@ int crt_resolve(crt_case *cs, const json *j, const crt_record *params, crt_val *
 /* *ok = 1 when actual matches m. */
 int crt_match(crt_case *cs, const json *m, const crt_val *actual, const crt_record *params, int *ok, char **err);
 const crt_val *crt_param(const crt_record *r, const char *name);
+/* external_signer.c: the external_signer behaviour for one on_external_sign event. */
+int crt_external_sign(crt_case *cs, sftpkit_event *ev, const crt_record *r, char **err);
 
 /* api.c: set/get/call/key steps */
 int crt_api_step(crt_case *cs, const json *step, const crt_record *params, char **err);

@@ -793,6 +793,8 @@ static int on_event(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
         rc = vfs(cs, id, ev, &r, &err);
     if (rc == 0 && json_get(cs->c, "listing"))
         rc = listing(cs, id, ev, &r, &err);
+    if (rc == 0 && id == SFTPKIT_EVENT_ON_EXTERNAL_SIGN && json_get(cs->c, "external_signer"))
+        rc = crt_external_sign(cs, ev, &r, &err);
     const json *rules = json_get(cs->c, "handlers");
     for (size_t i = 0; rc == 0 && rules && i < rules->count; i++)
         rc = apply_rule(cs, i, rules->items[i], id, ev, &r, &err);

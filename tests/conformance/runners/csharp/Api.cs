@@ -118,6 +118,10 @@ static class Api
                 key.ImportBytes((byte[])To(typeof(byte[]), args[0], "import_bytes data"),
                                 args.Count > 1 ? (string)To(typeof(string), args[1], "passphrase") : "");
                 return null;
+            case "import_external":
+                key.ImportExternal((string)To(typeof(string), args[0], "import_external public key"),
+                                   (string)To(typeof(string), args[1], "import_external key id"));
+                return null;
             case "export_public": return key.ExportPublic();
             case "handle": return key.Handle;
             default: throw new CaseFailure($"unknown key op {op}");

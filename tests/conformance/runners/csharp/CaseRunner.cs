@@ -11,6 +11,7 @@ sealed class CaseRunner
     private readonly List<Rule> _rules = new();
     private Vfs _vfs;
     private Listing _listing;
+    private ExternalSigner _externalSigner;
 
     private sealed class Rule
     {
@@ -32,7 +33,7 @@ sealed class CaseRunner
     public void Run()
     {
         foreach (var m in _case.EnumerateObject())
-            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "steps" or "expect" or "unsubscribed"))
+            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "external_signer" or "steps" or "expect" or "unsubscribed"))
                 throw new CaseFailure($"unknown case member {m.Name}");
         _ctx.Server = new SFTPServer();
         if (Member("server") is { ValueKind: JsonValueKind.True })
@@ -162,6 +163,7 @@ sealed class CaseRunner
             }
         if (Member("vfs") is { } vfs) _vfs = new Vfs(vfs, _ctx);
         if (Member("listing") is { } listing) _listing = new Listing(listing, _ctx);
+        if (Member("external_signer") is { } signer) _externalSigner = new ExternalSigner(signer, _ctx);
         // Subscribe to all 41 events (every public OnX event of SFTPServer: the document's 39 and
         // sftpkit's link pair) except the case's "unsubscribed" ones (spec names, on_x_y -> OnXY).
         var skipped = new HashSet<string>();
@@ -206,6 +208,7 @@ sealed class CaseRunner
         {
             _vfs?.Handle(e, received);
             _listing?.Handle(e, received);
+            _externalSigner?.Handle(e);
             foreach (var r in _rules)
             {
                 if (r.Event != e.EventName) continue;

@@ -244,6 +244,8 @@ class Case:
             if args and isinstance(args[0], str):
                 args[0] = args[0].encode("utf-8")
             return k.import_bytes(*args)
+        if op == "import_external":
+            return k.import_external(*args)
         if op == "export_public":
             return k.export_public()
         if op == "handle":
@@ -278,6 +280,8 @@ class Case:
                     self.vfs.handle(name, params, p)
                 if "listing" in self.case:
                     self.listing(name, params, p)
+                if "external_signer" in self.case and name == "on_external_sign":
+                    self.external_sign(params, p)
                 for i, rule in enumerate(self.case.get("handlers", [])):
                     self.apply_rule(i, rule, name, params, p)
             except Exception as e:  # noqa: BLE001 - recorded; the case fails
@@ -311,6 +315,31 @@ class Case:
             setattr(p, pname, self.value(v, params))
         for var, pname in (rule.get("save") or {}).items():
             self.vars[var] = params[pname]
+
+    def external_sign(self, params, p):
+        """The external_signer behaviour: the platform's crypto (Debian's python3-cryptography)."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+        key_id = params["operation_id"].split(":", 1)[1]
+        spec = self.case["external_signer"]["keys"].get(key_id)
+        if spec is None:
+            raise CaseFail("external_signer: no key %r" % key_id)
+        with open(self.value(spec, params), "rb") as f:
+            priv = serialization.load_pem_private_key(f.read(), None)
+        scheme = binascii.unhexlify(params["pars"]).decode().split(";")[1]
+        data = binascii.unhexlify(params["data"])
+        if scheme == "ed25519":
+            sig = priv.sign(data)
+        else:
+            h = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}[
+                params["hash_algorithm"]]
+            if scheme == "ecdsa-der":
+                sig = priv.sign(data, ec.ECDSA(utils.Prehashed(h)))
+            elif scheme == "rsa-pkcs1v15":
+                sig = priv.sign(data, padding.PKCS1v15(), utils.Prehashed(h))
+            else:
+                raise CaseFail("external_signer: unknown scheme %r" % scheme)
+        p.signed_data = binascii.hexlify(sig).decode()
 
     def listing(self, name, params, p):
         spec = self.case["listing"]

@@ -42,6 +42,27 @@ class KeyTest {
     }
 
     @Test
+    void externalKeyKeepsOnlyThePublicHalf() {
+        try (SSHKey source = new SSHKey(); SSHKey k = new SSHKey(); SFTPServer s = new SFTPServer()) {
+            source.generate("ssh-rsa", 2048);
+            String line = source.exportPublic();
+            SFTPKitException e = assertThrows(SFTPKitException.class, () -> k.importExternal(line, ""));
+            assertEquals(1048580, e.getCode()); // an empty key id is an invalid value
+            e = assertThrows(SFTPKitException.class, () -> k.importExternal("ssh-rsa AAAA", "x"));
+            assertEquals(1048602, e.getCode());
+            k.importExternal(line, "hsm-rsa");
+            assertEquals(line.split(" ")[1], k.exportPublic().split(" ")[1]);
+            s.setServerKeyCount(1);
+            s.setServerKeyHandle(0, k.getHandle());
+            assertEquals("ssh-rsa", s.getServerKeyAlgorithm(0));
+            s.setExternalCryptoMode(3); // DCAuth is refused by name
+            e = assertThrows(SFTPKitException.class, s::start);
+            assertEquals(1048578, e.getCode());
+            assertTrue(e.getMessage().contains("DCAuth"), e.getMessage());
+        }
+    }
+
+    @Test
     void badInputIsAnSFTPKitException(@TempDir Path dir) {
         try (SSHKey k = new SSHKey()) {
             assertThrows(SFTPKitException.class, () -> k.generate("ssh-nonsense", 0));

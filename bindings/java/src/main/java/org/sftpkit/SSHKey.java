@@ -98,6 +98,24 @@ public final class SSHKey implements AutoCloseable {
     }
 
     /**
+     * Makes this an external host key: only its public half and an id are in the process; every
+     * signature with it is made by the server's {@code on_external_sign} listener
+     * ({@code external_crypto_mode = 2}), which is called from many connection threads at once.
+     *
+     * @param publicKey an OpenSSH public key line (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521)
+     * @param keyId the id that the event's operation_id names
+     * @throws SFTPKitException if the line is not such a key or the id is empty or too long
+     */
+    public void importExternal(String publicKey, String keyId) {
+        long p = handle.acquire();
+        try {
+            check(SFTPKitNative.sftpkit_key_import_external(p, Utf8.z(publicKey), Utf8.z(keyId)));
+        } finally {
+            handle.release();
+        }
+    }
+
+    /**
      * The public key as one OpenSSH line, for example {@code "ssh-ed25519 AAAA... comment"}.
      *
      * @return the line

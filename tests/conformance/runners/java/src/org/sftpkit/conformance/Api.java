@@ -107,6 +107,7 @@ final class Api {
             case "generate": java = "generate"; break;
             case "import_file": java = "importFile"; break;
             case "import_bytes": java = "importBytes"; break;
+            case "import_external": java = "importExternal"; break;
             case "export_public": java = "exportPublic"; break;
             case "handle": java = "getHandle"; break;
             default: throw new CaseError("unknown key op " + op);

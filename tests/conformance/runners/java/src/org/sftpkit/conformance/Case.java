@@ -29,7 +29,7 @@ import org.sftpkit.SSHKey;
 /** One case: fixture, recorder and behaviours, steps, teardown, expectations (FORMAT.md's order). */
 final class Case implements Values.Scope {
     private static final Set<String> MEMBERS = Set.of("name", "doc", "server", "fixture", "handlers", "listing", "vfs",
-            "steps", "expect", "unsubscribed");
+            "external_signer", "steps", "expect", "unsubscribed");
 
     /** One event as received; done once its handler (behaviours and rules) has finished. */
     static final class EventRecord {
@@ -68,6 +68,7 @@ final class Case implements Values.Scope {
     private int port;
     private Vfs vfs;
     private Listing listing;
+    private ExternalSigner externalSigner;
     private final List<Rule> rules = new ArrayList<>();
     private final ThreadLocal<Map<String, Object>> currentParams = new ThreadLocal<>();
 
@@ -340,6 +341,9 @@ final class Case implements Values.Scope {
         if (c.containsKey("listing")) {
             listing = new Listing(map(c.get("listing"), "listing"), this);
         }
+        if (c.containsKey("external_signer")) {
+            externalSigner = new ExternalSigner(map(c.get("external_signer"), "external_signer"), this);
+        }
         // Every event, in the lambda form (setOnX with the per-event functional interface).
         List<Object> unsubscribed = list(c.getOrDefault("unsubscribed", List.of()), "unsubscribed");
         for (Object u : unsubscribed) {
@@ -397,6 +401,9 @@ final class Case implements Values.Scope {
             }
             if (listing != null) {
                 guarded(ev.name() + " (listing)", () -> listing.handle(e, params));
+            }
+            if (externalSigner != null) {
+                guarded(ev.name() + " (external_signer)", () -> externalSigner.handle(e, params));
             }
             for (Rule r : rules) {
                 guarded(ev.name() + " rule", () -> {

@@ -1,0 +1,86 @@
+/* The external_signer behaviour (FORMAT.md): on_external_sign signed with the platform's crypto,
+ * which for C is OpenSSL, from a PKCS#8 PEM key only this handler reads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "crt.h"
+
+static int unhex(const char *s, unsigned char *out, size_t max)
+{
+    size_t n = s ? strlen(s) : 1;
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return (int)(n / 2);
+}
+
+static int sign(EVP_PKEY *key, const char *scheme, const char *hash, const unsigned char *in, size_t inlen,
+                unsigned char *sig, size_t *siglen)
+{
+    if (!strcmp(scheme, "ed25519")) {
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        int ok = EVP_DigestSignInit(m, NULL, NULL, NULL, key) == 1 && EVP_DigestSign(m, sig, siglen, in, inlen) == 1;
+        EVP_MD_CTX_free(m);
+        return ok;
+    }
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
+    const EVP_MD *md = EVP_get_digestbyname(hash);
+    int ok = c && md && EVP_PKEY_sign_init(c) == 1 &&
+             (strcmp(scheme, "rsa-pkcs1v15") || EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1) &&
+             EVP_PKEY_CTX_set_signature_md(c, md) == 1 && EVP_PKEY_sign(c, sig, siglen, in, inlen) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+}
+
+int crt_external_sign(crt_case *cs, sftpkit_event *ev, const crt_record *r, char **err)
+{
+    const crt_val *op = crt_param(r, "operation_id"), *pars = crt_param(r, "pars"), *data = crt_param(r, "data"),
+                  *hash = crt_param(r, "hash_algorithm");
+    if (!op || !pars || !data || !hash || op->t != CRT_STR)
+        return crt_fail(err, "external_signer: on_external_sign without its parameters");
+    const char *key_id = strchr(op->s, ':') ? strchr(op->s, ':') + 1 : op->s;
+    const json *spec = json_get(json_get(json_get(cs->c, "external_signer"), "keys"), key_id);
+    if (!spec)
+        return crt_fail(err, "external_signer: no key %s", key_id);
+    crt_val path = {0};
+    if (crt_resolve(cs, spec, r, &path, err))
+        return -1;
+    unsigned char in[1024], scheme_text[128], sig[1024];
+    int inlen = unhex(data->s, in, sizeof in), plen = unhex(pars->s, scheme_text, sizeof scheme_text - 1);
+    if (inlen <= 0 || plen <= 0) {
+        crt_val_free(&path);
+        return crt_fail(err, "external_signer: data or pars is not hex");
+    }
+    scheme_text[plen] = '\0';
+    const char *scheme = strchr((char *)scheme_text, ';') ? strchr((char *)scheme_text, ';') + 1 : "";
+    FILE *f = fopen(path.s, "r");
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    size_t siglen = sizeof sig;
+    int ok = key && sign(key, scheme, hash->s, in, (size_t)inlen, sig, &siglen);
+    EVP_PKEY_free(key);
+    if (!ok) {
+        int rc = crt_fail(err, "external_signer: cannot sign with %s (scheme %s)", path.s, scheme);
+        crt_val_free(&path);
+        return rc;
+    }
+    crt_val_free(&path);
+    char *hex = malloc(2 * siglen + 1);
+    for (size_t i = 0; i < siglen; i++)
+        sprintf(hex + 2 * i, "%02x", sig[i]);
+    hex[2 * siglen] = '\0';
+    int rc = sftpkit_event_set_str(ev, "signed_data", hex);
+    free(hex);
+    return rc ? crt_fail(err, "external_signer: set signed_data: %s", sftpkit_last_error_message()) : 0;
+}
