@@ -205,6 +205,7 @@ class Model:
         known = {c["name"] for c in raw["config_settings"]}
         self.config += [Config({"name": n, "scope": "sftpkit", "summary": e["summary"], "remarks": e.get("remarks", "")}, e)
                         for n, e in cfg_ext.items() if not n.startswith("_") and n not in known and "summary" in e]
+        self.symlink_draft_clients = ext.get("symlink_order", {}).get("draft_order_clients", [])
         self.errors = ext["errors"]
         self.enums = raw["enums"]
         self.algorithms = {k: v for k, v in ext["algorithms"].items() if not k.startswith("_")}

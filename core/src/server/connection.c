@@ -460,7 +460,9 @@ static const char *serve_sftp(conn_state *st)
                              .username = st->auth.username,
                              .root = root,
                              .handle_quota = sfk_conn_handle_quota,
-                             .quota_ctx = c};
+                             .quota_ctx = c,
+                             .client_banner = ssh_get_clientbanner(st->session),
+                             .cancel = &c->drop};
     sfk_engine *engine = sfk_engine_new(&cfg);
     free(root);
     if (!engine)

@@ -119,12 +119,16 @@ struct sfk_engine {
     int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
     void *quota_ctx;
     char *username;
-    sfk_fs *fs; /* NULL: no local file system */
-    int fatal;  /* a fatal protocol error happened; every call fails from now on */
+    sfk_fs *fs;               /* NULL: no local file system */
+    const atomic_int *cancel; /* see sfk_engine_config */
+    int fatal;                /* a fatal protocol error happened; every call fails from now on */
 
     int initialized, version;
     int min_version, max_version;
     int read_only, utf8, events;
+    int symlink_draft;      /* SYMLINK carries (link, target): the client sends the draft's order */
+    int allow_special_mode; /* config AllowSpecialModeBits: keep client-set 07000 bits */
+    int allow_chown;        /* config AllowChangeOwner */
 
     sfk_buf in;     /* bytes of packets not yet processed (a partial one, or held back) */
     size_t in_off;  /* processed prefix of `in` */
