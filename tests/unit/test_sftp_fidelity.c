@@ -327,6 +327,144 @@ static void test_read_of_zero_bytes_is_empty_data(void **state)
     tc_free(t);
 }
 
+/* ---- modes and owners ----------------------------------------------------------------------- */
+
+/* SETSTAT (path) or FSETSTAT (h) with permissions and/or uid/gid (a negative value: not sent). */
+static uint32_t set_attrs(tc *t, const char *path, const tc_handle *h, int64_t perm, int64_t uid, int64_t gid)
+{
+    uint32_t id = tc_begin(t, h ? SSH_FXP_FSETSTAT : SSH_FXP_SETSTAT);
+    if (h)
+        tc_str(t, h->s, h->len);
+    else
+        tc_cstr(t, path);
+    uint32_t flags = (perm >= 0 ? SSH_FILEXFER_ATTR_PERMISSIONS : 0) | (uid >= 0 ? SSH_FILEXFER_ATTR_UIDGID : 0);
+    tc_u32(t, flags);
+    if (uid >= 0) {
+        tc_u32(t, (uint32_t)uid);
+        tc_u32(t, (uint32_t)gid);
+    }
+    if (perm >= 0)
+        tc_u32(t, (uint32_t)perm);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(tc_next(t), SSH_FXP_STATUS);
+    assert_int_equal(t->id, id);
+    return sfk_rd_u32(&t->rd);
+}
+
+static mode_t host_mode(const tc *t, const char *rel)
+{
+    char p[600];
+    struct stat sb;
+    host_path(t, rel, p, sizeof p);
+    assert_int_equal(lstat(p, &sb), 0);
+    return sb.st_mode & 07777;
+}
+
+static uint32_t open_with_perm(tc *t, const char *path, uint32_t perm, tc_handle *h)
+{
+    uint32_t id = tc_begin(t, SSH_FXP_OPEN);
+    tc_cstr(t, path);
+    tc_u32(t, SSH_FXF_WRITE | SSH_FXF_CREAT);
+    tc_u32(t, SSH_FILEXFER_ATTR_PERMISSIONS);
+    tc_u32(t, perm);
+    assert_int_equal(tc_send(t), 0);
+    uint8_t type = tc_next(t);
+    assert_int_equal(t->id, id);
+    if (type == SSH_FXP_STATUS)
+        return sfk_rd_u32(&t->rd);
+    h->len = tc_rd_cstr(t, h->s, sizeof h->s);
+    return 0;
+}
+
+static uint32_t mkdir_with_perm(tc *t, const char *path, uint32_t perm)
+{
+    uint32_t id = tc_begin(t, SSH_FXP_MKDIR);
+    tc_cstr(t, path);
+    tc_u32(t, SSH_FILEXFER_ATTR_PERMISSIONS);
+    tc_u32(t, perm);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(tc_next(t), SSH_FXP_STATUS);
+    assert_int_equal(t->id, id);
+    return sfk_rd_u32(&t->rd);
+}
+
+static void test_special_mode_bits_are_stripped(void **state)
+{
+    (void)state;
+    mode_t old_umask = umask(0);
+    sftpkit_server *s = sftpkit_server_new();
+    tc *t = ready_banner(s, NULL);
+    tc_handle h;
+    assert_int_equal(open_with_perm(t, "suid", 04755, &h), 0);
+    assert_int_equal(host_mode(t, "suid"), 0755);
+    assert_int_equal(set_attrs(t, NULL, &h, 02750, -1, -1), 0);
+    assert_int_equal(host_mode(t, "suid"), 0750);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(set_attrs(t, "suid", NULL, 06777, -1, -1), 0);
+    assert_int_equal(host_mode(t, "suid"), 0777);
+    assert_int_equal(mkdir_with_perm(t, "sticky", 01777), 0);
+    assert_int_equal(host_mode(t, "sticky"), 0777);
+    tc_free(t);
+    /* allowed by config: passed through */
+    config(s, "AllowSpecialModeBits=True");
+    t = ready_banner(s, NULL);
+    assert_int_equal(open_with_perm(t, "suid", 04755, &h), 0);
+    assert_int_equal(host_mode(t, "suid"), 04755);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(set_attrs(t, "suid", NULL, 04700, -1, -1), 0);
+    assert_int_equal(host_mode(t, "suid"), 04700);
+    assert_int_equal(mkdir_with_perm(t, "sticky", 01777), 0);
+    assert_int_equal(host_mode(t, "sticky"), 01777);
+    tc_free(t);
+    sftpkit_server_free(s);
+    umask(old_umask);
+}
+
+static void test_owner_change_needs_a_setting(void **state)
+{
+    (void)state;
+    sftpkit_server *s = sftpkit_server_new();
+    tc *t = ready_banner(s, NULL);
+    tc_put_file(t->root, "f", "x");
+    char p[600];
+    struct stat sb;
+    host_path(t, "f", p, sizeof p);
+    assert_int_equal(chmod(p, 0644), 0);
+    assert_int_equal(stat(p, &sb), 0);
+    uid_t uid = sb.st_uid;
+    gid_t gid = sb.st_gid;
+    /* a new owner: refused, and the mode in the same request is not applied either */
+    assert_int_equal(set_attrs(t, "f", NULL, 0600, uid + 1, gid), SSH_FX_PERMISSION_DENIED);
+    assert_int_equal(set_attrs(t, "f", NULL, 0600, uid, gid + 1), SSH_FX_PERMISSION_DENIED);
+    assert_int_equal(host_mode(t, "f"), 0644);
+    tc_handle h;
+    assert_int_equal(tc_open(t, "f", SSH_FXF_WRITE, &h), 0);
+    assert_int_equal(set_attrs(t, NULL, &h, -1, uid + 1, gid), SSH_FX_PERMISSION_DENIED);
+    /* the owner it already has (clients that send back every attribute): fine */
+    assert_int_equal(set_attrs(t, NULL, &h, 0640, uid, gid), SSH_FX_OK);
+    assert_int_equal(host_mode(t, "f"), 0640);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_int_equal(sb.st_uid, uid);
+    tc_free(t);
+    /* allowed by config: the operating system decides */
+    config(s, "AllowChangeOwner=True");
+    t = ready_banner(s, NULL);
+    tc_put_file(t->root, "f", "x");
+    host_path(t, "f", p, sizeof p);
+    uint32_t st = set_attrs(t, "f", NULL, -1, 12345, 12345);
+    assert_int_equal(stat(p, &sb), 0);
+    if (geteuid() == 0) {
+        assert_int_equal(st, SSH_FX_OK);
+        assert_int_equal(sb.st_uid, 12345);
+    } else {
+        assert_int_equal(st, SSH_FX_PERMISSION_DENIED); /* EPERM from the kernel, not from us */
+        assert_int_equal(sb.st_uid, geteuid());
+    }
+    tc_free(t);
+    sftpkit_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_copy_data_bounds),
         cmocka_unit_test(test_copy_data_stops_on_drop),
         cmocka_unit_test(test_read_of_zero_bytes_is_empty_data),
+        cmocka_unit_test(test_special_mode_bits_are_stripped),
+        cmocka_unit_test(test_owner_change_needs_a_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

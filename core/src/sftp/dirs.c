@@ -210,7 +210,7 @@ void sfk_req_mkdir(sfk_engine *e, sfk_req *r)
         } else if (!e->fs) {
             st = SSH_FX_OP_UNSUPPORTED;
         } else {
-            int rc = sfk_fs_mkdir(e->fs, e->rel1, (a.flags & SFK_A_PERMS) ? a.perm & 07777 : 0777);
+            int rc = sfk_fs_mkdir(e->fs, e->rel1, (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0777);
             st = rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
         }
     }

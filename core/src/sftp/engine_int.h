@@ -223,6 +223,13 @@ const char *sfk_group_name(sfk_engine *e, uint32_t gid, char tmp[16]);
  * e->rel2/abs2 (slot 1). Returns 0, or an SFTP status (BAD_MESSAGE for a truncated packet,
  * INVALID_FILENAME...) that the caller replies with. */
 int sfk_take_path(sfk_engine *e, sfk_rd *rd, int slot);
+/* The permission bits a client may set: setuid, setgid and sticky only with config
+ * AllowSpecialModeBits (a server running as root would otherwise let clients make set-user-id
+ * programs). */
+static inline uint32_t sfk_client_perm(const sfk_engine *e, uint32_t perm)
+{
+    return perm & (e->allow_special_mode ? 07777u : 0777u);
+}
 /* The request must carry nothing more (trailing bytes are tolerated, truncation is not). */
 static inline int sfk_parsed(const sfk_req *r)
 {

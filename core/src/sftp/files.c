@@ -55,7 +55,7 @@ void sfk_req_open(sfk_engine *e, sfk_req *r)
         h->custom = 1;
         st = open_custom(e, h);
     } else {
-        mode_t mode = (a.flags & SFK_A_PERMS) ? a.perm & 07777 : 0666;
+        mode_t mode = (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0666;
         int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, 1);
         if (fd < 0)
             st = sfk_status_from_errno(-fd);
