@@ -581,6 +581,7 @@ void *sfk_connection_main(void *arg)
     sfk_auth_init(&st.auth, s, c->id);
     st.auth.on_failure = penalize;
     st.auth.on_failure_ctx = &st;
+    st.auth.client_address = c->address;
     ssh_set_log_userdata(&st);
     ssh_set_log_callback(log_callback);
     ssh_set_log_level(SSH_LOG_TRACE); /* handshake only: lowered once the session is up */

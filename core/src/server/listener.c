@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "api/events_gen.h"
 #include "api/server.h"
+#include "api/start_checks.h"
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
 #include "ssh/host_keys.h"
@@ -352,7 +353,7 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
                          "start: external_crypto_mode %" PRId64 " asks for external host-key signing "
                          "(on_external_sign), which libssh 0.10.6 cannot delegate; use 0 or 1",
                          external);
-    if (sfk_limits_load(s, &rt->limits))
+    if (sfk_limits_load(s, &rt->limits) || sfk_start_checks(s))
         return sftpkit_last_error_code();
     ssh_bind b = ssh_bind_new();
     if (!b)

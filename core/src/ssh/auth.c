@@ -18,6 +18,7 @@
 #include "api/events_gen.h"
 #include "api/props.h"
 #include "api/server.h"
+#include "ssh/authorized_keys.h"
 #include "ssh/keys.h"
 #include "util/log.h"
 #include "util/otp.h"
@@ -146,8 +147,9 @@ int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int m
     return conclude(a, user, method, accept && !refused_for_password_change(a, user, force_change));
 }
 
-/* Is key one of the authorized_keys lines in the user's user_ssh_key? */
-static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
+/* Is key one of the authorized_keys lines in the user's user_ssh_key, with options that allow
+ * this client now (ssh/authorized_keys.c)? */
+static int key_authorized(sftpkit_server *s, const char *user, ssh_key key, const char *address)
 {
     int64_t i = sfk_find_user(s, user);
     if (i < 0)
@@ -161,11 +163,8 @@ static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
     if (text) {
         memcpy(text, lines, len);
         text[len] = '\0';
-        for (char *line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
-            ssh_key allowed = sfk_key_parse_public_line(line);
-            found = allowed && ssh_key_cmp(allowed, key, SSH_KEY_CMP_PUBLIC) == 0;
-            ssh_key_free(allowed);
-        }
+        for (char *line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save))
+            found = sfk_ak_allows_logged(s, user, line, key, address);
     }
     free(text);
     free(lines);
@@ -178,7 +177,7 @@ int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
         return SSH_AUTH_DENIED;
     if (!(a->offered & SSH_AUTH_METHOD_PUBLICKEY))
         return SSH_AUTH_DENIED;
-    int authorized = key_authorized(a->server, user, key);
+    int authorized = key_authorized(a->server, user, key, a->client_address);
     if (state == SSH_PUBLICKEY_STATE_NONE) {
         /* The probe ("would you take this key?"): say yes when the list has it or a handler may
          * decide; the real verdict comes with the signature. */
