@@ -359,8 +359,11 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
     if (!b)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
     int rc = configure_bind(s, b);
-    char *host = sfk_prop_str(s, SFK_P_HOST, -1);
-    int port = (int)sfk_prop_int(s, SFK_P_PORT, -1), bound = port;
+    char *host = NULL;
+    int port = 0;
+    if (!rc)
+        rc = sfk_listen_target(s, &host, &port); /* host/port, or socket_local_address/_port */
+    int bound = port;
     int ipv6 = (int)sfk_prop_int(s, SFK_P_SOCKET_USE_IPV6, -1), dual = (int)sfk_config_int(s, SFK_CFG_DUALSTACK);
     rt->nlisten = 0;
     if (!rc) {
