@@ -20,6 +20,7 @@
 #include "api/server.h"
 #include "ssh/authorized_keys.h"
 #include "ssh/keys.h"
+#include "ssh/totp_replay.h"
 #include "util/log.h"
 #include "util/otp.h"
 
@@ -251,8 +252,17 @@ static int hotp_claim(sftpkit_server *s, int64_t i, int64_t used)
     return ok;
 }
 
+static int totp_claim(sftpkit_server *s, int64_t i, int64_t step)
+{
+    char *user = sfk_prop_str(s, SFK_P_USER_USERNAME, i);
+    int ok = user && sfk_totp_claim(s, user, step);
+    free(user);
+    return ok;
+}
+
 /* Checks an OTP: HOTP accepts the counter and a look-ahead of 3 and advances the counter past
- * the match (so a code works once); TOTP accepts one step either side of now. */
+ * the match (so a code works once); TOTP accepts one step either side of now, each step once
+ * and never one older than the last accepted (ssh/totp_replay.c). */
 static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
 {
     uint8_t *secret = NULL;
@@ -275,7 +285,9 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
     } else {
         int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;
         for (int64_t t = now - 1; t <= now + 1 && !ok; t++)
-            ok = !sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer);
+            if (!sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer))
+                ok = totp_claim(s, i, t) ? 1 : -1; /* -1: this step's code was used already */
+        ok = ok > 0;
     }
     free(hash);
     free(secret);
