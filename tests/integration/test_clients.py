@@ -2,7 +2,8 @@
 made (whatever SYMLINK order it sends to a server that is not OpenSSH), READLINK, REALPATH of
 links (OpenSSH resolves them), rename, the root's listing ('..' describes the root itself), and
 copy-data. Clients: asyncssh, paramiko, OpenSSH sftp, lftp, phpseclib (php-phpseclib3), Ruby
-net-sftp (ruby-net-sftp) and PuTTY psftp (putty-tools: no symlink command)."""
+net-sftp (ruby-net-sftp), PuTTY psftp (putty-tools: no symlink command) and node ssh2 (npm,
+installed here into the build tree on first use)."""
 import asyncio
 import json
 import os
@@ -232,3 +233,60 @@ def test_psftp(server, keys):
     assert_renamed(d)
     listing = {l.split()[-1]: l.split()[:-1] for l in out.splitlines() if l[:1] in "d-l" and len(l.split()) >= 9}
     assert listing[".."] == listing["."], out
+
+
+NODE = r"""
+const { Client } = require("ssh2");
+const port = parseInt(process.argv[2], 10);
+const c = new Client();
+c.on("ready", () => c.sftp((err, sftp) => {
+  if (err) throw err;
+  const out = {};
+  sftp.symlink("target.txt", "/node/link", (err) => {       // ssh2: symlink(targetPath, linkPath)
+    if (err) throw err;
+    sftp.readlink("/node/link", (err, target) => {
+      if (err) throw err;
+      out.readlink = target;
+      sftp.realpath("/node/dlink/x", (err, real) => {
+        if (err) throw err;
+        out.realdir = real;
+        sftp.rename("/node/a.txt", "/node/b.txt", (err) => {
+          if (err) throw err;
+          sftp.readdir("/", (err, list) => {
+            if (err) throw err;
+            for (const e of list) if (e.filename === "node") out.listed = true;
+            console.log(JSON.stringify(out));
+            c.end();
+          });
+        });
+      });
+    });
+  });
+})).on("error", (e) => { console.error(String(e)); process.exit(2); })
+  .connect({ host: "127.0.0.1", port, username: "alice", password: "pw" });
+"""
+
+
+def node_ssh2():
+    """The ssh2 package under <build>/npm (npm install on first use, then reused)."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.fail("node and npm are needed (scripts/install-deps installs nodejs and npm)")
+    build = os.environ.get("SFTPKIT_BINARY_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+    prefix = os.path.abspath(os.path.join(build, "npm"))
+    if not os.path.exists(os.path.join(prefix, "node_modules", "ssh2", "package.json")):
+        os.makedirs(prefix, exist_ok=True)
+        run(["npm", "install", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error",
+             "--omit=optional", "--ignore-scripts", "ssh2@1"])  # pure JavaScript: no native builds
+    return os.path.join(prefix, "node_modules")
+
+
+def test_node_ssh2(server, tmp_path):
+    modules = node_ssh2()
+    d = prepare(server, "node")
+    script = tmp_path / "client.js"
+    script.write_text(NODE)
+    out = json.loads(run(["node", str(script), str(server.port)], env=dict(os.environ, NODE_PATH=modules))
+                     .splitlines()[-1])
+    assert out == {"readlink": "target.txt", "realdir": "/node/sub/x", "listed": True}, out
+    assert_link(d)
+    assert_renamed(d)
