@@ -333,9 +333,18 @@ static void set_session_options(conn_state *st, sftpkit_server *s, long timeout_
         ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_C_S, resolved);
         ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_S_C, resolved);
     }
-    int level = (int)sfk_prop_int(s, SFK_P_COMPRESSION_LEVEL, -1);
-    ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_LEVEL, &level);
     free(list), free(message), free(resolved);
+}
+
+/* Two properties say the same; ssh_settings_compression_level wins when it was changed. */
+static void set_compression_level(conn_state *st, sftpkit_server *s)
+{
+    int level = (int)sfk_prop_int(s, SFK_P_SSH_SETTINGS_COMPRESSION_LEVEL, -1);
+    if (level == sfk_props[SFK_P_SSH_SETTINGS_COMPRESSION_LEVEL].default_i)
+        level = (int)sfk_prop_int(s, SFK_P_COMPRESSION_LEVEL, -1);
+    if (level < 1)
+        level = 1; /* libssh refuses 0 (and would keep its default, 7): 1 is the least it does */
+    ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_LEVEL, &level);
 }
 
 /* Runs until the user is authenticated and has asked for the sftp subsystem, or fails.
@@ -604,6 +613,7 @@ void *sfk_connection_main(void *arg)
         goto done;
     }
     ssh_set_counters(st.session, &c->socket_counter, &c->raw_counter);
+    set_compression_level(&st, s); /* after the accept, which resets the session's level */
     st.server_cb = (struct ssh_server_callbacks_struct){.userdata = &st,
                                                         .auth_password_function = on_password,
                                                         .auth_pubkey_function = on_pubkey,
