@@ -31,7 +31,7 @@ struct sftpkit_server {
     struct sfk_host_keys *host_keys;
     struct sfk_runtime *runtime;
     struct sfk_sftp_registry *sftp;
-    uint64_t serial; /* unique per server in the process: tells context frames apart (api/context.c) */
+    uint64_t serial;                 /* unique per server in the process: tells context frames apart (api/context.c) */
     struct sfk_totp_used *totp_used; /* ssh/totp_replay.c */
 };
 
