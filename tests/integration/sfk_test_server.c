@@ -310,7 +310,8 @@ static void usage(void)
                     "  [--user NAME:PASSWORD]... [--user-key NAME:PUBFILE]... [--user-base NAME:DIR]...\n"
                     "  [--user-speed NAME:IN:OUT]... [--otp NAME:hotp|totp:HASH:DIGITS:VALUE:SECRET]...\n"
                     "  [--auth-types N] [--config SETTING]... [--ciphers L] [--kex L] [--macs L] [--pubkey-algs L]\n"
-                    "  [--compression L] [--handshake-timeout S] [--socket-timeout S] [--speed-in B] [--speed-out B]\n"
+                    "  [--compression L] [--ssh-compression-level N] [--handshake-timeout S] [--socket-timeout S] "
+                    "[--speed-in B] [--speed-out B]\n"
                     "  [--ipv6] [--force-compression] [--software-name NAME] [--veto-accept] [--veto-auth USER]...\n"
                     "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]... [--stop-on EVENT]\n");
 }
@@ -473,6 +474,8 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
             rc = sftpkit_server_set_ssh_settings_public_key_algorithms(s, v);
         else if (!strcmp(a, "--compression"))
             rc = sftpkit_server_set_ssh_settings_compression_algorithms(s, v);
+        else if (!strcmp(a, "--ssh-compression-level"))
+            rc = sftpkit_server_set_ssh_settings_compression_level(s, atoll(v));
         else if (!strcmp(a, "--handshake-timeout"))
             rc = sftpkit_server_set_ssh_settings_handshake_timeout(s, atoll(v));
         else if (!strcmp(a, "--socket-timeout"))

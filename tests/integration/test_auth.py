@@ -179,9 +179,22 @@ def test_totp_code(server):
         t.auth_interactive("totp", answers(stale))
     with pytest.raises(paramiko.AuthenticationException):  # SHA-1 is not this user's hash
         t.auth_interactive("totp", answers(otp(TOTP_SECRET, int(time.time()) // 30, 8, hashlib.sha1)))
-    t.auth_interactive("totp", answers(otp(TOTP_SECRET, int(time.time()) // 30, 8, hashlib.sha256)))
+    step = int(time.time()) // 30
+    code = otp(TOTP_SECRET, step, 8, hashlib.sha256)
+    t.auth_interactive("totp", answers(code))
     assert t.is_authenticated()
     open_sftp(t).listdir(".")
+    t.close()
+    # the same code again, on another connection within its window: refused (once per step), and
+    # so is the previous step's code, which the window would otherwise still take
+    t = transport(server.port)
+    with pytest.raises(paramiko.AuthenticationException):
+        t.auth_interactive("totp", answers(code))
+    with pytest.raises(paramiko.AuthenticationException):
+        t.auth_interactive("totp", answers(otp(TOTP_SECRET, step - 1, 8, hashlib.sha256)))
+    # the next step's code (the window takes one step ahead) still works, once
+    t.auth_interactive("totp", answers(otp(TOTP_SECRET, step + 1, 8, hashlib.sha256)))
+    assert t.is_authenticated()
     t.close()
 
 

@@ -66,8 +66,10 @@ TC_FN void tc_make_dirs(tc *t)
     assert_int_equal(mkdir(t->outside, 0755), 0);
 }
 
-/* cfg_root: NULL = a fresh temporary root; "" = no local file system. */
-TC_FN tc *tc_new_with(sftpkit_server *s, const char *cfg_root, int64_t conn)
+/* cfg_root: NULL = a fresh temporary root; "" = no local file system. banner: the client's
+ * identification string (NULL: unknown); cancel: the drop flag (NULL: none). */
+TC_FN tc *tc_new_full(sftpkit_server *s, const char *cfg_root, int64_t conn, const char *banner,
+                      const atomic_int *cancel)
 {
     tc *t = calloc(1, sizeof *t);
     assert_non_null(t);
@@ -75,11 +77,20 @@ TC_FN tc *tc_new_with(sftpkit_server *s, const char *cfg_root, int64_t conn)
     t->seed = 12345;
     if (!cfg_root)
         tc_make_dirs(t);
-    sfk_engine_config cfg = {
-        .server = s, .connection_id = conn, .username = "alice", .root = cfg_root ? cfg_root : t->root};
+    sfk_engine_config cfg = {.server = s,
+                             .connection_id = conn,
+                             .username = "alice",
+                             .root = cfg_root ? cfg_root : t->root,
+                             .client_banner = banner,
+                             .cancel = cancel};
     t->e = sfk_engine_new(&cfg);
     assert_non_null(t->e);
     return t;
+}
+
+TC_FN tc *tc_new_with(sftpkit_server *s, const char *cfg_root, int64_t conn)
+{
+    return tc_new_full(s, cfg_root, conn, NULL, NULL);
 }
 
 TC_FN tc *tc_new(void)

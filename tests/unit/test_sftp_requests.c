@@ -398,6 +398,13 @@ static void test_realpath(void **state)
 {
     (void)state;
     tc *t = ready();
+    /* REALPATH resolves on disk like OpenSSH's: every component but the last must exist */
+    const char *dirs[] = {"a", "a/b", "a/b/c", "x", "x/y"};
+    for (size_t i = 0; i < 5; i++) {
+        char p[600];
+        host_path(t, dirs[i], p, sizeof p);
+        assert_int_equal(mkdir(p, 0755), 0);
+    }
     const char *cases[][2] = {
         {".", "/"},
         {"", "/"},
@@ -571,6 +578,11 @@ static void test_expand_path_and_home_directory(void **state)
 {
     (void)state;
     tc *t = ready();
+    char xdir[600], adir[600];
+    host_path(t, "x", xdir, sizeof xdir);
+    host_path(t, "a", adir, sizeof adir);
+    assert_int_equal(mkdir(xdir, 0755), 0);
+    assert_int_equal(mkdir(adir, 0755), 0);
     const char *cases[][2] = {{"~", "/"}, {"~/x/y", "/x/y"}, {"~alice/z", "/z"}, {"a/../b", "/b"}, {"/q", "/q"}};
     char out[300];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

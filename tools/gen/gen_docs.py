@@ -31,16 +31,31 @@ def _rule(p, m):
     return "; ".join(parts) or "any"
 
 
+def _effect(kind, why):
+    if kind == "yes":
+        return "yes"
+    if kind == "refused":
+        return "**refused** by start() unless at its default: " + why
+    return "*no effect*: " + why
+
+
+def _effect_short(kind):
+    return {"yes": "yes", "none": "*no effect*", "refused": "**refused** unless default"}[kind]
+
+
 def properties_md(m):
     o = [NOTE, "# SFTPServer properties\n",
          "Every property has a typed getter and, unless read-only, a setter. Values outside the rule are "
          "refused with 1048580 (invalid value) and leave the property unchanged; an index outside "
          "`0..count-1` is 1048577 (invalid parameter). Strings are UTF-8.\n",
-         "| property | type | default | rule |", "|---|---|---|---|"]
+         "What each one really does here is in the *effect* column ([effects](effects.md) lists the "
+         "exceptions with the reason).\n",
+         "| property | type | default | rule | effect |", "|---|---|---|---|---|"]
     for p in m.props:
         d = "empty" if p.type == "bytes" else "`%s`" % p.default_text
-        o.append("| [%s](#%s) | %s%s%s | %s | %s |" % (p.name, p.name, p.type, " indexed" if p.index else "",
-                                                       " read-only" if p.readonly else "", d, _rule(p, m)))
+        o.append("| [%s](#%s) | %s%s%s | %s | %s | %s |" % (p.name, p.name, p.type, " indexed" if p.index else "",
+                                                            " read-only" if p.readonly else "", d, _rule(p, m),
+                                                            _effect_short(p.effect)))
     o.append("")
     for p in m.props:
         idx_c = ", int64_t index" if p.index else ""
@@ -62,6 +77,7 @@ def properties_md(m):
             p.type, PY_TYPE[p.type], JAVA_TYPE[p.type], CS_TYPE[p.type]))
         o.append("| default | %s |" % ("empty" if p.type == "bytes" else "`%s`" % p.default_text))
         o.append("| rule | %s |" % _rule(p, m))
+        o.append("| effect | %s |" % _effect(p.effect, p.effect_why))
         if p.index:
             o.append("| list | sized by `%s` |" % m.lists[p.index]["count"])
         o.append("| since | %s |\n" % p.since)
@@ -137,12 +153,33 @@ def config_md(m):
         rule = "%d..%d" % tuple(c.range) if c.range else (", ".join(c.choices) if c.choices else "any")
         o.append("| [%s](#%s) | %s | %s | `%s` | %s | %s |" % (
             c.name, c.upper.lower(), c.scope, c.type, c.default, rule,
-            ("yes" if c.effect else "*no effect*") + (", frozen while active" if c.frozen else "")))
+            _effect_short(c.effect_kind) + (", frozen while active" if c.frozen else "")))
     o.append("")
     for c in m.config:
         o.append('<a id="%s"></a>\n## %s\n\n%s\n' % (c.upper.lower(), c.name, c.summary))
+        if c.effect_kind != "yes":
+            o.append("Effect: %s\n" % _effect(c.effect_kind, c.effect_why))
         o.append(_remarks(c.remarks))
     return "\n".join(o)
+
+
+def effects_md(m):
+    o = [NOTE, "# Settings that are not simply applied\n",
+         "Every property and config setting not listed here is read and applied. *No effect*: accepted "
+         "and kept (configuration written for the reference product keeps working) but it changes "
+         "nothing, for the reason given. *Refused*: a setting a user would rely on for security or "
+         "limits that this library cannot honour; it may be set, but start() fails with 1048578 "
+         "(naming it) while it is not at its default, instead of running without it. The source is "
+         "`effects` in `spec/sftpkit.json`.\n",
+         "| setting | kind | effect |", "|---|---|---|"]
+    for p in m.props:
+        if p.effect != "yes":
+            o.append("| [%s](properties.md#%s) | property | %s |" % (p.name, p.name, _effect(p.effect, p.effect_why)))
+    for c in m.config:
+        if c.effect_kind != "yes":
+            o.append("| [%s](config.md#%s) | config | %s |" % (c.name, c.upper.lower(),
+                                                               _effect(c.effect_kind, c.effect_why)))
+    return "\n".join(o) + "\n"
 
 
 def algorithms_md(m):
@@ -187,6 +224,7 @@ Generated from `spec/` (the reference document's extraction plus sftpkit's addit
 - [Methods](methods.md) — %d methods
 - [Events](events.md) — %d events and their parameters
 - [config() settings](config.md) — %d settings
+- [Effects](effects.md) — the settings that have no effect here, or that start() refuses
 - [SSH algorithms](algorithms.md) — what can be negotiated
 - [Errors and constants](errors.md)
 """ % (m.version, len(m.props), len(m.methods), len(m.events), len(m.config))
@@ -200,5 +238,6 @@ def outputs(m):
         "docs/api/methods.md": (methods_md(m), True),
         "docs/api/config.md": (config_md(m), True),
         "docs/api/algorithms.md": (algorithms_md(m), True),
+        "docs/api/effects.md": (effects_md(m), True),
         "docs/api/errors.md": (errors_md(m), True),
     }

@@ -71,6 +71,9 @@ class Prop:
         self.is_count = any(l["count"] == self.name for l in ext["lists"].values())
         # per-connection / per-request state: stored per handler call, never server-wide
         self.per_context = any(self.name.startswith(g) for g in ext.get("per_context", {}).get("groups", []))
+        eff = ext.get("effects", {}).get("properties", {}).get(self.name, {})
+        self.effect = eff.get("effect", "yes")  # yes | none | refused (spec/sftpkit.json "effects")
+        self.effect_why = eff.get("why", "")
 
     def _typed_default(self, d):
         if self.type == "bool":
@@ -158,6 +161,8 @@ class Config:
         self.effect = ext.get("effect", True)
         self.frozen = ext.get("frozen_when_active", False)
         self.keyed = ext.get("keyed", False)
+        self.effect_kind = "yes" if self.effect else "none"  # yes | none | refused
+        self.effect_why = ""
         self.upper = re.sub(r"[^A-Za-z0-9]", "", self.name).upper()
 
 
@@ -205,6 +210,24 @@ class Model:
         known = {c["name"] for c in raw["config_settings"]}
         self.config += [Config({"name": n, "scope": "sftpkit", "summary": e["summary"], "remarks": e.get("remarks", "")}, e)
                         for n, e in cfg_ext.items() if not n.startswith("_") and n not in known and "summary" in e]
+        self.symlink_draft_clients = ext.get("symlink_order", {}).get("draft_order_clients", [])
+        effects = ext.get("effects", {})
+        for name in effects.get("properties", {}):
+            if name not in self.prop_by_name:
+                raise SystemExit("spec/sftpkit.json effects: unknown property %s" % name)
+        cfg_by_name = {c.name: c for c in self.config}
+        for name, e in effects.get("config", {}).items():
+            if name not in cfg_by_name:
+                raise SystemExit("spec/sftpkit.json effects: unknown config setting %s" % name)
+            if e["effect"] not in ("none", "refused"):
+                raise SystemExit("spec/sftpkit.json effects: %s: effect must be none or refused" % name)
+            c = cfg_by_name[name]
+            c.effect_kind, c.effect_why, c.effect = e["effect"], e.get("why", ""), False
+        for p in self.props:
+            if p.effect not in ("yes", "none", "refused") or (p.effect != "yes" and not p.effect_why):
+                raise SystemExit("spec/sftpkit.json effects: %s needs effect none/refused and a why" % p.name)
+            if p.effect == "refused" and (p.index or p.type == "bytes"):
+                raise SystemExit("spec/sftpkit.json effects: only scalar settings can be refused (%s)" % p.name)
         self.errors = ext["errors"]
         self.enums = raw["enums"]
         self.algorithms = {k: v for k, v in ext["algorithms"].items() if not k.startswith("_")}

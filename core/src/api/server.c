@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "api/events.h"
 #include "ssh/host_keys.h"
+#include "ssh/totp_replay.h"
 #include "util/log.h"
 
 SFTPKIT_API const char *sftpkit_version(void)
@@ -39,6 +40,7 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
         return;
     sfk_runtime_destroy(s); /* stops the server: no connection thread survives this line */
     sfk_sftp_registry_destroy(s);
+    sfk_totp_destroy(s);
     sfk_events_destroy(s);
     sfk_host_keys_destroy(s);
     sfk_log_destroy(s);

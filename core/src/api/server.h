@@ -10,11 +10,11 @@
 #include "sftpkit/sftpkit.h"
 #include "sftpkit/sftpkit_consts.h"
 
-struct sfk_handler; /* api/events.c */
-struct sfk_runtime; /* server/: listener, connection threads, client registry */
+struct sfk_handler;       /* api/events.c */
+struct sfk_runtime;       /* server/: listener, connection threads, client registry */
 struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
-struct sfk_logger; /* util/log.c */
-struct sfk_host_keys; /* ssh/host_keys.c: the server_key_* slots' keys */
+struct sfk_logger;        /* util/log.c */
+struct sfk_host_keys;     /* ssh/host_keys.c: the server_key_* slots' keys */
 
 struct sftpkit_server {
     /* Guards values, lists, config and handler. Never held while user code (an event handler)
@@ -31,7 +31,8 @@ struct sftpkit_server {
     struct sfk_host_keys *host_keys;
     struct sfk_runtime *runtime;
     struct sfk_sftp_registry *sftp;
-    uint64_t serial; /* unique per server in the process: tells context frames apart (api/context.c) */
+    uint64_t serial;                 /* unique per server in the process: tells context frames apart (api/context.c) */
+    struct sfk_totp_used *totp_used; /* ssh/totp_replay.c */
 };
 
 static inline void sfk_lock(const sftpkit_server *s)

@@ -342,16 +342,20 @@ int sfk_fs_statvfs(sfk_fs *fs, const char *rel, struct statvfs *st)
 
 /* ---- copy-data ------------------------------------------------------------------------------- */
 
-int sfk_fs_copy_range(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off)
+/* A piece small enough that a drop or stop() waits for at most a few milliseconds of I/O. */
+#define SFK_COPY_PIECE (8u << 20)
+
+int sfk_fs_copy_range(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off, const atomic_int *cancel)
 {
-    if (in_off > (uint64_t)INT64_MAX || out_off > (uint64_t)INT64_MAX)
+    if (in_off > (uint64_t)INT64_MAX || out_off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - out_off)
         return -EINVAL;
     off_t ri = (off_t)in_off, wo = (off_t)out_off;
-    int to_end = len == 0;
     int use_cfr = 1;
     char buf[64 * 1024];
-    while (to_end || len > 0) {
-        size_t chunk = to_end || len > (1u << 30) ? (1u << 30) : (size_t)len;
+    while (len > 0) {
+        if (cancel && atomic_load(cancel))
+            return -ECANCELED;
+        size_t chunk = len > SFK_COPY_PIECE ? SFK_COPY_PIECE : (size_t)len;
         ssize_t n = -1;
         if (use_cfr) {
             n = copy_file_range(in_fd, &ri, out_fd, &wo, chunk, 0);
@@ -376,9 +380,8 @@ int sfk_fs_copy_range(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint
             ri += n;
         }
         if (n == 0)
-            break;
-        if (!to_end)
-            len -= (uint64_t)n;
+            break; /* the source ended */
+        len -= (uint64_t)n;
     }
     return 0;
 }

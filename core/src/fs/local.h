@@ -7,6 +7,7 @@
 #define SFK_FS_LOCAL_H
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -62,8 +63,14 @@ int sfk_fs_symlink(sfk_fs *fs, const char *target, const char *rel);
  * the length (NUL-terminated in buf). */
 int sfk_fs_readlink(sfk_fs *fs, const char *rel, char *buf, size_t cap);
 int sfk_fs_statvfs(sfk_fs *fs, const char *rel, struct statvfs *st);
+/* REALPATH of a client path (any form, not normalized) as OpenSSH resolves it, confined to the
+ * root (fs/realpath.c): symlinks followed, only the last component may be missing. Writes the
+ * root-relative result ("" for the root) into out; returns its length or -errno. */
+int sfk_fs_realpath(sfk_fs *fs, const char *path, size_t len, char *out, size_t cap);
 
-/* Copies len bytes (0: to the end of the source) between two open files (copy-data). */
-int sfk_fs_copy_range(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off);
+/* Copies up to len bytes (fewer when the source ends first) between two open files (copy-data),
+ * in pieces of a few MiB; between pieces it gives up with -ECANCELED once *cancel is set (a drop
+ * or stop(); cancel may be NULL). */
+int sfk_fs_copy_range(int in_fd, uint64_t in_off, uint64_t len, int out_fd, uint64_t out_off, const atomic_int *cancel);
 
 #endif

@@ -334,9 +334,18 @@ static void set_session_options(conn_state *st, sftpkit_server *s, long timeout_
         ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_C_S, resolved);
         ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_S_C, resolved);
     }
-    int level = (int)sfk_prop_int(s, SFK_P_COMPRESSION_LEVEL, -1);
-    ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_LEVEL, &level);
     free(list), free(message), free(resolved);
+}
+
+/* Two properties say the same; ssh_settings_compression_level wins when it was changed. */
+static void set_compression_level(conn_state *st, sftpkit_server *s)
+{
+    int level = (int)sfk_prop_int(s, SFK_P_SSH_SETTINGS_COMPRESSION_LEVEL, -1);
+    if (level == sfk_props[SFK_P_SSH_SETTINGS_COMPRESSION_LEVEL].default_i)
+        level = (int)sfk_prop_int(s, SFK_P_COMPRESSION_LEVEL, -1);
+    if (level < 1)
+        level = 1; /* libssh refuses 0 (and would keep its default, 7): 1 is the least it does */
+    ssh_options_set(st->session, SSH_OPTIONS_COMPRESSION_LEVEL, &level);
 }
 
 /* Runs until the user is authenticated and has asked for the sftp subsystem, or fails.
@@ -461,7 +470,9 @@ static const char *serve_sftp(conn_state *st)
                              .username = st->auth.username,
                              .root = root,
                              .handle_quota = sfk_conn_handle_quota,
-                             .quota_ctx = c};
+                             .quota_ctx = c,
+                             .client_banner = ssh_get_clientbanner(st->session),
+                             .cancel = &c->drop};
     sfk_engine *engine = sfk_engine_new(&cfg);
     free(root);
     if (!engine)
@@ -581,6 +592,7 @@ void *sfk_connection_main(void *arg)
     sfk_auth_init(&st.auth, s, c->id);
     st.auth.on_failure = penalize;
     st.auth.on_failure_ctx = &st;
+    st.auth.client_address = c->address;
     ssh_set_log_userdata(&st);
     ssh_set_log_callback(log_callback);
     ssh_set_log_level(SSH_LOG_TRACE); /* handshake only: lowered once the session is up */
@@ -603,6 +615,7 @@ void *sfk_connection_main(void *arg)
         goto done;
     }
     ssh_set_counters(st.session, &c->socket_counter, &c->raw_counter);
+    set_compression_level(&st, s); /* after the accept, which resets the session's level */
     st.server_cb = (struct ssh_server_callbacks_struct){.userdata = &st,
                                                         .auth_password_function = on_password,
                                                         .auth_pubkey_function = on_pubkey,

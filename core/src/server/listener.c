@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "api/events_gen.h"
 #include "api/server.h"
+#include "api/start_checks.h"
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
 #include "ssh/external_sign_provider.h"
@@ -347,7 +348,7 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
                          "start: cannot restart from the on_accept handler that stopped the server");
     join_accept_thread(rt); /* stopped from on_accept: that thread must be gone before a new one */
-    if (sfk_limits_load(s, &rt->limits))
+    if (sfk_limits_load(s, &rt->limits) || sfk_start_checks(s))
         return sftpkit_last_error_code();
     int external_sign = 0; /* an external host key: the provider preference is held until stop() */
     if (sfk_host_keys_external_setup(s, sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1), &external_sign))
@@ -359,8 +360,11 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
     }
     int rc = configure_bind(s, b);
-    char *host = sfk_prop_str(s, SFK_P_HOST, -1);
-    int port = (int)sfk_prop_int(s, SFK_P_PORT, -1), bound = port;
+    char *host = NULL;
+    int port = 0;
+    if (!rc)
+        rc = sfk_listen_target(s, &host, &port); /* host/port, or socket_local_address/_port */
+    int bound = port;
     int ipv6 = (int)sfk_prop_int(s, SFK_P_SOCKET_USE_IPV6, -1), dual = (int)sfk_config_int(s, SFK_CFG_DUALSTACK);
     rt->nlisten = 0;
     if (!rc) {

@@ -100,6 +100,7 @@ static void readdir_local(sfk_engine *e, uint32_t id, sfk_handle *h)
     sfk_wr_u32(&e->out, 0);
     uint32_t count = 0;
     int dfd = dirfd(h->dir);
+    int is_root = !strcmp(h->path, "/");
     int err = 0;
     while (count < SFK_READDIR_MAX_ENTRIES && e->out.len - start < SFK_READDIR_MAX_BYTES && !e->out.oom) {
         errno = 0;
@@ -109,7 +110,10 @@ static void readdir_local(sfk_engine *e, uint32_t id, sfk_handle *h)
             break;
         }
         struct stat sb;
-        if (fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        /* The root's ".." is the root itself for the client (as in a chroot): describing the
+         * host's parent would show its owner, times and link count (how many sibling roots). */
+        const char *entry = is_root && !strcmp(de->d_name, "..") ? "." : de->d_name;
+        if (fstatat(dfd, entry, &sb, AT_SYMLINK_NOFOLLOW) < 0)
             continue; /* removed meanwhile */
         sfk_attrs a;
         sfk_attrs_from_stat(&a, &sb);
@@ -206,7 +210,7 @@ void sfk_req_mkdir(sfk_engine *e, sfk_req *r)
         } else if (!e->fs) {
             st = SSH_FX_OP_UNSUPPORTED;
         } else {
-            int rc = sfk_fs_mkdir(e->fs, e->rel1, (a.flags & SFK_A_PERMS) ? a.perm & 07777 : 0777);
+            int rc = sfk_fs_mkdir(e->fs, e->rel1, (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0777);
             st = rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
         }
     }

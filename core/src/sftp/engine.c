@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/config.h"
 #include "api/errors.h"
 #include "api/props.h"
 #include "sftp/status.h"
+#include "sftp/symlink_order.h"
 #include "util/log.h"
 
 #define SFK_OUT_HIGH (512u * 1024u)
@@ -318,12 +320,37 @@ int sfk_take_path(sfk_engine *e, sfk_rd *rd, int slot)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+/* The SYMLINK order for this connection: forced by config, else from the client's banner and the
+ * software name we announce (which is what the adapting clients look at). */
+static void read_symlink_order(sfk_engine *e, const char *client_banner)
+{
+    char *forced = e->server ? sfk_config_str(e->server, SFK_CFG_SYMLINKARGUMENTORDER) : NULL;
+    int mode = !forced                      ? SFK_SYMLINK_AUTO
+               : !strcmp(forced, "draft")   ? SFK_SYMLINK_DRAFT
+               : !strcmp(forced, "openssh") ? SFK_SYMLINK_OPENSSH
+                                            : SFK_SYMLINK_AUTO;
+    free(forced);
+    if (mode != SFK_SYMLINK_AUTO) {
+        e->symlink_draft = mode == SFK_SYMLINK_DRAFT;
+        return;
+    }
+    char *ours = e->server ? sfk_prop_str(e->server, SFK_P_SSH_SETTINGS_SOFTWARE_NAME, -1) : NULL;
+    /* an empty software name leaves libssh's own banner */
+    e->symlink_draft = sfk_symlink_client_sends_draft(client_banner, ours && *ours ? ours : "libssh_0.10.6");
+    if (e->symlink_draft && e->server)
+        sfk_log(e->server, SFK_LOG_DEBUG, "sftp", "connection %lld: %s client: SYMLINK in the draft's order",
+                (long long)e->conn_id, sfk_symlink_client_family(client_banner));
+    free(ours);
+}
+
 static void read_settings(sfk_engine *e)
 {
     e->min_version = SFK_SFTP_VERSION_MIN;
     e->max_version = SFK_SFTP_VERSION_MAX;
     if (!e->server)
         return;
+    e->allow_special_mode = sfk_config_int(e->server, SFK_CFG_ALLOWSPECIALMODEBITS) != 0;
+    e->allow_chown = sfk_config_int(e->server, SFK_CFG_ALLOWCHANGEOWNER) != 0;
     e->events = 1;
     e->min_version = (int)sfk_prop_int(e->server, SFK_P_MIN_SFTP_VERSION, -1);
     e->max_version = (int)sfk_prop_int(e->server, SFK_P_MAX_SFTP_VERSION, -1);
@@ -347,6 +374,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     e->conn_id = cfg->connection_id;
     e->handle_quota = cfg->handle_quota;
     e->quota_ctx = cfg->quota_ctx;
+    e->cancel = cfg->cancel;
     e->username = strdup(cfg->username ? cfg->username : "");
     if (!e->username) {
         sfk_engine_free(e);
@@ -354,6 +382,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
         return NULL;
     }
     read_settings(e);
+    read_symlink_order(e, cfg->client_banner);
     if (cfg->root && *cfg->root) {
         int rc = sfk_fs_new(cfg->root, &e->fs);
         if (rc < 0) {

@@ -5,6 +5,7 @@
 #ifndef SFK_ENGINE_H
 #define SFK_ENGINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,12 @@ typedef struct {
      * (non-zero refuses it: SSH_FX_FAILURE) and with -1 when it is released. */
     int (*handle_quota)(void *ctx, int delta);
     void *quota_ctx;
+    /* The client's identification string ("SSH-2.0-AsyncSSH_2.14"; NULL or "" when unknown):
+     * it decides the SYMLINK argument order (sftp/symlink_order.h). */
+    const char *client_banner;
+    /* Set by another thread when the connection is being dropped or the server stops: long
+     * requests (copy-data) give up between pieces. NULL: never. */
+    const atomic_int *cancel;
 } sfk_engine_config;
 
 /* NULL with the last error set on failure. The engine copies what it needs from cfg. */

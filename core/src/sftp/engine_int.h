@@ -119,12 +119,16 @@ struct sfk_engine {
     int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
     void *quota_ctx;
     char *username;
-    sfk_fs *fs; /* NULL: no local file system */
-    int fatal;  /* a fatal protocol error happened; every call fails from now on */
+    sfk_fs *fs;               /* NULL: no local file system */
+    const atomic_int *cancel; /* see sfk_engine_config */
+    int fatal;                /* a fatal protocol error happened; every call fails from now on */
 
     int initialized, version;
     int min_version, max_version;
     int read_only, utf8, events;
+    int symlink_draft;      /* SYMLINK carries (link, target): the client sends the draft's order */
+    int allow_special_mode; /* config AllowSpecialModeBits: keep client-set 07000 bits */
+    int allow_chown;        /* config AllowChangeOwner */
 
     sfk_buf in;     /* bytes of packets not yet processed (a partial one, or held back) */
     size_t in_off;  /* processed prefix of `in` */
@@ -219,6 +223,13 @@ const char *sfk_group_name(sfk_engine *e, uint32_t gid, char tmp[16]);
  * e->rel2/abs2 (slot 1). Returns 0, or an SFTP status (BAD_MESSAGE for a truncated packet,
  * INVALID_FILENAME...) that the caller replies with. */
 int sfk_take_path(sfk_engine *e, sfk_rd *rd, int slot);
+/* The permission bits a client may set: setuid, setgid and sticky only with config
+ * AllowSpecialModeBits (a server running as root would otherwise let clients make set-user-id
+ * programs). */
+static inline uint32_t sfk_client_perm(const sfk_engine *e, uint32_t perm)
+{
+    return perm & (e->allow_special_mode ? 07777u : 0777u);
+}
 /* The request must carry nothing more (trailing bytes are tolerated, truncation is not). */
 static inline int sfk_parsed(const sfk_req *r)
 {

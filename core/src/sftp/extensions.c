@@ -2,6 +2,7 @@
  * the dispatch, so an extension is advertised if and only if it is implemented. */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sftp/engine_int.h"
@@ -149,6 +150,13 @@ static void ext_expand_path(sfk_engine *e, sfk_req *r)
     sfk_do_realpath(e, r->id, p, len);
 }
 
+/* Do [a, a+len) and [b, b+len) share a byte? (len > 0; the ends may pass 2^64.) */
+static int ranges_overlap(uint64_t a, uint64_t b, uint64_t len)
+{
+    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+    return hi - lo < len;
+}
+
 static void ext_copy_data(sfk_engine *e, sfk_req *r)
 {
     sfk_handle *in = sfk_take_handle(e, &r->rd);
@@ -164,10 +172,23 @@ static void ext_copy_data(sfk_engine *e, sfk_req *r)
         return sfk_reply_status(e, r->id, SSH_FX_OP_UNSUPPORTED);
     if (!in->open.read || !(out->open.write || out->open.append))
         return sfk_reply_status(e, r->id, SSH_FX_PERMISSION_DENIED);
-    /* the same file with overlapping ranges would read what it just wrote */
-    if (in == out && (len == 0 || (in_off < out_off + len && out_off < in_off + len)))
+    struct stat si, so;
+    if (fstat(in->fd, &si) < 0 || fstat(out->fd, &so) < 0)
+        return sfk_reply_errno(e, r->id, -errno);
+    /* "To the end of the file" (0), or any length past it, means the end as it is now: read at
+     * every step, a copy onto the end of its own source would chase that end until the disk is
+     * full. So nothing copies more than the source held when the request came. */
+    if (!S_ISREG(si.st_mode))
+        return sfk_reply_status(e, r->id, SSH_FX_OP_UNSUPPORTED);
+    if ((uint64_t)si.st_size <= in_off)
+        return sfk_reply_status(e, r->id, len == 0 ? SSH_FX_OK : SSH_FX_EOF);
+    if (len == 0 || len > (uint64_t)si.st_size - in_off)
+        len = (uint64_t)si.st_size - in_off;
+    /* The same file (two handles, or one) with overlapping ranges would read what it has just
+     * written: refused, as OpenSSH refuses every copy within one file. */
+    if (si.st_dev == so.st_dev && si.st_ino == so.st_ino && ranges_overlap(in_off, out_off, len))
         return sfk_reply_status(e, r->id, SSH_FX_FAILURE);
-    int rc = sfk_fs_copy_range(in->fd, in_off, len, out->fd, out_off);
+    int rc = sfk_fs_copy_range(in->fd, in_off, len, out->fd, out_off, e->cancel);
     sfk_reply_status(e, r->id, rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK);
 }
 

@@ -55,7 +55,7 @@ void sfk_req_open(sfk_engine *e, sfk_req *r)
         h->custom = 1;
         st = open_custom(e, h);
     } else {
-        mode_t mode = (a.flags & SFK_A_PERMS) ? a.perm & 07777 : 0666;
+        mode_t mode = (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0666;
         int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, 1);
         if (fd < 0)
             st = sfk_status_from_errno(-fd);
@@ -99,6 +99,14 @@ void sfk_req_read(sfk_engine *e, sfk_req *r)
         return sfk_reply_status(e, r->id, SSH_FX_INVALID_HANDLE);
     if (len > SFK_SFTP_MAX_RW_LENGTH)
         len = SFK_SFTP_MAX_RW_LENGTH; /* a short read is allowed; clients ask again */
+    if (len == 0) {
+        /* OpenSSH answers an empty DATA, not EOF: "nothing asked, nothing read" says nothing
+         * about the end of the file. */
+        size_t start = sfk_wr_begin(&e->out, SSH_FXP_DATA);
+        sfk_wr_u32(&e->out, r->id);
+        sfk_wr_str(&e->out, "", 0);
+        return sfk_wr_end(&e->out, start);
+    }
     /* Reserve the reply (length, type, id, data length) and read into it in place. */
     if (sfk_buf_reserve(&e->out, 13 + (size_t)len) < 0)
         return;

@@ -1,5 +1,6 @@
 /* REALPATH, REMOVE, RENAME, READLINK, SYMLINK. Paths are client paths: "/" is the session's
- * root and its home, so REALPATH is lexical (fs/path.c) and never shows where the root lies. */
+ * root and its home, so REALPATH never shows where the root lies; it follows symlinks inside the
+ * root as OpenSSH does (fs/realpath.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,14 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
     if ((e->utf8 && !sfk_utf8_valid(path, len)) || len > SFK_PATH_MAX ||
         sfk_path_normalize(path, len, e->rel1, sizeof e->rel1) < 0)
         return sfk_reply_status(e, id, SSH_FX_INVALID_FILENAME);
+    if (e->fs) {
+        /* OpenSSH resolves symlinks (clients such as SSH.NET rely on it to act on a link's
+         * target); only the last component may be missing. Without a local file system there
+         * are no links, and the lexical form above is the answer. */
+        int rc = sfk_fs_realpath(e->fs, path, len, e->rel1, sizeof e->rel1);
+        if (rc < 0)
+            return sfk_reply_errno(e, id, rc);
+    }
     sfk_path_absolute(e->rel1, e->abs1, sizeof e->abs1);
     if (!e->events)
         return sfk_reply_name1(e, id, e->abs1);
@@ -123,13 +132,21 @@ static int create_symlink(sfk_engine *e)
     return rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
 }
 
-/* OpenSSH sends (target, link path) — the reverse of the draft's (link path, target) — and
- * every client follows OpenSSH, so this is the order taken. */
+/* OpenSSH reads (target, link path), the reverse of the draft's (link path, target). Which one a
+ * client sends depends on the client and on what it thinks we are: e->symlink_draft was decided
+ * per connection (sftp/symlink_order.c). */
 void sfk_req_symlink(sfk_engine *e, sfk_req *r)
 {
     size_t tlen;
-    const char *target = (const char *)sfk_rd_str(&r->rd, &tlen);
-    int st = sfk_take_path(e, &r->rd, 0);
+    const char *target;
+    int st;
+    if (e->symlink_draft) {
+        st = sfk_take_path(e, &r->rd, 0);
+        target = (const char *)sfk_rd_str(&r->rd, &tlen);
+    } else {
+        target = (const char *)sfk_rd_str(&r->rd, &tlen);
+        st = sfk_take_path(e, &r->rd, 0);
+    }
     if (!st && !sfk_parsed(r))
         st = SSH_FX_BAD_MESSAGE;
     if (!st &&

@@ -105,15 +105,36 @@ static int setstat_custom(sfk_engine *e, const char *path, const char *handle, c
     return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
 }
 
+/* Without config AllowChangeOwner a new owner or group is refused before anything changes; the
+ * file's own uid/gid sent back unchanged (clients that echo every attribute) is no change. */
+static int owner_change_allowed(sfk_engine *e, sfk_handle *h, int follow, sfk_fs_setattr *sa)
+{
+    if (!(sa->flags & SFK_FS_SET_UIDGID) || e->allow_chown)
+        return SSH_FX_OK;
+    struct stat sb;
+    int rc = h ? (fstat(h->kind == SFK_H_DIR ? dirfd(h->dir) : h->fd, &sb) < 0 ? -errno : 0)
+               : sfk_fs_stat(e->fs, e->rel1, follow, &sb);
+    if (rc < 0)
+        return sfk_status_from_errno(-rc);
+    if (sb.st_uid != sa->uid || sb.st_gid != sa->gid)
+        return SSH_FX_PERMISSION_DENIED;
+    sa->flags &= ~(unsigned)SFK_FS_SET_UIDGID;
+    return SSH_FX_OK;
+}
+
 static int setstat_local(sfk_engine *e, sfk_handle *h, int follow, const sfk_attrs *a)
 {
+    if (!h && !e->fs)
+        return SSH_FX_OP_UNSUPPORTED;
     sfk_fs_setattr sa;
     sfk_attrs_to_setattr(a, &sa);
+    sa.mode = sfk_client_perm(e, sa.mode);
+    int st = owner_change_allowed(e, h, follow, &sa);
+    if (st)
+        return st;
     int rc;
     if (h)
         rc = sfk_fs_fsetstat(h->kind == SFK_H_DIR ? dirfd(h->dir) : h->fd, &sa);
-    else if (!e->fs)
-        return SSH_FX_OP_UNSUPPORTED;
     else
         rc = sfk_fs_setstat(e->fs, e->rel1, follow, &sa);
     return rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;

@@ -18,7 +18,9 @@
 #include "api/events_gen.h"
 #include "api/props.h"
 #include "api/server.h"
+#include "ssh/authorized_keys.h"
 #include "ssh/keys.h"
+#include "ssh/totp_replay.h"
 #include "util/log.h"
 #include "util/otp.h"
 
@@ -146,8 +148,9 @@ int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int m
     return conclude(a, user, method, accept && !refused_for_password_change(a, user, force_change));
 }
 
-/* Is key one of the authorized_keys lines in the user's user_ssh_key? */
-static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
+/* Is key one of the authorized_keys lines in the user's user_ssh_key, with options that allow
+ * this client now (ssh/authorized_keys.c)? */
+static int key_authorized(sftpkit_server *s, const char *user, ssh_key key, const char *address)
 {
     int64_t i = sfk_find_user(s, user);
     if (i < 0)
@@ -161,11 +164,8 @@ static int key_authorized(sftpkit_server *s, const char *user, ssh_key key)
     if (text) {
         memcpy(text, lines, len);
         text[len] = '\0';
-        for (char *line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
-            ssh_key allowed = sfk_key_parse_public_line(line);
-            found = allowed && ssh_key_cmp(allowed, key, SSH_KEY_CMP_PUBLIC) == 0;
-            ssh_key_free(allowed);
-        }
+        for (char *line = strtok_r(text, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save))
+            found = sfk_ak_allows_logged(s, user, line, key, address);
     }
     free(text);
     free(lines);
@@ -178,7 +178,7 @@ int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
         return SSH_AUTH_DENIED;
     if (!(a->offered & SSH_AUTH_METHOD_PUBLICKEY))
         return SSH_AUTH_DENIED;
-    int authorized = key_authorized(a->server, user, key);
+    int authorized = key_authorized(a->server, user, key, a->client_address);
     if (state == SSH_PUBLICKEY_STATE_NONE) {
         /* The probe ("would you take this key?"): say yes when the list has it or a handler may
          * decide; the real verdict comes with the signature. */
@@ -252,8 +252,17 @@ static int hotp_claim(sftpkit_server *s, int64_t i, int64_t used)
     return ok;
 }
 
+static int totp_claim(sftpkit_server *s, int64_t i, int64_t step)
+{
+    char *user = sfk_prop_str(s, SFK_P_USER_USERNAME, i);
+    int ok = user && sfk_totp_claim(s, user, step);
+    free(user);
+    return ok;
+}
+
 /* Checks an OTP: HOTP accepts the counter and a look-ahead of 3 and advances the counter past
- * the match (so a code works once); TOTP accepts one step either side of now. */
+ * the match (so a code works once); TOTP accepts one step either side of now, each step once
+ * and never one older than the last accepted (ssh/totp_replay.c). */
 static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
 {
     uint8_t *secret = NULL;
@@ -276,7 +285,9 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
     } else {
         int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;
         for (int64_t t = now - 1; t <= now + 1 && !ok; t++)
-            ok = !sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer);
+            if (!sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer))
+                ok = totp_claim(s, i, t) ? 1 : -1; /* -1: this step's code was used already */
+        ok = ok > 0;
     }
     free(hash);
     free(secret);

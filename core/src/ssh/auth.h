@@ -27,6 +27,7 @@ typedef struct sfk_auth_s {
     int kbd_otp; /* the pending keyboard-interactive prompt asks for a one-time password */
     char *client_key_algorithm, *client_key_fingerprint; /* of an accepted public key */
     int client_key_bits;
+    const char *client_address; /* for authorized_keys from= (owned by the connection) */
 } sfk_auth;
 
 void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id);

@@ -1,0 +1,89 @@
+"""Settings whose effect spec/sftpkit.json "effects" states, shown over a real connection:
+socket_local_address / socket_local_port choose where the server listens; a setting marked
+"refused" makes start() fail, naming it, while it is not at its default."""
+import socket
+
+import paramiko
+import pytest
+
+import sftpkit
+from sftpkit import SFTPServer, SSHKey
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture
+def server(tmp_path):
+    key = SSHKey()
+    key.generate("ssh-ed25519")
+    srv = SFTPServer()
+    srv.server_key_count = 1
+    srv.set_server_key_handle(0, key.handle)
+    key.close()
+    srv.base_dir = str(tmp_path)
+    srv.user_count = 1
+    srv.set_user_username(0, "alice")
+    srv.set_user_password(0, "pw")
+    yield srv
+    srv.close()
+
+
+def listening_addresses(port):
+    """Local IPv4 addresses with a socket listening on port (from /proc/net/tcp)."""
+    found = []
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.split(":")
+            if state == "0A" and int(p, 16) == port:
+                found.append(socket.inet_ntoa(bytes.fromhex(addr)[::-1]))
+    return found
+
+
+def test_socket_local_address_and_port_choose_the_listener(server):
+    port = free_port()
+    server.host = ""
+    server.socket_local_address = "127.0.0.1"
+    server.socket_local_port = port  # port stays at its default (22)
+    server.start()
+    assert listening_addresses(port) == ["127.0.0.1"]  # not 0.0.0.0, as host "" alone would give
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.connect(username="alice", password="pw")
+    sftp = paramiko.SFTPClient.from_transport(t)
+    assert sftp.normalize(".") == "/"
+    t.close()
+
+
+def test_host_and_socket_local_address_that_differ_are_refused(server):
+    server.host = "127.0.0.1"
+    server.port = free_port()
+    server.socket_local_address = "127.0.0.2"
+    with pytest.raises(sftpkit.SFTPKitError) as e:
+        server.start()
+    assert e.value.code == 1048578 and "socket_local_address" in str(e.value)
+    assert not server.active
+
+
+@pytest.mark.parametrize("setting", [
+    ("fips_mode", True), ("ssh_settings_max_ssh_packet_size", 65536), ("ssh_settings_obfuscate_handshake", True),
+    ("config", "MinDHGroupSize=3072"), ("config", "CustomDHGroupIndex=5"),
+])
+def test_refused_settings_fail_start(server, setting):
+    server.host, server.port = "127.0.0.1", free_port()
+    name, value = setting
+    if name == "config":
+        server.config(value)
+        name = value.split("=")[0]
+    else:
+        setattr(server, name, value)
+    with pytest.raises(sftpkit.SFTPKitError) as e:
+        server.start()
+    assert e.value.code == 1048578 and name in str(e.value)
+    assert not server.active
