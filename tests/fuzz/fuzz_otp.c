@@ -37,7 +37,7 @@ static int expected(const uint8_t *secret, size_t len, const char *hash, int tot
     if (!len)
         return 0;
     if (!totp) {
-        for (int64_t k = 0; k < 4 && value <= INT64_MAX - k; k++)
+        for (int64_t k = 0; k < 4 && value <= INT64_MAX - 1 - k; k++)
             if (!sfk_otp_generate(secret, len, hash, (uint64_t)(value + k), digits, code) && !strcmp(code, answer))
                 return *match = value + k, 1;
         return 0;

@@ -72,12 +72,29 @@ FUZZ_FN void sandbox_reset_root(sandbox *sb)
     symlink(sb->outside, p);
 }
 
+FUZZ_FN int sb_rm_all(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static char sb_cleanup_base[256];
+
+/* A fuzzer run ends with exit(): the sandbox goes with it (a crash leaves it for inspection). */
+FUZZ_FN void sb_cleanup(void)
+{
+    if (sb_cleanup_base[0])
+        nftw(sb_cleanup_base, sb_rm_all, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 FUZZ_FN void sandbox_init(sandbox *sb)
 {
     memset(sb, 0, sizeof *sb);
     const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(sb->base, sizeof sb->base, "%s/sfkfuzz.XXXXXX", tmp);
     fuzz_check(mkdtemp(sb->base) != NULL, "sandbox: mkdtemp");
+    snprintf(sb_cleanup_base, sizeof sb_cleanup_base, "%s", sb->base);
+    atexit(sb_cleanup);
     sb_path(sb->root, sizeof sb->root, sb->base, "root");
     sb_path(sb->outside, sizeof sb->outside, sb->base, "outside");
     mkdir(sb->root, 0755);
