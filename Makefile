@@ -2,10 +2,13 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 1800
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all build deps run test test-c test-asan test-conformance bench bench-abuse generate format clean
+.PHONY: all build deps run test test-c test-asan test-conformance bench bench-abuse generate format clean \
+        fuzz-build test-fuzz fuzz fuzz-coverage
 
 all: build
 
@@ -50,5 +53,23 @@ generate:
 format:
 	@clang-format -i $$(git ls-files 'core/*.c' 'core/*.h' 'samples/*.c' 'tests/*.c' 'swig/*.h' | grep -v _gen)
 
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md): clang with ASan+UBSan, own build dir.
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSFTPKIT_FUZZ=ON -DSFTPKIT_BINDINGS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
+
+# The regression run that `make test` does: every corpus input plus a fixed number of mutations.
+test-fuzz: fuzz-build
+	@ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz
+
+# Long runs, one target after another (one process: the machine is shared): FUZZ_SECONDS each.
+fuzz: fuzz-build
+	@for t in $(FUZZ_BUILD)/bin/fuzz_*; do tests/fuzz/run-fuzzer long $$t $(FUZZ_SECONDS) || exit 1; done
+
+# The engine's source-line coverage from the corpus (clang source-based coverage).
+fuzz-coverage: deps
+	@tests/fuzz/coverage $(FUZZ_BUILD)-cov $(JOBS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD)-cov

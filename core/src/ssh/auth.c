@@ -278,9 +278,11 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
     int ok = 0;
     char code[11];
     if (algorithm == 0) {
-        for (int64_t c = value; c < value + 4 && !ok; c++)
-            if (!sfk_otp_generate(secret, len, hash, (uint64_t)c, digits, code) && secret_equal(code, answer))
-                ok = hotp_claim(s, i, c) ? 1 : -1; /* -1: another connection used it first */
+        /* k bounded so value + k + 1 (the counter after a match) cannot overflow: a counter at
+         * the top of the range accepts nothing rather than a code it could never retire */
+        for (int64_t k = 0; k < 4 && value <= INT64_MAX - 1 - k && !ok; k++)
+            if (!sfk_otp_generate(secret, len, hash, (uint64_t)(value + k), digits, code) && secret_equal(code, answer))
+                ok = hotp_claim(s, i, value + k) ? 1 : -1; /* -1: another connection used it first */
         ok = ok > 0;
     } else {
         int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;

@@ -419,6 +419,14 @@ ssh_key sfk_key_parse_public_line(const char *line)
             enum ssh_keytypes_e type = ssh_key_type_from_name(prev);
             if (type != SSH_KEYTYPE_UNKNOWN && ssh_pki_import_pubkey_base64(tok, type, &key) != SSH_OK)
                 key = NULL;
+            /* libssh imports some degenerate blobs (an all-zero "rsa" key) into a key it cannot
+             * fingerprint or export again (found by fuzz_keyline): that is no usable key */
+            char *back = NULL;
+            if (key && ssh_pki_export_pubkey_base64(key, &back) != SSH_OK) {
+                ssh_key_free(key);
+                key = NULL;
+            }
+            ssh_string_free_char(back);
         }
         prev = tok;
     }

@@ -147,8 +147,14 @@ static int make(memfs *fs, const char *path, int is_dir, node **out)
     return SFTPKIT_OPERATION_STATUS_OSTOK;
 }
 
+/* Every byte lives in memory, and a client picks the sizes (SETSTAT size, a WRITE far past the
+ * end): without a cap one request could ask for terabytes (found by fuzz_engine_memfs). */
+#define MEMFS_MAX_FILE_SIZE (16u * 1024u * 1024u)
+
 static int set_len(node *n, size_t len)
 {
+    if (len > MEMFS_MAX_FILE_SIZE)
+        return -1;
     if (len > n->cap) {
         size_t cap = n->cap ? n->cap : 4096;
         while (cap < len)
