@@ -8,6 +8,7 @@
 #include "api/events.h"
 #include "ssh/host_keys.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 SFTPKIT_API const char *sftpkit_version(void)
 {
@@ -24,7 +25,7 @@ SFTPKIT_API sftpkit_server *sftpkit_server_new(void)
     static atomic_uint_fast64_t next_serial = 1;
     s->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&s->lock, NULL);
-    if (sfk_props_init(s) || sfk_config_init(s)) {
+    if (sfk_props_init(s) || sfk_config_init(s) || !(s->metrics = sfk_metrics_new())) {
         sftpkit_server_free(s);
         sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
         return NULL;
@@ -44,6 +45,7 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
     sfk_log_destroy(s);
     sfk_config_destroy(s);
     sfk_props_destroy(s);
+    sfk_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -26,6 +26,7 @@
 #include "ssh/host_keys.h"
 #include "ssh/keys.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 typedef struct {
     sfk_conn *c;
@@ -147,9 +148,18 @@ static int admit_user(conn_state *st, int verdict)
     return SSH_AUTH_DENIED;
 }
 
-static int after_verdict(conn_state *st, int verdict)
+/* Metrics (and the audit log) of one authentication attempt. */
+static void count_login(conn_state *st, sfk_login_method method, const char *user, int verdict)
 {
-    verdict = admit_user(st, verdict);
+    sfk_login_result r = verdict == SSH_AUTH_SUCCESS   ? SFK_LOGIN_SUCCESS
+                         : verdict == SSH_AUTH_PARTIAL ? SFK_LOGIN_PARTIAL
+                                                       : SFK_LOGIN_FAILURE;
+    sfk_metrics_login(st->c->server, method, r);
+    (void)user;
+}
+
+static int after_verdict(conn_state *st, int verdict) /* verdict: already through admit_user */
+{
     if (verdict == SSH_AUTH_PARTIAL || verdict == SSH_AUTH_DENIED)
         ssh_set_auth_methods(st->session, remaining_methods(&st->auth));
     return verdict;
@@ -159,7 +169,9 @@ static int on_password(ssh_session session, const char *user, const char *passwo
 {
     (void)session;
     conn_state *st = userdata;
-    return after_verdict(st, sfk_auth_password(&st->auth, user, password, SSH_AUTH_METHOD_PASSWORD));
+    int verdict = admit_user(st, sfk_auth_password(&st->auth, user, password, SSH_AUTH_METHOD_PASSWORD));
+    count_login(st, SFK_LOGIN_PASSWORD, user, verdict);
+    return after_verdict(st, verdict);
 }
 
 static int on_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey, char signature_state,
@@ -167,7 +179,10 @@ static int on_pubkey(ssh_session session, const char *user, struct ssh_key_struc
 {
     (void)session;
     conn_state *st = userdata;
-    return after_verdict(st, sfk_auth_public_key(&st->auth, user, pubkey, signature_state));
+    int verdict = admit_user(st, sfk_auth_public_key(&st->auth, user, pubkey, signature_state));
+    if (signature_state != SSH_PUBLICKEY_STATE_NONE) /* a probe ("would this key do?") is no login */
+        count_login(st, SFK_LOGIN_PUBLICKEY, user, verdict);
+    return after_verdict(st, verdict);
 }
 
 static int on_subsystem(ssh_session session, ssh_channel channel, const char *subsystem, void *userdata)
@@ -221,6 +236,7 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
         return 1;
     const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
     int verdict = admit_user(st, sfk_auth_kbd_answer(&st->auth, user, answer ? answer : ""));
+    count_login(st, SFK_LOGIN_KBDINT, user, verdict);
     if (verdict == SSH_AUTH_SUCCESS) {
         ssh_message_auth_reply_success(msg, 0);
     } else if (verdict == SSH_AUTH_PARTIAL) {
@@ -514,6 +530,7 @@ static const char *serve_sftp(conn_state *st)
             continue;
         }
         last_data = now_ms();
+        sfk_metrics_bytes(s, (uint64_t)n, 0);
         sfk_throttle_account(&in, (size_t)n, &c->drop);
         if (sfk_engine_input(engine, buf, (size_t)n) < 0) {
             why = "SFTP protocol error";
@@ -530,6 +547,7 @@ static const char *serve_sftp(conn_state *st)
                 break;
             }
             sfk_engine_consume(engine, (size_t)w);
+            sfk_metrics_bytes(s, 0, (uint64_t)w);
             sfk_throttle_account(&out, (size_t)w, &c->drop);
         }
     }
@@ -677,6 +695,7 @@ done:;
     else
         close(fd);
     sfk_fire_on_disconnect(s, c->id);
+    sfk_metrics_connection_closed(s);
     if (why && !dropped) { /* a drop is the application's own doing, not an error */
         char text[480];
         snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);

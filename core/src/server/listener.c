@@ -18,10 +18,13 @@
 #include "api/errors.h"
 #include "api/events_gen.h"
 #include "api/server.h"
+#include "server/proxy_protocol.h"
+#include "server/proxy_receive.h"
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
 #include "ssh/host_keys.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 static struct sfk_runtime *runtime_get_locked(sftpkit_server *s)
 {
@@ -177,6 +180,27 @@ static const char *admission_refusal(struct sfk_runtime *rt, const char *address
     return NULL;
 }
 
+/* Behind a load balancer: replaces address/port with the ones its PROXY header names, before anything
+ * reads them. Returns 0 when the connection must be closed. */
+static int proxy_client_address(sftpkit_server *s, struct sfk_runtime *rt, int fd, char *address,
+                                size_t address_len, int *port)
+{
+    char peer[64], why[160];
+    int peer_port = *port;
+    snprintf(peer, sizeof peer, "%s", address);
+    sfk_proxy_verdict v = sfk_proxy_receive(fd, rt->wake[0], rt->proxy_mode, rt->proxy_trusted,
+                                            rt->handshake_timeout_s * 1000, address, address_len, port, why, sizeof why);
+    if (v == SFK_PROXY_REFUSE) {
+        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused: %s", peer, peer_port, why);
+        sfk_metrics_connection_refused(s, SFK_REFUSED_PROXY);
+        return 0;
+    }
+    if (v == SFK_PROXY_PROXIED)
+        sfk_log(s, SFK_LOG_DEBUG, "server", "connection from %s:%d via %s:%d (%s)", address, *port, peer, peer_port,
+                why);
+    return 1;
+}
+
 static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -200,12 +224,18 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     char address[64];
     int port;
     peer_of(fd, address, sizeof address, &port);
+    /* behind a balancer, the real client's address from here on: admission control counts it */
+    if (rt->proxy_mode != SFK_PROXY_MODE_OFF && !proxy_client_address(s, rt, fd, address, sizeof address, &port)) {
+        close(fd);
+        return;
+    }
     pthread_mutex_lock(&rt->lock);
     reap_closed(rt);
     const char *refusal = admission_refusal(rt, address);
     pthread_mutex_unlock(&rt->lock);
     if (refusal) { /* no thread, no SSH: the socket is closed at once */
         log_refusal(s, rt, address, port, refusal);
+        sfk_metrics_connection_refused(s, SFK_REFUSED_ADMISSION);
         close(fd);
         return;
     }
@@ -224,6 +254,7 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     if (!accept_it || atomic_load(&rt->stopping)) { /* the handler may have stopped the server */
         sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused by on_accept%s", c->address, c->port,
                 accept_it ? " (the server is stopping)" : "");
+        sfk_metrics_connection_refused(s, accept_it ? SFK_REFUSED_STOPPING : SFK_REFUSED_ON_ACCEPT);
         close(fd);
         free(c);
         return;
@@ -247,6 +278,7 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
         free(c);
         sfk_fire_on_error(s, SFTPKIT_ERROR_IO, "cannot start a connection thread");
     } else {
+        sfk_metrics_connection_accepted(s); /* before the unlock: the thread's closed must not come first */
         pthread_mutex_unlock(&rt->lock);
     }
     pthread_attr_destroy(&attr);
@@ -338,6 +370,28 @@ static int configure_bind(sftpkit_server *s, ssh_bind b)
     return rc;
 }
 
+/* ProxyProtocol and its trusted list, checked and kept for the accept thread. */
+static int proxy_settings(sftpkit_server *s, struct sfk_runtime *rt)
+{
+    char *mode = sfk_config_str(s, SFK_CFG_PROXYPROTOCOL), bad[80] = "";
+    free(rt->proxy_trusted);
+    rt->proxy_trusted = sfk_config_str(s, SFK_CFG_PROXYPROTOCOLTRUSTEDADDRESSES);
+    rt->proxy_mode = !mode || !strcmp(mode, "off") ? SFK_PROXY_MODE_OFF
+                     : !strcmp(mode, "optional")   ? SFK_PROXY_MODE_OPTIONAL
+                                                   : SFK_PROXY_MODE_REQUIRED;
+    free(mode);
+    if (!rt->proxy_trusted)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (sfk_proxy_trust_check(rt->proxy_trusted, bad, sizeof bad))
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: ProxyProtocolTrustedAddresses: \"%s\" is not an IP address or CIDR range", bad);
+    if (rt->proxy_mode != SFK_PROXY_MODE_OFF && !rt->proxy_trusted[strspn(rt->proxy_trusted, " ,\t")])
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: ProxyProtocol is on but ProxyProtocolTrustedAddresses is empty: name the "
+                         "load balancers allowed to send PROXY headers");
+    return 0;
+}
+
 static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
 {
     if (sfk_prop_int(s, SFK_P_ACTIVE, -1))
@@ -354,6 +408,9 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
                          external);
     if (sfk_limits_load(s, &rt->limits))
         return sftpkit_last_error_code();
+    int proxy_rc = proxy_settings(s, rt);
+    if (proxy_rc)
+        return proxy_rc;
     ssh_bind b = ssh_bind_new();
     if (!b)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
@@ -574,6 +631,7 @@ void sfk_runtime_destroy(sftpkit_server *s)
     pthread_mutex_destroy(&rt->lock);
     pthread_mutex_destroy(&rt->bind_lock);
     pthread_cond_destroy(&rt->changed);
+    free(rt->proxy_trusted);
     free(rt);
     s->runtime = NULL;
 }

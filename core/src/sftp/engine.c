@@ -20,6 +20,7 @@
 #include "api/props.h"
 #include "sftp/status.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define SFK_OUT_HIGH (512u * 1024u)
 #define SFK_READ_SIZE (4u * 1024u * 1024u)
@@ -47,6 +48,16 @@ static void fatal(sfk_engine *e, const char *what, unsigned long long value)
     e->fatal = 1;
     sfk_error(SFTPKIT_ERROR_INVALID_STATE, "sftp: %s (%llu); closing the channel", what, value);
     sfk_log(e->server, SFK_LOG_WARNING, "sftp", "connection %lld: %s (%llu)", (long long)e->conn_id, what, value);
+}
+
+/* The one place every dispatched request passes after its handler: the reply it queued at
+ * reply_at tells its status (a streamed WRITE replies later and is counted by files.c). */
+static void request_done(sfk_engine *e, uint8_t type, size_t reply_at, int64_t micros)
+{
+    int status = 0;
+    if (e->out.len >= reply_at + 13 && e->out.data[reply_at + 4] == SSH_FXP_STATUS)
+        status = (int)sfk_get_u32(e->out.data + reply_at + 9);
+    sfk_metrics_request(e->server, type, status, micros);
 }
 
 static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
@@ -77,8 +88,12 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
         return;
     }
     sfk_registry_set_current(e); /* handlers reach this engine through the server's methods */
+    size_t reply_at = e->out.len;
+    int64_t started = e->server ? sfk_metrics_now_us() : 0;
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
+    if (e->server)
+        request_done(e, type, reply_at, sfk_metrics_now_us() - started);
     if (e->out.oom)
         fatal(e, "out of memory for replies, queued bytes", e->out.len);
 }

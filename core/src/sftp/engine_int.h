@@ -41,6 +41,7 @@ typedef struct {
     sfk_buf listing;
     uint32_t listing_count;
     int listing_eof;
+    uint64_t bytes_read, bytes_written; /* served through this handle (the audit record at CLOSE) */
 } sfk_handle;
 
 typedef struct {
@@ -99,7 +100,8 @@ typedef struct {
     uint32_t id;
     uint64_t off;
     uint32_t total, done;
-    int status; /* the first failure; later data is dropped and this is the reply */
+    int status;         /* the first failure; later data is dropped and this is the reply */
+    int64_t started_us; /* for the request latency metric */
 } sfk_wstream;
 
 #define SFK_STREAM_MIN (16u * 1024u) /* smaller WRITEs are simply buffered */
