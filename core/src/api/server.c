@@ -7,6 +7,7 @@
 #include "api/errors.h"
 #include "api/events.h"
 #include "ssh/host_keys.h"
+#include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -46,6 +47,7 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
     sfk_config_destroy(s);
     sfk_props_destroy(s);
     sfk_metrics_free(s->metrics);
+    sfk_audit_destroy(s);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -25,6 +25,7 @@
 #include "ssh/auth.h"
 #include "ssh/host_keys.h"
 #include "ssh/keys.h"
+#include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -155,7 +156,21 @@ static void count_login(conn_state *st, sfk_login_method method, const char *use
                          : verdict == SSH_AUTH_PARTIAL ? SFK_LOGIN_PARTIAL
                                                        : SFK_LOGIN_FAILURE;
     sfk_metrics_login(st->c->server, method, r);
-    (void)user;
+    if (sfk_audit_enabled(st->c->server)) {
+        static const char *const methods[] = {"password", "publickey", "keyboard-interactive"};
+        sfk_audit_record a = {.operation = "login",
+                              .connection_id = st->c->id,
+                              .user = user,
+                              .address = st->c->address,
+                              .port = st->c->port,
+                              .method = methods[method],
+                              .bytes_read = -1,
+                              .bytes_written = -1,
+                              .status = r == SFK_LOGIN_SUCCESS   ? "ok"
+                                        : r == SFK_LOGIN_PARTIAL ? "partial"
+                                                                 : "failure"};
+        sfk_audit(st->c->server, &a);
+    }
 }
 
 static int after_verdict(conn_state *st, int verdict) /* verdict: already through admit_user */
@@ -476,7 +491,10 @@ static const char *serve_sftp(conn_state *st)
                              .username = st->auth.username,
                              .root = root,
                              .handle_quota = sfk_conn_handle_quota,
-                             .quota_ctx = c};
+                             .quota_ctx = c,
+
+                             .address = c->address,
+                             .port = c->port};
     sfk_engine *engine = sfk_engine_new(&cfg);
     free(root);
     if (!engine)

@@ -23,6 +23,7 @@
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
 #include "ssh/host_keys.h"
+#include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -409,6 +410,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
     if (sfk_limits_load(s, &rt->limits))
         return sftpkit_last_error_code();
     int proxy_rc = proxy_settings(s, rt);
+    if (!proxy_rc)
+        proxy_rc = sfk_audit_start(s); /* AuditLog* are read here, like the PROXY settings */
     if (proxy_rc)
         return proxy_rc;
     ssh_bind b = ssh_bind_new();

@@ -13,12 +13,14 @@
 #include "sftp/engine_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/errors.h"
 #include "api/props.h"
 #include "sftp/status.h"
+#include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -52,12 +54,16 @@ static void fatal(sfk_engine *e, const char *what, unsigned long long value)
 
 /* The one place every dispatched request passes after its handler: the reply it queued at
  * reply_at tells its status (a streamed WRITE replies later and is counted by files.c). */
-static void request_done(sfk_engine *e, uint8_t type, size_t reply_at, int64_t micros)
+static void request_done(sfk_engine *e, const uint8_t *p, uint32_t len, size_t reply_at, int64_t micros)
 {
-    int status = 0;
+    int status = 0, handle = 0;
     if (e->out.len >= reply_at + 13 && e->out.data[reply_at + 4] == SSH_FXP_STATUS)
         status = (int)sfk_get_u32(e->out.data + reply_at + 9);
-    sfk_metrics_request(e->server, type, status, micros);
+    else if (e->out.len >= reply_at + 5)
+        handle = e->out.data[reply_at + 4] == SSH_FXP_HANDLE;
+    sfk_metrics_request(e->server, p[0], status, micros);
+    if (sfk_audit_enabled(e->server))
+        sfk_audit_request(e, p, len, status, handle);
 }
 
 static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
@@ -90,10 +96,11 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
     sfk_registry_set_current(e); /* handlers reach this engine through the server's methods */
     size_t reply_at = e->out.len;
     int64_t started = e->server ? sfk_metrics_now_us() : 0;
+    e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
     if (e->server)
-        request_done(e, type, reply_at, sfk_metrics_now_us() - started);
+        request_done(e, p, len, reply_at, sfk_metrics_now_us() - started);
     if (e->out.oom)
         fatal(e, "out of memory for replies, queued bytes", e->out.len);
 }
@@ -362,6 +369,8 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     e->conn_id = cfg->connection_id;
     e->handle_quota = cfg->handle_quota;
     e->quota_ctx = cfg->quota_ctx;
+    snprintf(e->address, sizeof e->address, "%s", cfg->address ? cfg->address : "");
+    e->port = cfg->port;
     e->username = strdup(cfg->username ? cfg->username : "");
     if (!e->username) {
         sfk_engine_free(e);
@@ -391,6 +400,7 @@ void sfk_engine_free(sfk_engine *e)
     if (!e)
         return;
     sfk_registry_set_current(e);
+    e->ending = 1;
     sfk_handles_close_all(e); /* fires close events for what the application still has open */
     sfk_registry_set_current(NULL);
     if (e->registered)

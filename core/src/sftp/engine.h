@@ -18,6 +18,8 @@ typedef struct {
     sftpkit_server *server;
     int64_t connection_id;
     const char *username;
+    const char *address; /* the client's address and port (audit records); NULL in unit tests */
+    int port;
     /* Absolute local directory the session is confined to: the user's user_base_path, else
      * base_dir. Empty: no local file system (only event-served operations work). */
     const char *root;

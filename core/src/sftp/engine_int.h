@@ -121,6 +121,9 @@ struct sfk_engine {
     int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
     void *quota_ctx;
     char *username;
+    char address[64]; /* the client's (after any PROXY header), for audit records */
+    int port;
+    int ending; /* sfk_engine_free is closing what is still open (audit: aborted) */
     sfk_fs *fs; /* NULL: no local file system */
     int fatal;  /* a fatal protocol error happened; every call fails from now on */
 
@@ -196,6 +199,12 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len);
 /* CLOSE of a file / a directory (also at teardown); returns the SFTP status, releases h. */
 int sfk_close_file(sfk_engine *e, sfk_handle *h);
 int sfk_close_dir(sfk_engine *e, sfk_handle *h);
+
+/* Audit records (audit_ops.c). After a dispatched request: pkt/len is the request (type first),
+ * status its reply's v3 status, replied_handle whether it replied with a handle. At a close:
+ * the handle before it is released. */
+void sfk_audit_request(sfk_engine *e, const uint8_t *pkt, uint32_t len, int status, int replied_handle);
+void sfk_audit_close(sfk_engine *e, const sfk_handle *h, int status);
 
 /* ---- replies (reply.c) ------------------------------------------------------------------------- */
 

@@ -248,6 +248,7 @@ int sfk_close_file(sfk_engine *e, sfk_handle *h)
     if (h->notify)
         sfk_app_notify(e, "FileClose", "ConnectionID=%lld;Handle=%s;Modes=%lld", (long long)e->conn_id, h->name,
                        (long long)h->open.modes);
+    sfk_audit_close(e, h, st);
     sfk_handle_release(e, h);
     return st;
 }
