@@ -47,6 +47,7 @@ typedef struct {
 } conn_state;
 
 static const char DROPPED[] = "dropped by the server", DROPPED_FORCED[] = "dropped by the server (forced)";
+static const char DRAINED[] = "the server is stopping";
 
 static int64_t now_ms(void)
 {
@@ -384,6 +385,10 @@ static const char *authenticate(conn_state *st, int64_t deadline)
             why = DROPPED;
             break;
         }
+        if (atomic_load(&c->drain)) { /* stop() is draining: nothing to finish before login */
+            why = DRAINED;
+            break;
+        }
         if (st->auth.too_many) {
             why = "too many failed authentication attempts";
             break;
@@ -518,6 +523,10 @@ static const char *serve_sftp(conn_state *st)
     while (!why) {
         if (atomic_load(&c->drop)) {
             why = DROPPED;
+            break;
+        }
+        if (atomic_load(&c->drain) && !sfk_engine_has_open_files(engine)) {
+            why = DRAINED; /* stop() is draining and this session's transfers are done */
             break;
         }
         int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, 200);
@@ -714,7 +723,7 @@ done:;
         close(fd);
     sfk_fire_on_disconnect(s, c->id);
     sfk_metrics_connection_closed(s);
-    if (why && !dropped) { /* a drop is the application's own doing, not an error */
+    if (why && !dropped && why != DRAINED) { /* a drop or a drain is the application's own doing */
         char text[480];
         snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);
         sfk_log(s, SFK_LOG_INFO, "server", "%s", text);

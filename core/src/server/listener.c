@@ -569,6 +569,23 @@ static void join_connections(struct sfk_runtime *rt)
     pthread_mutex_unlock(&rt->lock);
 }
 
+/* DrainTimeout: with the listeners closed, each connection ends by itself as soon as it has no
+ * file open (its own thread checks, between requests); this waits for that up to timeout_ms. */
+static void drain(struct sfk_runtime *rt, int64_t timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return;
+    pthread_mutex_lock(&rt->lock);
+    for (sfk_conn *c = rt->conns; c; c = c->next) {
+        atomic_store(&c->drain, 1);
+        if (atomic_load(&c->in_kex) && c->fd >= 0 && c != current_conn)
+            shutdown(c->fd, SHUT_RDWR); /* nothing to finish before the handshake */
+    }
+    pthread_mutex_unlock(&rt->lock);
+    for (int64_t waited = 0; waited < timeout_ms && !all_closed(rt); waited += 10)
+        usleep(10000);
+}
+
 SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
 {
     if (!s)
@@ -598,6 +615,7 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     for (int i = 0; i < rt->nlisten; i++)
         close(rt->listen_fd[i]);
     rt->nlisten = 0;
+    drain(rt, sfk_config_int(s, SFK_CFG_DRAINTIMEOUT));
     /* Graceful first (each thread sends a disconnect at its next turn), forced after 0.5 s. */
     request_drop_all(rt, SFK_DROP_GRACEFUL);
     for (int i = 0; i < 50 && !all_closed(rt); i++)

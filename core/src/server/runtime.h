@@ -46,6 +46,7 @@ typedef struct sfk_conn {
     atomic_llong drop_at_ms;                 /* when a graceful drop was asked (DropGraceTime) */
     atomic_int stalled;                      /* the watchdog ended a write that made no progress */
     int64_t watch_out_bytes, watch_since_ms; /* the watchdog's own (accept thread only) */
+    atomic_int drain; /* stop() with DrainTimeout: end once no file is open (the thread decides) */
     struct ssh_counter_struct socket_counter, raw_counter;
     sfk_pin_info info; /* guarded by rt->lock */
     struct sfk_conn *next;

@@ -313,6 +313,18 @@ void sfk_engine_consume(sfk_engine *e, size_t n)
         drain_input(e);
 }
 
+int sfk_engine_has_open_files(const sfk_engine *e)
+{
+    if (!e)
+        return 0;
+    if (e->stream.active || e->in.len != e->in_off) /* a request arriving or held back */
+        return 1;
+    for (uint32_t i = 0; i < e->handles.cap; i++)
+        if (e->handles.slots[i].kind == SFK_H_FILE)
+            return 1;
+    return 0;
+}
+
 size_t sfk_engine_read_size(const sfk_engine *e)
 {
     (void)e;

@@ -46,6 +46,9 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len);
 void sfk_engine_consume(sfk_engine *e, size_t n);
 
+/* 1 while a file handle is open or a WRITE is arriving: a drain waits for this to be 0. */
+int sfk_engine_has_open_files(const sfk_engine *e);
+
 /* How many bytes the transport should ask for per channel read (this sizes libssh's window). */
 size_t sfk_engine_read_size(const sfk_engine *e);
 
