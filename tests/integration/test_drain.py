@@ -89,5 +89,5 @@ def test_without_drain_timeout_stop_is_immediate(make_server):
     f.write(b"x" * 1000)
     f.flush()
     reply, took = stop_in_background(server)()
-    assert took < 1.5, took
+    assert took < 3, took  # no drain: the usual end (graceful, forced after 0.5 s)
     t.close()

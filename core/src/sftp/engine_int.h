@@ -121,11 +121,15 @@ struct sfk_engine {
     int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
     void *quota_ctx;
     char *username;
-    char address[64]; /* the client's (after any PROXY header), for audit records */
-    int port;
-    int ending; /* sfk_engine_free is closing what is still open (audit: aborted) */
     sfk_fs *fs; /* NULL: no local file system */
     int fatal;  /* a fatal protocol error happened; every call fails from now on */
+
+    /* fleet: audit records and the request latency metric */
+    char address[64]; /* the client's (after any PROXY header) */
+    int port;
+    int ending;       /* sfk_engine_free is closing what is still open (audit: aborted) */
+    int64_t clock_us; /* when the last dispatched request ended */
+    int clock_valid;  /* clock_us is from this batch of packets */
 
     int initialized, version;
     int min_version, max_version;
