@@ -497,7 +497,6 @@ static const char *serve_sftp(conn_state *st)
                              .root = root,
                              .handle_quota = sfk_conn_handle_quota,
                              .quota_ctx = c,
-
                              .address = c->address,
                              .port = c->port};
     sfk_engine *engine = sfk_engine_new(&cfg);

@@ -183,14 +183,15 @@ static const char *admission_refusal(struct sfk_runtime *rt, const char *address
 
 /* Behind a load balancer: replaces address/port with the ones its PROXY header names, before anything
  * reads them. Returns 0 when the connection must be closed. */
-static int proxy_client_address(sftpkit_server *s, struct sfk_runtime *rt, int fd, char *address,
-                                size_t address_len, int *port)
+static int proxy_client_address(sftpkit_server *s, struct sfk_runtime *rt, int fd, char *address, size_t address_len,
+                                int *port)
 {
     char peer[64], why[160];
     int peer_port = *port;
     snprintf(peer, sizeof peer, "%s", address);
-    sfk_proxy_verdict v = sfk_proxy_receive(fd, rt->wake[0], rt->proxy_mode, rt->proxy_trusted,
-                                            rt->handshake_timeout_s * 1000, address, address_len, port, why, sizeof why);
+    sfk_proxy_verdict v =
+        sfk_proxy_receive(fd, rt->wake[0], rt->proxy_mode, rt->proxy_trusted, rt->handshake_timeout_s * 1000, address,
+                          address_len, port, why, sizeof why);
     if (v == SFK_PROXY_REFUSE) {
         sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused: %s", peer, peer_port, why);
         sfk_metrics_connection_refused(s, SFK_REFUSED_PROXY);
