@@ -8,6 +8,7 @@
  *   drop ID [forced]     drop_client(ID, forced)
  *   stop                 stop(), with the time it took in ms
  *   start                start() again
+ *   metrics              the Prometheus text ("text") and the JSON snapshot ("json", a string)
  *   quit (or EOF)        free the server and exit 0 (under ASan, leaks make the exit non-zero)
  * Vetoes and verdicts: --veto-accept, --veto-auth USER, --password-verdict USER=0|1,
  * --pubkey-verdict USER=0|1 (a handler overruling the library's own verdict either way); --stop-on
@@ -289,6 +290,19 @@ static void command_loop(sftpkit_server *s)
             double t0 = now_ms();
             int rc = sftpkit_server_stop(s);
             reply_rc("stop", rc, now_ms() - t0);
+        } else if (!strcmp(cmd, "metrics")) {
+            char *prom = NULL, *json = NULL;
+            int rc = sftpkit_server_metrics_prometheus(s, &prom);
+            if (!rc)
+                rc = sftpkit_server_metrics_json(s, &json);
+            text t = {0};
+            put(&t, "{\"reply\":\"metrics\",\"rc\":%d,\"text\":", rc);
+            put_string(&t, prom);
+            put(&t, ",\"json\":");
+            put_string(&t, json);
+            put(&t, "}");
+            emit(&t);
+            sftpkit_free(prom), sftpkit_free(json);
         } else if (!strcmp(cmd, "start")) {
             reply_rc("start", sftpkit_server_start(s), -1);
         } else {

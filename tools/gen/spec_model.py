@@ -200,7 +200,8 @@ class Model:
             raise SystemExit("spec/sftpkit.json: events without an id: %s" % ", ".join(missing))
         self.events = [Event(raw_events[n], i + 1, ext["since"].get(n, ext["since"]["_default"]), summaries)
                        for i, n in enumerate(order) if n in raw_events]
-        self.methods = [Method(m, summaries) for m in raw["methods"]]
+        # the reference document's methods, then sftpkit's own (same shape, in sftpkit.json)
+        self.methods = [Method(m, summaries) for m in raw["methods"] + ext.get("extra_methods", {}).get("methods", [])]
         cfg_ext = ext["config"]
         for c in raw["config_settings"]:
             if c["name"] not in cfg_ext:

@@ -67,6 +67,11 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s);
 SFTPKIT_API int sftpkit_server_config(sftpkit_server *s, const char *setting, char **out);
 SFTPKIT_API int sftpkit_server_do_action(sftpkit_server *s, const char *action_id, const char *params,
                                          char **out);
+/* Operational metrics (sftpkit's addition; see docs/deployment.md): counters and latency
+ * histograms since the server was created, as Prometheus text exposition format (serve it on
+ * /metrics) or as one JSON object with the same numbers. *out is yours: sftpkit_free it. */
+SFTPKIT_API int sftpkit_server_metrics_prometheus(sftpkit_server *s, char **out);
+SFTPKIT_API int sftpkit_server_metrics_json(sftpkit_server *s, char **out);
 SFTPKIT_API int sftpkit_server_start(sftpkit_server *s);
 SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s);
 SFTPKIT_API int sftpkit_server_drop_client(sftpkit_server *s, int64_t connection_id, int forced);

@@ -8,6 +8,7 @@
 #include "api/context.h"
 #include "api/errors.h"
 #include "api/server.h"
+#include "util/metrics.h"
 
 /* A handler registration is reference-counted: dispatch holds a reference while user code runs
  * (without the server lock), so replacing the handler mid-call never frees user data under the
@@ -135,7 +136,9 @@ int sfk_event_dispatch(sftpkit_server *s, sftpkit_event *ev)
     }
     sfk_evctx_frame frame;
     int pushed = sfk_evctx_enter(s, &frame);
+    int64_t started = sfk_metrics_now_us();
     h->fn(h->user, s, ev->id, ev);
+    sfk_metrics_handler(s, sfk_metrics_now_us() - started);
     if (pushed)
         sfk_evctx_pop(&frame);
     handler_release(h);

@@ -8,7 +8,9 @@
 #include "api/events.h"
 #include "ssh/host_keys.h"
 #include "ssh/totp_replay.h"
+#include "util/audit.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 SFTPKIT_API const char *sftpkit_version(void)
 {
@@ -25,7 +27,7 @@ SFTPKIT_API sftpkit_server *sftpkit_server_new(void)
     static atomic_uint_fast64_t next_serial = 1;
     s->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&s->lock, NULL);
-    if (sfk_props_init(s) || sfk_config_init(s)) {
+    if (sfk_props_init(s) || sfk_config_init(s) || !(s->metrics = sfk_metrics_new())) {
         sftpkit_server_free(s);
         sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
         return NULL;
@@ -46,6 +48,8 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
     sfk_log_destroy(s);
     sfk_config_destroy(s);
     sfk_props_destroy(s);
+    sfk_metrics_free(s->metrics);
+    sfk_audit_destroy(s);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -15,6 +15,8 @@ struct sfk_runtime;       /* server/: listener, connection threads, client regis
 struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
 struct sfk_logger;        /* util/log.c */
 struct sfk_host_keys;     /* ssh/host_keys.c: the server_key_* slots' keys */
+struct sfk_metrics;   /* util/metrics.c: server-wide counters (atomics, no lock) */
+struct sfk_audit;     /* util/audit.c: the audit log file */
 
 struct sftpkit_server {
     /* Guards values, lists, config and handler. Never held while user code (an event handler)
@@ -33,6 +35,8 @@ struct sftpkit_server {
     struct sfk_sftp_registry *sftp;
     uint64_t serial;                 /* unique per server in the process: tells context frames apart (api/context.c) */
     struct sfk_totp_used *totp_used; /* ssh/totp_replay.c */
+    struct sfk_metrics *metrics;
+    struct sfk_audit *audit;
 };
 
 static inline void sfk_lock(const sftpkit_server *s)

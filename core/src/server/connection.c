@@ -26,7 +26,9 @@
 #include "ssh/external_keys.h"
 #include "ssh/host_keys.h"
 #include "ssh/keys.h"
+#include "util/audit.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 typedef struct {
     sfk_conn *c;
@@ -46,6 +48,7 @@ typedef struct {
 } conn_state;
 
 static const char DROPPED[] = "dropped by the server", DROPPED_FORCED[] = "dropped by the server (forced)";
+static const char DRAINED[] = "the server is stopping";
 
 static int64_t now_ms(void)
 {
@@ -148,9 +151,32 @@ static int admit_user(conn_state *st, int verdict)
     return SSH_AUTH_DENIED;
 }
 
-static int after_verdict(conn_state *st, int verdict)
+/* Metrics (and the audit log) of one authentication attempt. */
+static void count_login(conn_state *st, sfk_login_method method, const char *user, int verdict)
 {
-    verdict = admit_user(st, verdict);
+    sfk_login_result r = verdict == SSH_AUTH_SUCCESS   ? SFK_LOGIN_SUCCESS
+                         : verdict == SSH_AUTH_PARTIAL ? SFK_LOGIN_PARTIAL
+                                                       : SFK_LOGIN_FAILURE;
+    sfk_metrics_login(st->c->server, method, r);
+    if (sfk_audit_enabled(st->c->server)) {
+        static const char *const methods[] = {"password", "publickey", "keyboard-interactive"};
+        sfk_audit_record a = {.operation = "login",
+                              .connection_id = st->c->id,
+                              .user = user,
+                              .address = st->c->address,
+                              .port = st->c->port,
+                              .method = methods[method],
+                              .bytes_read = -1,
+                              .bytes_written = -1,
+                              .status = r == SFK_LOGIN_SUCCESS   ? "ok"
+                                        : r == SFK_LOGIN_PARTIAL ? "partial"
+                                                                 : "failure"};
+        sfk_audit(st->c->server, &a);
+    }
+}
+
+static int after_verdict(conn_state *st, int verdict) /* verdict: already through admit_user */
+{
     if (verdict == SSH_AUTH_PARTIAL || verdict == SSH_AUTH_DENIED)
         ssh_set_auth_methods(st->session, remaining_methods(&st->auth));
     return verdict;
@@ -160,7 +186,9 @@ static int on_password(ssh_session session, const char *user, const char *passwo
 {
     (void)session;
     conn_state *st = userdata;
-    return after_verdict(st, sfk_auth_password(&st->auth, user, password, SSH_AUTH_METHOD_PASSWORD));
+    int verdict = admit_user(st, sfk_auth_password(&st->auth, user, password, SSH_AUTH_METHOD_PASSWORD));
+    count_login(st, SFK_LOGIN_PASSWORD, user, verdict);
+    return after_verdict(st, verdict);
 }
 
 static int on_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey, char signature_state,
@@ -168,7 +196,10 @@ static int on_pubkey(ssh_session session, const char *user, struct ssh_key_struc
 {
     (void)session;
     conn_state *st = userdata;
-    return after_verdict(st, sfk_auth_public_key(&st->auth, user, pubkey, signature_state));
+    int verdict = admit_user(st, sfk_auth_public_key(&st->auth, user, pubkey, signature_state));
+    if (signature_state != SSH_PUBLICKEY_STATE_NONE) /* a probe ("would this key do?") is no login */
+        count_login(st, SFK_LOGIN_PUBLICKEY, user, verdict);
+    return after_verdict(st, verdict);
 }
 
 static int on_subsystem(ssh_session session, ssh_channel channel, const char *subsystem, void *userdata)
@@ -222,6 +253,7 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
         return 1;
     const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
     int verdict = admit_user(st, sfk_auth_kbd_answer(&st->auth, user, answer ? answer : ""));
+    count_login(st, SFK_LOGIN_KBDINT, user, verdict);
     if (verdict == SSH_AUTH_SUCCESS) {
         ssh_message_auth_reply_success(msg, 0);
     } else if (verdict == SSH_AUTH_PARTIAL) {
@@ -363,6 +395,10 @@ static const char *authenticate(conn_state *st, int64_t deadline)
             why = DROPPED;
             break;
         }
+        if (atomic_load(&c->drain)) { /* stop() is draining: nothing to finish before login */
+            why = DRAINED;
+            break;
+        }
         if (st->auth.too_many) {
             why = "too many failed authentication attempts";
             break;
@@ -472,7 +508,9 @@ static const char *serve_sftp(conn_state *st)
                              .handle_quota = sfk_conn_handle_quota,
                              .quota_ctx = c,
                              .client_banner = ssh_get_clientbanner(st->session),
-                             .cancel = &c->drop};
+                             .cancel = &c->drop,
+                             .address = c->address,
+                             .port = c->port};
     sfk_engine *engine = sfk_engine_new(&cfg);
     free(root);
     if (!engine)
@@ -496,6 +534,10 @@ static const char *serve_sftp(conn_state *st)
     while (!why) {
         if (atomic_load(&c->drop)) {
             why = DROPPED;
+            break;
+        }
+        if (atomic_load(&c->drain) && !sfk_engine_has_open_files(engine)) {
+            why = DRAINED; /* stop() is draining and this session's transfers are done */
             break;
         }
         int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, 200);
@@ -526,6 +568,7 @@ static const char *serve_sftp(conn_state *st)
             continue;
         }
         last_data = now_ms();
+        sfk_metrics_bytes(s, (uint64_t)n, 0);
         sfk_throttle_account(&in, (size_t)n, &c->drop);
         if (sfk_engine_input(engine, buf, (size_t)n) < 0) {
             why = "SFTP protocol error";
@@ -542,6 +585,7 @@ static const char *serve_sftp(conn_state *st)
                 break;
             }
             sfk_engine_consume(engine, (size_t)w);
+            sfk_metrics_bytes(s, 0, (uint64_t)w);
             sfk_throttle_account(&out, (size_t)w, &c->drop);
         }
     }
@@ -697,7 +741,8 @@ done:;
     else
         close(fd);
     sfk_fire_on_disconnect(s, c->id);
-    if (why && !dropped) { /* a drop is the application's own doing, not an error */
+    sfk_metrics_connection_closed(s);
+    if (why && !dropped && why != DRAINED) { /* a drop or a drain is the application's own doing */
         char text[480];
         snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);
         sfk_log(s, SFK_LOG_INFO, "server", "%s", text);

@@ -19,11 +19,15 @@
 #include "api/events_gen.h"
 #include "api/server.h"
 #include "api/start_checks.h"
+#include "server/proxy_protocol.h"
+#include "server/proxy_receive.h"
 #include "server/runtime.h"
 #include "ssh/algorithms.h"
 #include "ssh/external_sign_provider.h"
 #include "ssh/host_keys.h"
+#include "util/audit.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 static struct sfk_runtime *runtime_get_locked(sftpkit_server *s)
 {
@@ -179,6 +183,28 @@ static const char *admission_refusal(struct sfk_runtime *rt, const char *address
     return NULL;
 }
 
+/* Behind a load balancer: replaces address/port with the ones its PROXY header names, before anything
+ * reads them. Returns 0 when the connection must be closed. */
+static int proxy_client_address(sftpkit_server *s, struct sfk_runtime *rt, int fd, char *address, size_t address_len,
+                                int *port)
+{
+    char peer[64], why[160];
+    int peer_port = *port;
+    snprintf(peer, sizeof peer, "%s", address);
+    sfk_proxy_verdict v =
+        sfk_proxy_receive(fd, rt->wake[0], rt->proxy_mode, rt->proxy_trusted, rt->handshake_timeout_s * 1000, address,
+                          address_len, port, why, sizeof why);
+    if (v == SFK_PROXY_REFUSE) {
+        sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused: %s", peer, peer_port, why);
+        sfk_metrics_connection_refused(s, SFK_REFUSED_PROXY);
+        return 0;
+    }
+    if (v == SFK_PROXY_PROXIED)
+        sfk_log(s, SFK_LOG_DEBUG, "server", "connection from %s:%d via %s:%d (%s)", address, *port, peer, peer_port,
+                why);
+    return 1;
+}
+
 static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -202,12 +228,18 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     char address[64];
     int port;
     peer_of(fd, address, sizeof address, &port);
+    /* behind a balancer, the real client's address from here on: admission control counts it */
+    if (rt->proxy_mode != SFK_PROXY_MODE_OFF && !proxy_client_address(s, rt, fd, address, sizeof address, &port)) {
+        close(fd);
+        return;
+    }
     pthread_mutex_lock(&rt->lock);
     reap_closed(rt);
     const char *refusal = admission_refusal(rt, address);
     pthread_mutex_unlock(&rt->lock);
     if (refusal) { /* no thread, no SSH: the socket is closed at once */
         log_refusal(s, rt, address, port, refusal);
+        sfk_metrics_connection_refused(s, SFK_REFUSED_ADMISSION);
         close(fd);
         return;
     }
@@ -226,6 +258,7 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     if (!accept_it || atomic_load(&rt->stopping)) { /* the handler may have stopped the server */
         sfk_log(s, SFK_LOG_INFO, "server", "connection from %s:%d refused by on_accept%s", c->address, c->port,
                 accept_it ? " (the server is stopping)" : "");
+        sfk_metrics_connection_refused(s, accept_it ? SFK_REFUSED_STOPPING : SFK_REFUSED_ON_ACCEPT);
         close(fd);
         free(c);
         return;
@@ -249,6 +282,7 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
         free(c);
         sfk_fire_on_error(s, SFTPKIT_ERROR_IO, "cannot start a connection thread");
     } else {
+        sfk_metrics_connection_accepted(s); /* before the unlock: the thread's closed must not come first */
         pthread_mutex_unlock(&rt->lock);
     }
     pthread_attr_destroy(&attr);
@@ -340,6 +374,28 @@ static int configure_bind(sftpkit_server *s, ssh_bind b)
     return rc;
 }
 
+/* ProxyProtocol and its trusted list, checked and kept for the accept thread. */
+static int proxy_settings(sftpkit_server *s, struct sfk_runtime *rt)
+{
+    char *mode = sfk_config_str(s, SFK_CFG_PROXYPROTOCOL), bad[80] = "";
+    free(rt->proxy_trusted);
+    rt->proxy_trusted = sfk_config_str(s, SFK_CFG_PROXYPROTOCOLTRUSTEDADDRESSES);
+    rt->proxy_mode = !mode || !strcmp(mode, "off") ? SFK_PROXY_MODE_OFF
+                     : !strcmp(mode, "optional")   ? SFK_PROXY_MODE_OPTIONAL
+                                                   : SFK_PROXY_MODE_REQUIRED;
+    free(mode);
+    if (!rt->proxy_trusted)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (sfk_proxy_trust_check(rt->proxy_trusted, bad, sizeof bad))
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: ProxyProtocolTrustedAddresses: \"%s\" is not an IP address or CIDR range", bad);
+    if (rt->proxy_mode != SFK_PROXY_MODE_OFF && !rt->proxy_trusted[strspn(rt->proxy_trusted, " ,\t")])
+        return sfk_error(SFTPKIT_ERROR_INVALID_SETUP,
+                         "start: ProxyProtocol is on but ProxyProtocolTrustedAddresses is empty: name the "
+                         "load balancers allowed to send PROXY headers");
+    return 0;
+}
+
 static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
 {
     if (sfk_prop_int(s, SFK_P_ACTIVE, -1))
@@ -350,6 +406,11 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
     join_accept_thread(rt); /* stopped from on_accept: that thread must be gone before a new one */
     if (sfk_limits_load(s, &rt->limits) || sfk_start_checks(s))
         return sftpkit_last_error_code();
+    int proxy_rc = proxy_settings(s, rt);
+    if (!proxy_rc)
+        proxy_rc = sfk_audit_start(s); /* AuditLog* are read here, like the PROXY settings */
+    if (proxy_rc)
+        return proxy_rc;
     int external_sign = 0; /* an external host key: the provider preference is held until stop() */
     if (sfk_host_keys_external_setup(s, sfk_prop_int(s, SFK_P_EXTERNAL_CRYPTO_MODE, -1), &external_sign))
         return sftpkit_last_error_code();
@@ -519,6 +580,23 @@ static void join_connections(struct sfk_runtime *rt)
     pthread_mutex_unlock(&rt->lock);
 }
 
+/* DrainTimeout: with the listeners closed, each connection ends by itself as soon as it has no
+ * file open (its own thread checks, between requests); this waits for that up to timeout_ms. */
+static void drain(struct sfk_runtime *rt, int64_t timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return;
+    pthread_mutex_lock(&rt->lock);
+    for (sfk_conn *c = rt->conns; c; c = c->next) {
+        atomic_store(&c->drain, 1);
+        if (atomic_load(&c->in_kex) && c->fd >= 0 && c != current_conn)
+            shutdown(c->fd, SHUT_RDWR); /* nothing to finish before the handshake */
+    }
+    pthread_mutex_unlock(&rt->lock);
+    for (int64_t waited = 0; waited < timeout_ms && !all_closed(rt); waited += 10)
+        usleep(10000);
+}
+
 SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
 {
     if (!s)
@@ -548,6 +626,7 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     for (int i = 0; i < rt->nlisten; i++)
         close(rt->listen_fd[i]);
     rt->nlisten = 0;
+    drain(rt, sfk_config_int(s, SFK_CFG_DRAINTIMEOUT));
     /* Graceful first (each thread sends a disconnect at its next turn), forced after 0.5 s. */
     request_drop_all(rt, SFK_DROP_GRACEFUL);
     for (int i = 0; i < 50 && !all_closed(rt); i++)
@@ -587,6 +666,7 @@ void sfk_runtime_destroy(sftpkit_server *s)
     pthread_mutex_destroy(&rt->lock);
     pthread_mutex_destroy(&rt->bind_lock);
     pthread_cond_destroy(&rt->changed);
+    free(rt->proxy_trusted);
     free(rt);
     s->runtime = NULL;
 }

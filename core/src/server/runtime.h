@@ -46,6 +46,7 @@ typedef struct sfk_conn {
     atomic_llong drop_at_ms;                 /* when a graceful drop was asked (DropGraceTime) */
     atomic_int stalled;                      /* the watchdog ended a write that made no progress */
     int64_t watch_out_bytes, watch_since_ms; /* the watchdog's own (accept thread only) */
+    atomic_int drain; /* stop() with DrainTimeout: end once no file is open (the thread decides) */
     struct ssh_counter_struct socket_counter, raw_counter;
     sfk_pin_info info; /* guarded by rt->lock */
     struct sfk_conn *next;
@@ -78,6 +79,8 @@ struct sfk_runtime {
     int64_t refused_logged_ms, refused_unlogged;      /* refusals are logged at most once a second */
     int64_t accept_pause_until_ms, accept_backoff_ms; /* EMFILE back-off */
     int external_sign; /* holds the external-sign provider preference (external host key served) */
+    int proxy_mode;                                   /* ProxyProtocol (server/proxy_receive.h) */
+    char *proxy_trusted;                              /* ProxyProtocolTrustedAddresses (malloc'd) */
 };
 
 /* watchdog.c: run by the accept thread a few times a second. Ends writes that made no progress

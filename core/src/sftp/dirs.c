@@ -184,6 +184,7 @@ int sfk_close_dir(sfk_engine *e, sfk_handle *h)
         h->dir = NULL;
         pthread_mutex_unlock(&e->ctx_lock);
     }
+    sfk_audit_close(e, h, st);
     sfk_handle_release(e, h);
     return st;
 }

@@ -13,6 +13,7 @@
 #include "sftp/engine_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,9 @@
 #include "api/props.h"
 #include "sftp/status.h"
 #include "sftp/symlink_order.h"
+#include "util/audit.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define SFK_OUT_HIGH (512u * 1024u)
 #define SFK_READ_SIZE (4u * 1024u * 1024u)
@@ -49,6 +52,20 @@ static void fatal(sfk_engine *e, const char *what, unsigned long long value)
     e->fatal = 1;
     sfk_error(SFTPKIT_ERROR_INVALID_STATE, "sftp: %s (%llu); closing the channel", what, value);
     sfk_log(e->server, SFK_LOG_WARNING, "sftp", "connection %lld: %s (%llu)", (long long)e->conn_id, what, value);
+}
+
+/* The one place every dispatched request passes after its handler: the reply it queued at
+ * reply_at tells its status (a streamed WRITE replies later and is counted by files.c). */
+static void request_done(sfk_engine *e, const uint8_t *p, uint32_t len, size_t reply_at, int64_t micros)
+{
+    int status = 0, handle = 0;
+    if (e->out.len >= reply_at + 13 && e->out.data[reply_at + 4] == SSH_FXP_STATUS)
+        status = (int)sfk_get_u32(e->out.data + reply_at + 9);
+    else if (e->out.len >= reply_at + 5)
+        handle = e->out.data[reply_at + 4] == SSH_FXP_HANDLE;
+    sfk_metrics_request(e->server, p[0], status, micros);
+    if (sfk_audit_enabled(e->server))
+        sfk_audit_request(e, p, len, status, handle);
 }
 
 static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
@@ -79,8 +96,19 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
         return;
     }
     sfk_registry_set_current(e); /* handlers reach this engine through the server's methods */
+    size_t reply_at = e->out.len;
+    /* in a batch, the previous request's end is this one's start: one clock read per request */
+    int64_t started = !e->server ? 0 : e->clock_valid ? e->clock_us : sfk_metrics_now_us();
+    e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
+    if (e->server) {
+        e->clock_us = sfk_metrics_now_us();
+        e->clock_valid = 1;
+        request_done(e, p, len, reply_at, e->clock_us - started);
+        if (sfk_audit_enabled(e->server))
+            e->clock_valid = 0; /* an audit write must not count as the next request's time */
+    }
     if (e->out.oom)
         fatal(e, "out of memory for replies, queued bytes", e->out.len);
 }
@@ -95,6 +123,7 @@ static int out_full(const sfk_engine *e)
 static long process(sfk_engine *e, const uint8_t *p, size_t len)
 {
     size_t off = 0;
+    e->clock_valid = 0; /* time passed since the last batch: the first request reads the clock */
     while (!e->fatal && !out_full(e) && len - off >= 4) {
         uint32_t plen = sfk_get_u32(p + off);
         if (plen == 0 || plen > SFK_SFTP_MAX_PACKET_ACCEPTED) {
@@ -293,6 +322,18 @@ void sfk_engine_consume(sfk_engine *e, size_t n)
         drain_input(e);
 }
 
+int sfk_engine_has_open_files(const sfk_engine *e)
+{
+    if (!e)
+        return 0;
+    if (e->stream.active || e->in.len != e->in_off) /* a request arriving or held back */
+        return 1;
+    for (uint32_t i = 0; i < e->handles.cap; i++)
+        if (e->handles.slots[i].kind == SFK_H_FILE)
+            return 1;
+    return 0;
+}
+
 size_t sfk_engine_read_size(const sfk_engine *e)
 {
     (void)e;
@@ -375,6 +416,8 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     e->handle_quota = cfg->handle_quota;
     e->quota_ctx = cfg->quota_ctx;
     e->cancel = cfg->cancel;
+    snprintf(e->address, sizeof e->address, "%s", cfg->address ? cfg->address : "");
+    e->port = cfg->port;
     e->username = strdup(cfg->username ? cfg->username : "");
     if (!e->username) {
         sfk_engine_free(e);
@@ -405,6 +448,7 @@ void sfk_engine_free(sfk_engine *e)
     if (!e)
         return;
     sfk_registry_set_current(e);
+    e->ending = 1;
     sfk_handles_close_all(e); /* fires close events for what the application still has open */
     sfk_registry_set_current(NULL);
     if (e->registered)

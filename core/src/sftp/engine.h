@@ -19,6 +19,8 @@ typedef struct {
     sftpkit_server *server;
     int64_t connection_id;
     const char *username;
+    const char *address; /* the client's address and port (audit records); NULL in unit tests */
+    int port;
     /* Absolute local directory the session is confined to: the user's user_base_path, else
      * base_dir. Empty: no local file system (only event-served operations work). */
     const char *root;
@@ -50,6 +52,9 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
  * again; otherwise held requests wait for the client's next packet (which may never come). */
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len);
 void sfk_engine_consume(sfk_engine *e, size_t n);
+
+/* 1 while a file handle is open or a WRITE is arriving: a drain waits for this to be 0. */
+int sfk_engine_has_open_files(const sfk_engine *e);
 
 /* How many bytes the transport should ask for per channel read (this sizes libssh's window). */
 size_t sfk_engine_read_size(const sfk_engine *e);

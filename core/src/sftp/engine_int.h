@@ -41,6 +41,7 @@ typedef struct {
     sfk_buf listing;
     uint32_t listing_count;
     int listing_eof;
+    uint64_t bytes_read, bytes_written; /* served through this handle (the audit record at CLOSE) */
 } sfk_handle;
 
 typedef struct {
@@ -99,7 +100,8 @@ typedef struct {
     uint32_t id;
     uint64_t off;
     uint32_t total, done;
-    int status; /* the first failure; later data is dropped and this is the reply */
+    int status;         /* the first failure; later data is dropped and this is the reply */
+    int64_t started_us; /* for the request latency metric */
 } sfk_wstream;
 
 #define SFK_STREAM_MIN (16u * 1024u) /* smaller WRITEs are simply buffered */
@@ -122,6 +124,13 @@ struct sfk_engine {
     sfk_fs *fs;               /* NULL: no local file system */
     const atomic_int *cancel; /* see sfk_engine_config */
     int fatal;                /* a fatal protocol error happened; every call fails from now on */
+
+    /* fleet: audit records and the request latency metric */
+    char address[64]; /* the client's (after any PROXY header) */
+    int port;
+    int ending;       /* sfk_engine_free is closing what is still open (audit: aborted) */
+    int64_t clock_us; /* when the last dispatched request ended */
+    int clock_valid;  /* clock_us is from this batch of packets */
 
     int initialized, version;
     int min_version, max_version;
@@ -198,6 +207,12 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len);
 /* CLOSE of a file / a directory (also at teardown); returns the SFTP status, releases h. */
 int sfk_close_file(sfk_engine *e, sfk_handle *h);
 int sfk_close_dir(sfk_engine *e, sfk_handle *h);
+
+/* Audit records (audit_ops.c). After a dispatched request: pkt/len is the request (type first),
+ * status its reply's v3 status, replied_handle whether it replied with a handle. At a close:
+ * the handle before it is released. */
+void sfk_audit_request(sfk_engine *e, const uint8_t *pkt, uint32_t len, int status, int replied_handle);
+void sfk_audit_close(sfk_engine *e, const sfk_handle *h, int status);
 
 /* ---- replies (reply.c) ------------------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include "sftp/engine_int.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
+#include "util/metrics.h"
 
 /* on_open_file: the application opens it; it may rename the generated handle. */
 static int open_custom(sfk_engine *e, sfk_handle *h)
@@ -128,6 +129,7 @@ void sfk_req_read(sfk_engine *e, sfk_req *r)
             st = SSH_FX_EOF;
         got = n > 0 ? (size_t)n : 0;
     }
+    h->bytes_read += got; /* for the audit record at CLOSE */
     if (h->notify)
         sfk_app_notify(e, "FileRead", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%u;Read=%zu",
                        (long long)e->conn_id, h->name, (unsigned long long)off, len, got);
@@ -170,7 +172,12 @@ int sfk_write_stream_begin(sfk_engine *e, const uint8_t *pkt, size_t have)
     if (rd.bad || !h || h->kind != SFK_H_FILE || h->custom || !(h->open.write || h->open.append) ||
         off > (uint64_t)INT64_MAX - dlen || hdr + dlen != 4 + (size_t)plen)
         return 0;
-    e->stream = (sfk_wstream){.active = 1, .h = h, .id = sfk_get_u32(pkt + 5), .off = off, .total = dlen};
+    e->stream = (sfk_wstream){.active = 1,
+                              .h = h,
+                              .id = sfk_get_u32(pkt + 5),
+                              .off = off,
+                              .total = dlen,
+                              .started_us = e->server ? sfk_metrics_now_us() : 0};
     sfk_write_stream_feed(e, pkt + hdr, have - hdr);
     return 1;
 }
@@ -186,6 +193,11 @@ size_t sfk_write_stream_feed(sfk_engine *e, const uint8_t *p, size_t n)
         sfk_handle *h = w->h;
         w->active = 0;
         sfk_reply_status(e, w->id, w->status);
+        if (w->status == SSH_FX_OK)
+            h->bytes_written += w->total;
+        if (e->server) /* the dispatch table never saw this WRITE: count it here */
+            sfk_metrics_request(e->server, SSH_FXP_WRITE, sfk_status_for_version(w->status, 3),
+                                sfk_metrics_now_us() - w->started_us);
         if (h->notify) {
             sfk_registry_set_current(e);
             sfk_app_notify(e, "FileWrite", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%u", (long long)e->conn_id,
@@ -219,6 +231,8 @@ void sfk_req_write(sfk_engine *e, sfk_req *r)
     if (!h->open.write && !h->open.append)
         return sfk_reply_status(e, r->id, SSH_FX_PERMISSION_DENIED); /* opened for reading */
     int st = h->custom ? write_custom(e, h, off, data, len) : write_local(h->fd, data, len, off);
+    if (st == SSH_FX_OK)
+        h->bytes_written += len; /* for the audit record at CLOSE */
     if (h->notify)
         sfk_app_notify(e, "FileWrite", "ConnectionID=%lld;Handle=%s;Offset=%llu;Count=%zu", (long long)e->conn_id,
                        h->name, (unsigned long long)off, len);
@@ -242,6 +256,7 @@ int sfk_close_file(sfk_engine *e, sfk_handle *h)
     if (h->notify)
         sfk_app_notify(e, "FileClose", "ConnectionID=%lld;Handle=%s;Modes=%lld", (long long)e->conn_id, h->name,
                        (long long)h->open.modes);
+    sfk_audit_close(e, h, st);
     sfk_handle_release(e, h);
     return st;
 }

@@ -2,6 +2,10 @@
  *
  *   sftpkit-server --root DIR [--host 127.0.0.1] [--port 2222] [--user NAME:PASSWORD]...
  *                  [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only] [--log LEVEL]
+ *                  [--metrics ADDR:PORT] [--config NAME=VALUE]...
+ *
+ * --metrics serves Prometheus text on http://ADDR:PORT/metrics; --config passes any config()
+ * setting (ProxyProtocol=..., AuditLogFile=..., DrainTimeout=...; see docs/deployment.md).
  *
  * Uses only the public C API. Creates the host key file (Ed25519) when it is missing, prints the
  * listening address and the host key fingerprint, and stops cleanly on SIGINT/SIGTERM. */
@@ -14,6 +18,8 @@
 #include <unistd.h>
 
 #include <sftpkit/sftpkit.h>
+
+#include "metrics_http.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -34,7 +40,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sftpkit-server --root DIR [--host ADDR] [--port N] [--user NAME:PASSWORD]...\n"
                     "                      [--authorized-key NAME:FILE]... [--host-key FILE] [--read-only]\n"
-                    "                      [--log none|error|warning|info|debug|trace]\n");
+                    "                      [--log none|error|warning|info|debug|trace]\n"
+                    "                      [--metrics ADDR:PORT] [--config NAME=VALUE]...\n");
 }
 
 typedef struct {
@@ -104,6 +111,8 @@ static int load_host_key(sftpkit_key *key, const char *path)
 int main(int argc, char **argv)
 {
     const char *root = NULL, *host = "127.0.0.1", *host_key_path = "sftpkit-host-key", *log_level = NULL;
+    const char *metrics_at = NULL, *settings[64];
+    int n_settings = 0;
     long port = 2222;
     int read_only = 0, n_users = 0;
     user_entry *users = NULL;
@@ -129,6 +138,10 @@ int main(int argc, char **argv)
             host_key_path = v;
         else if (!strcmp(a, "--log"))
             log_level = v;
+        else if (!strcmp(a, "--metrics"))
+            metrics_at = v;
+        else if (!strcmp(a, "--config") && n_settings < 64)
+            settings[n_settings++] = v;
         else if ((!strcmp(a, "--user") || !strcmp(a, "--authorized-key")) && colon) {
             user_entry *u = find_or_add(&users, &n_users, v, (size_t)(colon - v));
             if (!u)
@@ -170,6 +183,9 @@ int main(int argc, char **argv)
             sftpkit_server_config(srv, "LogDetails=time,level,module", NULL))
             return fail("--log");
     }
+    for (int i = 0; i < n_settings; i++)
+        if (sftpkit_server_config(srv, settings[i], NULL))
+            return fail(settings[i]);
     int64_t handle;
     if (load_host_key(key, host_key_path))
         return fail("host key");
@@ -193,6 +209,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (sftpkit_server_start(srv))
         return fail("start");
+    struct metrics_http *metrics = metrics_at ? metrics_http_start(srv, metrics_at) : NULL;
+    if (metrics_at && !metrics) {
+        sftpkit_server_free(srv);
+        return 1;
+    }
 
     int64_t bound;
     char *fingerprint = NULL, *algorithm = NULL;
@@ -201,6 +222,8 @@ int main(int argc, char **argv)
     printf("sftpkit-server %s listening on %s:%lld, serving %s%s\n", sftpkit_version(), host, (long long)bound,
            real_root, read_only ? " (read-only)" : "");
     printf("host key %s %s\n", algorithm, fingerprint);
+    if (metrics)
+        printf("metrics on port %d (GET /metrics)\n", metrics_http_port(metrics));
     for (int i = 0; i < n_users; i++)
         printf("user %s%s%s\n", users[i].name, users[i].password ? " (password)" : "",
                users[i].keys ? " (public key)" : "");
@@ -211,7 +234,10 @@ int main(int argc, char **argv)
     while (!stop_requested)
         pause();
     printf("stopping\n");
-    sftpkit_server_free(srv); /* stops first */
+    fflush(stdout);
+    sftpkit_server_stop(srv); /* with DrainTimeout set, transfers in progress may finish first */
+    metrics_http_stop(metrics);
+    sftpkit_server_free(srv);
     sftpkit_key_free(key);
     for (int i = 0; i < n_users; i++)
         free(users[i].name), free(users[i].password), free(users[i].keys);

@@ -24,6 +24,8 @@ static const method_sig methods[] = {
     {"set_client_file_entry", "is", 'v'},
     {"start", "", 'v'},
     {"stop", "", 'v'},
+    {"metrics_prometheus", "", 's'},
+    {"metrics_json", "", 's'},
 };
 
 static int convert(const crt_val *v, char want, const char *what, char **err)
@@ -78,6 +80,10 @@ static int call_method(crt_case *cs, const char *name, const json *args, const c
             *rc = sftpkit_server_set_client_file_entry(s, a[0].i, a[1].s);
         else if (!strcmp(name, "start"))
             *rc = sftpkit_server_start(s);
+        else if (!strcmp(name, "metrics_prometheus"))
+            *rc = sftpkit_server_metrics_prometheus(s, &out);
+        else if (!strcmp(name, "metrics_json"))
+            *rc = sftpkit_server_metrics_json(s, &out);
         else
             *rc = sftpkit_server_stop(s);
         if (sig->ret == 's')
