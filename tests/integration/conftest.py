@@ -288,7 +288,8 @@ class HeldSftp:
         return self.proc.returncode, out, err
 
 
-def last_connection_id(server):
-    connects = server.find("on_connect")
-    assert connects, "no on_connect yet"
-    return connects[-1]["connection_id"]
+def last_connection_id(server, timeout=10.0):
+    """The newest connection's id. The server fires on_connect before it sends its banner, but the
+    thread that reads its event lines can lag behind the socket: wait for the first one."""
+    server.wait_event("on_connect", timeout=timeout)
+    return server.find("on_connect")[-1]["connection_id"]

@@ -146,3 +146,28 @@ def test_sample_server_serves_metrics_to_curl(tmp_path):
         assert other.stdout == "404"
     finally:
         sample.stop()
+
+
+def test_admission_refusals_are_counted_by_limit(make_server):
+    """MaxConnectionsPerAddress=2: two silent connections are held, the next three are refused in
+    the accept thread; each refusal is one admission action named after the limit that acted."""
+    import socket
+    server = make_server("--user", "bob:builder", "--config", "MaxConnectionsPerAddress=2")
+    held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+    server.wait_event("on_connect", count=2)
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.settimeout(5)
+        assert s.recv(10) == b""  # closed at once, before any banner
+        s.close()
+    deadline = time.monotonic() + 5
+    while True:
+        samples = parse_prometheus(server.command("metrics")["text"])
+        got = value(samples, "sftpkit_admission_actions_total", action="max_connections_per_address")
+        if got == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert got == 3
+    assert value(samples, "sftpkit_connections_refused_total", reason="admission") == 3
+    for s in held:
+        s.close()

@@ -144,6 +144,7 @@ static int admit_user(conn_state *st, int verdict)
     sfk_log(c->server, SFK_LOG_INFO, "server",
             "connection %" PRId64 ": login of \"%s\" refused: MaxSessionsPerUser (%d) reached", c->id,
             st->auth.username, max);
+    sfk_metrics_admission(c->server, "max_sessions_per_user");
     st->auth.authenticated = 0;
     st->auth.done = 0;
     if (++st->auth.failures >= st->auth.max_failures)
@@ -298,10 +299,13 @@ static void penalize(sfk_auth *a)
                 "connection %" PRId64 ": %s is banned for %" PRId64 " s after %" PRId64
                 " failed authentication attempts (SourceBanThreshold)",
                 c->id, c->address, rt->limits.ban_ms / 1000, rt->limits.ban_threshold);
+        sfk_metrics_admission(c->server, "source_ban");
         st->banned = 1;
         a->too_many = 1;
         return;
     }
+    if (delay > 0)
+        sfk_metrics_admission(c->server, "auth_failure_delay");
     for (int64_t end = sfk_now_ms() + delay; sfk_now_ms() < end && !atomic_load(&c->drop);)
         usleep(20000);
 }

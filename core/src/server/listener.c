@@ -153,13 +153,14 @@ static void log_refusal(sftpkit_server *s, struct sfk_runtime *rt, const char *a
 }
 
 /* Admission control before any thread or SSH work (called with rt->lock held): the reason a new
- * connection from address is refused, or NULL. The counts are a walk over the live connections,
- * bounded by MaxConnections. */
-static const char *admission_refusal(struct sfk_runtime *rt, const char *address)
+ * connection from address is refused, or NULL; *action names the limit that acted, for the
+ * admission metric. The counts are a walk over the live connections, bounded by MaxConnections. */
+#define REFUSE(name, why) return (*action = (name), (why))
+static const char *admission_refusal(struct sfk_runtime *rt, const char *address, const char **action)
 {
     const sfk_limits *l = &rt->limits;
     if (sfk_penalty_banned(&rt->penalty, address, sfk_now_ms()))
-        return "the address is banned after repeated authentication failures (SourceBanThreshold)";
+        REFUSE("source_banned", "the address is banned after repeated authentication failures (SourceBanThreshold)");
     int live = 0, unauth = 0, from = 0, from_unauth = 0;
     for (sfk_conn *c = rt->conns; c; c = c->next) {
         if (atomic_load(&c->closed))
@@ -171,17 +172,18 @@ static const char *admission_refusal(struct sfk_runtime *rt, const char *address
         from_unauth += same && pending;
     }
     if (l->max_connections > 0 && live >= l->max_connections)
-        return "MaxConnections reached";
+        REFUSE("max_connections", "MaxConnections reached");
     if (!sfk_fd_budget_connection_fits(&rt->fds, live))
-        return "too few file descriptors left (RLIMIT_NOFILE, FileDescriptorReserve)";
+        REFUSE("descriptor_budget", "too few file descriptors left (RLIMIT_NOFILE, FileDescriptorReserve)");
     if (l->max_per_address > 0 && from >= l->max_per_address)
-        return "MaxConnectionsPerAddress reached";
+        REFUSE("max_connections_per_address", "MaxConnectionsPerAddress reached");
     if (l->per_source_startups > 0 && from_unauth >= l->per_source_startups)
-        return "PerSourceMaxStartups reached";
+        REFUSE("per_source_max_startups", "PerSourceMaxStartups reached");
     if (sfk_startups_drop(&l->startups, unauth, (int)(rand_r(&rt->rand_state) % 100)))
-        return "MaxStartups: too many unauthenticated connections";
+        REFUSE("max_startups_drop", "MaxStartups: too many unauthenticated connections");
     return NULL;
 }
+#undef REFUSE
 
 /* Behind a load balancer: replaces address/port with the ones its PROXY header names, before anything
  * reads them. Returns 0 when the connection must be closed. */
@@ -235,11 +237,12 @@ static void accept_one(sftpkit_server *s, struct sfk_runtime *rt, int lfd)
     }
     pthread_mutex_lock(&rt->lock);
     reap_closed(rt);
-    const char *refusal = admission_refusal(rt, address);
+    const char *action = NULL, *refusal = admission_refusal(rt, address, &action);
     pthread_mutex_unlock(&rt->lock);
     if (refusal) { /* no thread, no SSH: the socket is closed at once */
         log_refusal(s, rt, address, port, refusal);
         sfk_metrics_connection_refused(s, SFK_REFUSED_ADMISSION);
+        sfk_metrics_admission(s, action);
         close(fd);
         return;
     }
