@@ -6,7 +6,9 @@
  * Checked: the prompt asks for an OTP exactly when the user has a secret; a code is accepted
  * exactly when it equals the generator's code for a counter in [counter, counter+3] (HOTP) or a
  * step within one of now (TOTP), with the user's hash and digits; HOTP moves the counter to one
- * past the match and only on a match, so the same code never works twice. */
+ * past the match and only on a match, so the same code never works twice; an accepted TOTP code
+ * is refused the second time (each step once). The TOTP replay record is cleared before each
+ * input, so every input starts from a server that has accepted no code. */
 #include <time.h>
 
 #define FUZZ_NO_SLEEP
@@ -14,6 +16,7 @@
 
 #include "sftpkit/sftpkit.h"
 #include "ssh/auth.h"
+#include "ssh/totp_replay.h"
 #include "util/otp.h"
 
 static sftpkit_server *server;
@@ -91,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     snprintf(answer + strlen(answer), sizeof answer - strlen(answer), "%s", rest);
 
+    sfk_totp_destroy(server); /* no step accepted yet: the reference verdict below holds */
     sfk_auth a;
     sfk_auth_init(&a, server, 1);
     const char *prompt = sfk_auth_kbd_prompt(&a, "u");
@@ -103,6 +107,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (time(NULL) == t0 || algo_now == 0) /* (a TOTP step may end between the two checks) */
         fuzz_check(got == want, "code \"%s\" %s, expected %s", answer, got ? "accepted" : "refused",
                    want ? "accepted" : "refused");
+    if (got && algo_now != 0) { /* the same TOTP code again: refused (its step is used) */
+        sfk_auth b;
+        sfk_auth_init(&b, server, 2);
+        sfk_auth_kbd_prompt(&b, "u");
+        fuzz_check(sfk_auth_kbd_answer(&b, "u", answer) != SSH_AUTH_SUCCESS, "a TOTP code worked twice");
+        sfk_auth_clear(&b);
+    }
     int64_t after = 0;
     sftpkit_server_get_user_otp_value(server, 0, &after);
     if (slen && algo_now == 0) {

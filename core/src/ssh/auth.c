@@ -183,7 +183,7 @@ int sfk_auth_public_key(sfk_auth *a, const char *user, ssh_key key, int state)
         /* The probe ("would you take this key?"): say yes when the list has it or a handler may
          * decide; the real verdict comes with the signature. */
         return authorized || sfk_event_wanted(a->server, SFTPKIT_EVENT_ON_AUTH_PUBLIC_KEY) ? SSH_AUTH_SUCCESS
-                                                                                         : SSH_AUTH_DENIED;
+                                                                                           : SSH_AUTH_DENIED;
     }
     if (state != SSH_PUBLICKEY_STATE_VALID) /* WRONG or ERROR: never accepted (notes, pitfall 2) */
         return conclude(a, user, SSH_AUTH_METHOD_PUBLICKEY, 0);
@@ -252,10 +252,12 @@ static int hotp_claim(sftpkit_server *s, int64_t i, int64_t used)
     return ok;
 }
 
-static int totp_claim(sftpkit_server *s, int64_t i, int64_t step)
+/* step_start: the step's first second (step number × interval), so steps stay comparable when
+ * the application changes the user's interval. */
+static int totp_claim(sftpkit_server *s, int64_t i, int64_t step_start)
 {
     char *user = sfk_prop_str(s, SFK_P_USER_USERNAME, i);
-    int ok = user && sfk_totp_claim(s, user, step);
+    int ok = user && sfk_totp_claim(s, user, step_start);
     free(user);
     return ok;
 }
@@ -288,7 +290,7 @@ static int otp_verdict(sftpkit_server *s, int64_t i, const char *answer)
         int64_t step = value > 0 ? value : 30, now = (int64_t)time(NULL) / step;
         for (int64_t t = now - 1; t <= now + 1 && !ok; t++)
             if (!sfk_otp_generate(secret, len, hash, (uint64_t)t, digits, code) && secret_equal(code, answer))
-                ok = totp_claim(s, i, t) ? 1 : -1; /* -1: this step's code was used already */
+                ok = totp_claim(s, i, t * step) ? 1 : -1; /* -1: this step's code was used already */
         ok = ok > 0;
     }
     free(hash);
