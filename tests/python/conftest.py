@@ -7,6 +7,7 @@ exactly as the transport and the engine do; SFTPKIT_PY_TEST_HOOKS names it.
 import ctypes
 import json
 import os
+import socket
 
 import pytest
 
@@ -14,6 +15,15 @@ import sftpkit
 from sftpkit import _sftpkit_native as native
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server under test)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def _hooks_path():

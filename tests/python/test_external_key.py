@@ -1,7 +1,6 @@
 """External host keys from Python: the on_external_sign handler signs with `cryptography` on many
 server threads at once (the GIL taken per call), and bad input to import_external is refused."""
 import binascii
-import socket
 import threading
 
 import paramiko
@@ -11,13 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from sftpkit import SFTPKitError, SFTPServer, SSHKey
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import free_port
 
 
 def test_twelve_concurrent_logins_signed_by_a_python_handler(tmp_path):

@@ -3,7 +3,6 @@ paramiko clients (the GIL taken and released correctly), a virtual upload throug
 events, and stopping while clients are connected."""
 import logging
 import os
-import socket
 import threading
 
 import paramiko
@@ -12,15 +11,9 @@ import pytest
 import sftpkit
 from sftpkit import SFTPServer, SSHKey
 
+from conftest import free_port
+
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture

@@ -9,13 +9,7 @@ import pytest
 import sftpkit
 from sftpkit import SFTPServer, SSHKey
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from conftest import free_port
 
 
 @pytest.fixture
