@@ -65,8 +65,7 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s);
 
 /* Methods of the reference document. */
 SFTPKIT_API int sftpkit_server_config(sftpkit_server *s, const char *setting, char **out);
-SFTPKIT_API int sftpkit_server_do_action(sftpkit_server *s, const char *action_id, const char *params,
-                                         char **out);
+SFTPKIT_API int sftpkit_server_do_action(sftpkit_server *s, const char *action_id, const char *params, char **out);
 /* Operational metrics (sftpkit's addition; see docs/deployment.md): counters and latency
  * histograms since the server was created, as Prometheus text exposition format (serve it on
  * /metrics) or as one JSON object with the same numbers. *out is yours: sftpkit_free it. */
@@ -81,10 +80,8 @@ SFTPKIT_API int sftpkit_server_get_client_buffer(sftpkit_server *s, int64_t conn
                                                  uint8_t **out, size_t *len);
 SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
                                                  const uint8_t *v, size_t len);
-SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t connection_id,
-                                                     const char *handle);
-SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t connection_id,
-                                                     const char *handle);
+SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t connection_id, const char *handle);
+SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t connection_id, const char *handle);
 
 /* ---- events ----------------------------------------------------------------------------- */
 

@@ -155,15 +155,15 @@ static int locate(const sftpkit_server *s, sfk_prop_id id, int64_t index, sfk_ty
     return 0;
 }
 
-#define GET_PROLOGUE(TYPE)                                                                                  \
-    if (!s || !out)                                                                                         \
-        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "%s: NULL %s", sfk_props[id].name, s ? "out" : "server"); \
-    sfk_value *slot;                                                                                        \
-    sfk_lock(s);                                                                                            \
-    int rc = locate(s, id, index, TYPE, &slot);                                                             \
-    if (rc) {                                                                                               \
-        sfk_unlock(s);                                                                                      \
-        return rc;                                                                                          \
+#define GET_PROLOGUE(TYPE)                                                                                             \
+    if (!s || !out)                                                                                                    \
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "%s: NULL %s", sfk_props[id].name, s ? "out" : "server");    \
+    sfk_value *slot;                                                                                                   \
+    sfk_lock(s);                                                                                                       \
+    int rc = locate(s, id, index, TYPE, &slot);                                                                        \
+    if (rc) {                                                                                                          \
+        sfk_unlock(s);                                                                                                 \
+        return rc;                                                                                                     \
     }
 
 int sfk_get_bool(const sftpkit_server *s, sfk_prop_id id, int64_t index, int *out)
@@ -229,8 +229,8 @@ static int validate_int(sftpkit_server *s, const sfk_prop_desc *d, sfk_prop_id i
         return sfk_error(SFTPKIT_ERROR_INVALID_VALUE, "%s: %" PRId64 " is outside %" PRId64 "..%" PRId64, d->name, v,
                          d->min, d->max);
     if (d->validation == SFK_V_FLAGS && (v < 0 || (v & ~d->max)))
-        return sfk_error(SFTPKIT_ERROR_INVALID_VALUE, "%s: %" PRId64 " has unknown bits (known: 0x%" PRIx64 ")", d->name, v,
-                         d->max);
+        return sfk_error(SFTPKIT_ERROR_INVALID_VALUE, "%s: %" PRId64 " has unknown bits (known: 0x%" PRIx64 ")",
+                         d->name, v, d->max);
     return d->check ? d->check(s, id, v) : 0;
 }
 

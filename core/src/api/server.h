@@ -15,8 +15,8 @@ struct sfk_runtime;       /* server/: listener, connection threads, client regis
 struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
 struct sfk_logger;        /* util/log.c */
 struct sfk_host_keys;     /* ssh/host_keys.c: the server_key_* slots' keys */
-struct sfk_metrics;   /* util/metrics.c: server-wide counters (atomics, no lock) */
-struct sfk_audit;     /* util/audit.c: the audit log file */
+struct sfk_metrics;       /* util/metrics.c: server-wide counters (atomics, no lock) */
+struct sfk_audit;         /* util/audit.c: the audit log file */
 
 struct sftpkit_server {
     /* Guards values, lists, config and handler. Never held while user code (an event handler)

@@ -78,9 +78,9 @@ struct sfk_runtime {
     unsigned rand_state;                              /* MaxStartups' random drop (accept thread only) */
     int64_t refused_logged_ms, refused_unlogged;      /* refusals are logged at most once a second */
     int64_t accept_pause_until_ms, accept_backoff_ms; /* EMFILE back-off */
-    int external_sign; /* holds the external-sign provider preference (external host key served) */
-    int proxy_mode;                                   /* ProxyProtocol (server/proxy_receive.h) */
-    char *proxy_trusted;                              /* ProxyProtocolTrustedAddresses (malloc'd) */
+    int external_sign;   /* holds the external-sign provider preference (external host key served) */
+    int proxy_mode;      /* ProxyProtocol (server/proxy_receive.h) */
+    char *proxy_trusted; /* ProxyProtocolTrustedAddresses (malloc'd) */
 };
 
 /* watchdog.c: run by the accept thread a few times a second. Ends writes that made no progress

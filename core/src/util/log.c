@@ -100,7 +100,8 @@ void sfk_log_reconfigure(sftpkit_server *s)
             lg->file_path = strdup(file);
         }
         int all = has_token(details, "all");
-        lg->details = (all || has_token(details, "time") ? D_TIME : 0) | (all || has_token(details, "level") ? D_LEVEL : 0) |
+        lg->details = (all || has_token(details, "time") ? D_TIME : 0) |
+                      (all || has_token(details, "level") ? D_LEVEL : 0) |
                       (all || has_token(details, "module") ? D_MODULE : 0) |
                       (all || has_token(details, "threadid") ? D_THREAD : 0);
         static const char *const flushes[] = {"none", "immediate", "maxcount"};

@@ -16,8 +16,8 @@
 
 #define HOOK __attribute__((visibility("default")))
 
-HOOK int sfkt_fire_auth_password(sftpkit_server *s, int64_t conn, const char *user, const char *password,
-                                 int accept_in, int *accept_out)
+HOOK int sfkt_fire_auth_password(sftpkit_server *s, int64_t conn, const char *user, const char *password, int accept_in,
+                                 int *accept_out)
 {
     int accept = accept_in, force = 0;
     int ran = sfk_fire_on_auth_password(s, conn, user, password, &accept, &force);

@@ -90,8 +90,8 @@ HOOK(fire)(JNIEnv *env, jclass cls, jlong s, jint id, jlongArray ints, jobjectAr
 }
 
 /* on_auth_password through the typed helper, as the transport fires it. out = {accept, force}. */
-HOOK(authPassword)(JNIEnv *env, jclass cls, jlong s, jlong conn, jbyteArray user, jbyteArray password, jint accept_in,
-                   jintArray out)
+HOOK(authPassword)
+(JNIEnv *env, jclass cls, jlong s, jlong conn, jbyteArray user, jbyteArray password, jint accept_in, jintArray out)
 {
     (void)cls;
     char *u = cstr(env, user), *p = cstr(env, password);
