@@ -1,10 +1,11 @@
 /* Hand-written tests of the API's error model, ownership rules, handler lifecycle, config and
  * logging: what the generated per-property tests do not cover. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the headers it needs, in its own block so clang-format's sort keeps it there */
 
 #include <pthread.h>
 #include <stdio.h>
