@@ -232,21 +232,6 @@ static void test_root_dotdot_is_the_root(void **state)
 
 /* ---- copy-data and READ --------------------------------------------------------------------- */
 
-static uint32_t copy_data(tc *t, const tc_handle *in, uint64_t off, uint64_t len, const tc_handle *out, uint64_t woff)
-{
-    uint32_t id = tc_begin(t, SSH_FXP_EXTENDED);
-    tc_cstr(t, "copy-data");
-    tc_str(t, in->s, in->len);
-    tc_u64(t, off);
-    tc_u64(t, len);
-    tc_str(t, out->s, out->len);
-    tc_u64(t, woff);
-    assert_int_equal(tc_send(t), 0);
-    assert_int_equal(tc_next(t), SSH_FXP_STATUS);
-    assert_int_equal(t->id, id);
-    return sfk_rd_u32(&t->rd);
-}
-
 static void test_copy_data_bounds(void **state)
 {
     (void)state;
@@ -258,8 +243,8 @@ static void test_copy_data_bounds(void **state)
     tc_handle r, w;
     assert_int_equal(tc_open(t, "f", SSH_FXF_READ, &r), 0);
     assert_int_equal(tc_open(t, "f", SSH_FXF_WRITE, &w), 0);
-    assert_int_equal(copy_data(t, &r, 0, 5, &w, 3), SSH_FX_FAILURE);
-    assert_int_equal(copy_data(t, &r, 4, 0, &w, 6), SSH_FX_FAILURE); /* to the end overlaps too */
+    assert_int_equal(tc_copy_data(t, &r, 0, 5, &w, 3), SSH_FX_FAILURE);
+    assert_int_equal(tc_copy_data(t, &r, 4, 0, &w, 6), SSH_FX_FAILURE); /* to the end overlaps too */
     assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 10);
     assert_string_equal(buf, "0123456789");
     /* a hard link is the same file under another name */
@@ -269,18 +254,18 @@ static void test_copy_data_bounds(void **state)
     assert_int_equal(link(a, b), 0);
     tc_handle hl;
     assert_int_equal(tc_open(t, "hl", SSH_FXF_WRITE, &hl), 0);
-    assert_int_equal(copy_data(t, &r, 0, 4, &hl, 2), SSH_FX_FAILURE);
+    assert_int_equal(tc_copy_data(t, &r, 0, 4, &hl, 2), SSH_FX_FAILURE);
     /* "to the end" onto the end of its own source: the end as it was at the start, once */
-    assert_int_equal(copy_data(t, &r, 0, 0, &w, 10), SSH_FX_OK);
+    assert_int_equal(tc_copy_data(t, &r, 0, 0, &w, 10), SSH_FX_OK);
     assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 20);
     assert_string_equal(buf, "01234567890123456789");
     /* a length past the end is the end, too */
-    assert_int_equal(copy_data(t, &r, 15, UINT64_MAX, &w, 20), SSH_FX_OK);
+    assert_int_equal(tc_copy_data(t, &r, 15, UINT64_MAX, &w, 20), SSH_FX_OK);
     assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 25);
     assert_string_equal(buf, "0123456789012345678956789");
     /* nothing to copy from past the end */
-    assert_int_equal(copy_data(t, &r, 100, 5, &w, 0), SSH_FX_EOF);
-    assert_int_equal(copy_data(t, &r, 100, 0, &w, 0), SSH_FX_OK);
+    assert_int_equal(tc_copy_data(t, &r, 100, 5, &w, 0), SSH_FX_EOF);
+    assert_int_equal(tc_copy_data(t, &r, 100, 0, &w, 0), SSH_FX_OK);
     assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 25);
     assert_int_equal(tc_close(t, &r), 0);
     assert_int_equal(tc_close(t, &w), 0);
@@ -299,11 +284,11 @@ static void test_copy_data_stops_on_drop(void **state)
     assert_int_equal(tc_open(t, "src", SSH_FXF_READ, &in), 0);
     assert_int_equal(tc_open(t, "dst", SSH_FXF_WRITE | SSH_FXF_CREAT, &out), 0);
     atomic_store(&drop, 1); /* a drop_client() or stop() while the request runs */
-    assert_int_equal(copy_data(t, &in, 0, 0, &out, 0), SSH_FX_FAILURE);
+    assert_int_equal(tc_copy_data(t, &in, 0, 0, &out, 0), SSH_FX_FAILURE);
     char buf[16];
     assert_int_equal(tc_host_read(t->root, "dst", buf, sizeof buf), 0);
     atomic_store(&drop, 0);
-    assert_int_equal(copy_data(t, &in, 0, 0, &out, 0), SSH_FX_OK);
+    assert_int_equal(tc_copy_data(t, &in, 0, 0, &out, 0), SSH_FX_OK);
     assert_int_equal(tc_host_read(t->root, "dst", buf, sizeof buf), 4);
     tc_free(t);
 }

@@ -302,6 +302,22 @@ TC_FN uint32_t tc_write(tc *t, const tc_handle *h, uint64_t off, const void *dat
     return sfk_rd_u32(&t->rd);
 }
 
+/* copy-data@openssh.com: len bytes of in from off to out at woff (len 0: to the end); the status. */
+TC_FN uint32_t tc_copy_data(tc *t, const tc_handle *in, uint64_t off, uint64_t len, const tc_handle *out, uint64_t woff)
+{
+    uint32_t id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "copy-data");
+    tc_str(t, in->s, in->len);
+    tc_u64(t, off);
+    tc_u64(t, len);
+    tc_str(t, out->s, out->len);
+    tc_u64(t, woff);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(tc_next(t), SSH_FXP_STATUS);
+    assert_int_equal(t->id, id);
+    return sfk_rd_u32(&t->rd);
+}
+
 /* READ: returns the status (0 with the data in buf/len, or EOF/...). */
 TC_FN uint32_t tc_read(tc *t, const tc_handle *h, uint64_t off, uint32_t want, void *buf, size_t *got)
 {

@@ -611,20 +611,6 @@ static void test_expand_path_and_home_directory(void **state)
     tc_free(t);
 }
 
-static uint32_t copy_data(tc *t, const tc_handle *in, uint64_t off, uint64_t len, const tc_handle *out, uint64_t woff)
-{
-    uint32_t id = ext_begin(t, "copy-data");
-    tc_str(t, in->s, in->len);
-    tc_u64(t, off);
-    tc_u64(t, len);
-    tc_str(t, out->s, out->len);
-    tc_u64(t, woff);
-    assert_int_equal(tc_send(t), 0);
-    assert_int_equal(tc_next(t), SSH_FXP_STATUS);
-    assert_int_equal(t->id, id);
-    return sfk_rd_u32(&t->rd);
-}
-
 static void test_copy_data(void **state)
 {
     (void)state;
@@ -633,21 +619,21 @@ static void test_copy_data(void **state)
     tc_handle in, out;
     assert_int_equal(tc_open(t, "src", SSH_FXF_READ, &in), 0);
     assert_int_equal(tc_open(t, "dst", SSH_FXF_WRITE | SSH_FXF_CREAT, &out), 0);
-    assert_int_equal(copy_data(t, &in, 2, 3, &out, 0), 0);
-    assert_int_equal(copy_data(t, &in, 5, 0, &out, 3), 0); /* 0: to the end */
+    assert_int_equal(tc_copy_data(t, &in, 2, 3, &out, 0), 0);
+    assert_int_equal(tc_copy_data(t, &in, 5, 0, &out, 3), 0); /* 0: to the end */
     char buf[32];
     assert_int_equal(tc_host_read(t->root, "dst", buf, sizeof buf), 8);
     assert_string_equal(buf, "23456789");
-    assert_int_equal(copy_data(t, &out, 0, 1, &in, 0), SSH_FX_PERMISSION_DENIED); /* wrong directions */
+    assert_int_equal(tc_copy_data(t, &out, 0, 1, &in, 0), SSH_FX_PERMISSION_DENIED); /* wrong directions */
     tc_handle bogus = {"bogusbog", 8};
-    assert_int_equal(copy_data(t, &bogus, 0, 1, &out, 0), SSH_FX_FAILURE);
+    assert_int_equal(tc_copy_data(t, &bogus, 0, 1, &out, 0), SSH_FX_FAILURE);
     assert_int_equal(tc_close(t, &in), 0);
     assert_int_equal(tc_close(t, &out), 0);
     /* one handle, overlapping ranges: refused */
     tc_handle rw;
     assert_int_equal(tc_open(t, "src", SSH_FXF_READ | SSH_FXF_WRITE, &rw), 0);
-    assert_int_equal(copy_data(t, &rw, 0, 5, &rw, 2), SSH_FX_FAILURE);
-    assert_int_equal(copy_data(t, &rw, 0, 2, &rw, 8), 0);
+    assert_int_equal(tc_copy_data(t, &rw, 0, 5, &rw, 2), SSH_FX_FAILURE);
+    assert_int_equal(tc_copy_data(t, &rw, 0, 2, &rw, 8), 0);
     assert_int_equal(tc_close(t, &rw), 0);
     assert_int_equal(tc_host_read(t->root, "src", buf, sizeof buf), 10);
     assert_string_equal(buf, "0123456701");
