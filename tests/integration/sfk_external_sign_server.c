@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "hex.h"
 #include "sftpkit/sftpkit.h"
 
 #define MAX_KEYS 8
@@ -65,29 +66,6 @@ static char *json(const char *v)
     return o;
 }
 
-static int unhex(const char *s, unsigned char *out, size_t max)
-{
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > max)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return (int)(n / 2);
-}
-
-static char *hex(const unsigned char *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++)
-        sprintf(s + 2 * i, "%02x", p[i]);
-    s[2 * n] = '\0';
-    return s;
-}
-
 /* Signs as the document's event asks: digest in (ECDSA, RSA) or the raw data (Ed25519). */
 static char *sign_openssl(EVP_PKEY *key, const char *hash, const unsigned char *in, size_t inlen)
 {
@@ -106,7 +84,7 @@ static char *sign_openssl(EVP_PKEY *key, const char *hash, const unsigned char *
              EVP_PKEY_sign(c, sig, &siglen, in, inlen) == 1;
         EVP_PKEY_CTX_free(c);
     }
-    return ok ? hex(sig, siglen) : NULL;
+    return ok ? test_hex(sig, siglen) : NULL;
 }
 
 static char *sign_command(const char *cmd, const char *hash, const char *data, const char *op, const char *pars)
@@ -158,7 +136,7 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
         if (!strcmp(ext[i].id, key_id))
             k = &ext[i];
     unsigned char in[1024];
-    int inlen = unhex(data, in, sizeof in);
+    int inlen = test_unhex(data, in, sizeof in);
     char *sig = NULL;
     const char *fault = k ? k->fault : "unknown key";
     if (k && fault && !strcmp(fault, "rekey") && atomic_fetch_add(&k->signed_count, 1) > 0)

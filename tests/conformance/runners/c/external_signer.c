@@ -9,20 +9,7 @@
 #include <openssl/rsa.h>
 
 #include "crt.h"
-
-static int unhex(const char *s, unsigned char *out, size_t max)
-{
-    size_t n = s ? strlen(s) : 1;
-    if (n % 2 || n / 2 > max)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return (int)(n / 2);
-}
+#include "hex.h"
 
 static int sign(EVP_PKEY *key, const char *scheme, const char *hash, const unsigned char *in, size_t inlen,
                 unsigned char *sig, size_t *siglen)
@@ -56,7 +43,7 @@ int crt_external_sign(crt_case *cs, sftpkit_event *ev, const crt_record *r, char
     if (crt_resolve(cs, spec, r, &path, err))
         return -1;
     unsigned char in[1024], scheme_text[128], sig[1024];
-    int inlen = unhex(data->s, in, sizeof in), plen = unhex(pars->s, scheme_text, sizeof scheme_text - 1);
+    int inlen = test_unhex(data->s, in, sizeof in), plen = test_unhex(pars->s, scheme_text, sizeof scheme_text - 1);
     if (inlen <= 0 || plen <= 0) {
         crt_val_free(&path);
         return crt_fail(err, "external_signer: data or pars is not hex");
@@ -76,11 +63,8 @@ int crt_external_sign(crt_case *cs, sftpkit_event *ev, const crt_record *r, char
         return rc;
     }
     crt_val_free(&path);
-    char *hex = malloc(2 * siglen + 1);
-    for (size_t i = 0; i < siglen; i++)
-        sprintf(hex + 2 * i, "%02x", sig[i]);
-    hex[2 * siglen] = '\0';
-    int rc = sftpkit_event_set_str(ev, "signed_data", hex);
+    char *hex = test_hex(sig, siglen);
+    int rc = hex ? sftpkit_event_set_str(ev, "signed_data", hex) : -1;
     free(hex);
     return rc ? crt_fail(err, "external_signer: set signed_data: %s", sftpkit_last_error_message()) : 0;
 }
