@@ -147,12 +147,77 @@ static void test_free_while_a_handler_stops(void **state)
     }
 }
 
+/* free() from inside handlers of the same server: on a connection thread (on_connect) and on the
+ * accept thread (on_accept). Before the deferred free this freed the server under the running
+ * handler (ASan: heap-use-after-free in the dispatch that called the handler; without ASan a
+ * hang joining the calling thread). The handler keeps using the server after its free call: it
+ * must stay valid until the handler returns. The free's completion is seen through destroy_user. */
+static atomic_int freed_user, free_handler_port;
+static atomic_int free_on_event;
+
+static void note_destroyed(void *user)
+{
+    (void)user;
+    atomic_store(&freed_user, 1);
+}
+
+static int free_in_handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
+{
+    (void)user, (void)ev;
+    if (id != atomic_load(&free_on_event))
+        return 0;
+    sftpkit_server_free(s);
+    usleep(20000); /* the finishing thread runs meanwhile: it must wait for this handler */
+    int64_t port = 0;
+    sftpkit_server_get_port(s, &port);
+    atomic_store(&free_handler_port, (int)port);
+    return 0;
+}
+
+static void free_from_handler_of(int event_id)
+{
+    sftpkit_server *s = started_server();
+    int64_t port = 0;
+    sftpkit_server_get_port(s, &port);
+    atomic_store(&freed_user, 0);
+    atomic_store(&free_handler_port, 0);
+    atomic_store(&free_on_event, event_id);
+    assert_int_equal(sftpkit_server_set_event_handler(s, free_in_handler, NULL, note_destroyed), 0);
+    int fd = tcp_connect(s);
+    /* bounded: ctest's TIMEOUT would also catch a hang, this gives the clearer failure */
+    for (int i = 0; i < 1000 && !atomic_load(&freed_user); i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&freed_user), 1);
+    assert_int_equal(atomic_load(&free_handler_port), (int)port);
+    close(fd);
+    /* the port is free again: nothing of the server is left listening */
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_not_equal(connect(probe, (struct sockaddr *)&a, sizeof a), 0);
+    close(probe);
+}
+
+static void test_free_from_a_connection_handler(void **state)
+{
+    (void)state;
+    free_from_handler_of(SFTPKIT_EVENT_ON_CONNECT);
+}
+
+static void test_free_from_an_accept_handler(void **state)
+{
+    (void)state;
+    free_from_handler_of(SFTPKIT_EVENT_ON_ACCEPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thirty_stops_at_once),
         cmocka_unit_test(test_stop_from_a_handler_during_application_stops),
         cmocka_unit_test(test_free_while_a_handler_stops),
+        cmocka_unit_test(test_free_from_a_connection_handler),
+        cmocka_unit_test(test_free_from_an_accept_handler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

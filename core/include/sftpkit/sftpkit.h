@@ -59,8 +59,10 @@ SFTPKIT_API const char *sftpkit_last_error_message(void);
 /* A new server with every property at its documented default; NULL only when out of memory. */
 SFTPKIT_API sftpkit_server *sftpkit_server_new(void);
 
-/* Stops the server (closing every connection) and frees it. NULL is fine. Must not be called
- * from inside an event handler of the same server. */
+/* Stops the server (closing every connection) and frees it. NULL is fine. Called from inside an
+ * event handler of the same server (one of its own threads), it returns at once and the stop and
+ * free finish on a library thread once that handler has returned; the handler may still use s
+ * until it returns, nothing after. */
 SFTPKIT_API void sftpkit_server_free(sftpkit_server *s);
 
 /* Methods of the reference document. */

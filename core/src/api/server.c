@@ -1,6 +1,7 @@
 /* The server handle: creation with every documented default, and teardown. */
 #include "api/server.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -36,10 +37,8 @@ SFTPKIT_API sftpkit_server *sftpkit_server_new(void)
     return s;
 }
 
-SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
+static void free_now(sftpkit_server *s)
 {
-    if (!s)
-        return;
     sfk_runtime_destroy(s); /* stops the server: no connection thread survives this line */
     sfk_sftp_registry_destroy(s);
     sfk_totp_destroy(s);
@@ -52,4 +51,41 @@ SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
     sfk_audit_destroy(s);
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+/* A free asked for on one of the server's own threads (inside a handler) runs here, on a thread
+ * of its own: its stop joins the asking thread, so the server outlives the handler and everything
+ * that thread does with the server after the handler returns. */
+static void *deferred_free(void *arg)
+{
+    free_now(arg);
+    return NULL;
+}
+
+SFTPKIT_API void sftpkit_server_free(sftpkit_server *s)
+{
+    if (!s)
+        return;
+    if (!sfk_runtime_on_own_thread(s)) {
+        free_now(s);
+        return;
+    }
+    pthread_t t;
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (!rc) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&t, &attr, deferred_free, s);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc) {
+        /* Freeing here would free the server under the running handler: keeping it is the only
+         * safe choice left. The server still stops, so it holds no port or connection. */
+        sfk_log(s, SFK_LOG_ERROR, "server",
+                "free from a handler: no thread to finish it (%d); the server is stopped, not freed", rc);
+        sftpkit_server_stop(s);
+        sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "free from a handler: cannot start the finishing thread");
+        return;
+    }
+    sfk_ok();
 }

@@ -49,6 +49,10 @@ static inline void sfk_unlock(const sftpkit_server *s)
     pthread_mutex_unlock(&((sftpkit_server *)s)->lock);
 }
 
+/* Is the calling thread one of s's own (a connection thread, or the accept thread running
+ * on_accept)? Such a thread cannot free s: the free joins it. */
+int sfk_runtime_on_own_thread(sftpkit_server *s);
+
 /* Subsystem teardown called by sftpkit_server_free (each tolerates never having started). */
 void sfk_runtime_destroy(sftpkit_server *s);
 void sfk_sftp_registry_destroy(sftpkit_server *s);

@@ -492,7 +492,20 @@ static _Thread_local sfk_conn *current_conn;
 static int on_server_thread(struct sfk_runtime *rt)
 {
     return (current_conn && current_conn->rt == rt) ||
-           (rt->running && pthread_equal(pthread_self(), rt->accept_thread));
+           ((rt->running || rt->accept_unjoined) && pthread_equal(pthread_self(), rt->accept_thread));
+}
+
+int sfk_runtime_on_own_thread(sftpkit_server *s)
+{
+    sfk_lock(s);
+    struct sfk_runtime *rt = s->runtime;
+    sfk_unlock(s);
+    if (!rt)
+        return 0;
+    pthread_mutex_lock(&rt->lock);
+    int own = on_server_thread(rt);
+    pthread_mutex_unlock(&rt->lock);
+    return own;
 }
 
 /* Claims the right to start or stop (one at a time). An application thread waits for the start
