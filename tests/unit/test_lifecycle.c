@@ -5,6 +5,7 @@
  * application stopped joined threads twice. These cases hung then; ctest's TIMEOUT turns a hang
  * into a failure. Label: unit + concurrency (run under TSan too). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -210,6 +212,56 @@ static void test_free_from_an_accept_handler(void **state)
     free_from_handler_of(SFTPKIT_EVENT_ON_ACCEPT);
 }
 
+/* drop_client from inside handlers while the application drops the same connections and stops:
+ * each of 8 connections' on_connect handler drops its own connection and its neighbour's, an
+ * application thread drops every id twice meanwhile, then stop(). Nothing may hang (ctest
+ * TIMEOUT) and every client must see its connection closed. */
+#define DROPPERS 8
+static atomic_int drops_inside;
+static atomic_llong dropped_ids[DROPPERS];
+
+static int drop_in_handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
+{
+    (void)user;
+    if (id != SFTPKIT_EVENT_ON_CONNECT)
+        return 0;
+    int64_t cid = 0;
+    sftpkit_event_get_int(ev, "connection_id", &cid);
+    int slot = atomic_fetch_add(&drops_inside, 1) % DROPPERS;
+    atomic_store(&dropped_ids[slot], cid);
+    sftpkit_server_drop_client(s, cid + 1, slot % 2); /* the neighbour, which may not exist yet */
+    sftpkit_server_drop_client(s, cid, 1);
+    return 0;
+}
+
+static void test_drop_client_from_handlers_and_the_application(void **state)
+{
+    (void)state;
+    sftpkit_server *s = started_server();
+    atomic_store(&drops_inside, 0);
+    assert_int_equal(sftpkit_server_set_event_handler(s, drop_in_handler, NULL, NULL), 0);
+    int fds[DROPPERS];
+    for (int i = 0; i < DROPPERS; i++)
+        fds[i] = tcp_connect(s);
+    for (int round = 0; round < 2; round++)
+        for (int64_t cid = 1; cid <= 2 * DROPPERS; cid++)
+            sftpkit_server_drop_client(s, cid, round);
+    for (int i = 0; i < DROPPERS; i++) {
+        struct timeval tv = {.tv_sec = 10};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[512];
+        ssize_t n;
+        while ((n = recv(fds[i], buf, sizeof buf, 0)) > 0) /* the server's banner, then the end */
+            ;
+        assert_true(n == 0 || (n < 0 && errno == ECONNRESET)); /* closed, not timed out */
+        close(fds[i]);
+    }
+    assert_int_equal(atomic_load(&drops_inside), DROPPERS);
+    assert_int_equal(sftpkit_server_stop(s), 0);
+    assert_inactive(s);
+    sftpkit_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_free_while_a_handler_stops),
         cmocka_unit_test(test_free_from_a_connection_handler),
         cmocka_unit_test(test_free_from_an_accept_handler),
+        cmocka_unit_test(test_drop_client_from_handlers_and_the_application),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
