@@ -97,5 +97,10 @@
 /* sftpkit.h includes these with #include, which SWIG does not follow; name them explicitly.
  * Constants (sftpkit_consts.h) are not wrapped: each idiomatic layer generates its own from
  * spec/, with the document's names. */
+#ifndef SWIGPYTHON
+/* A raw C function pointer means nothing to Java or C#: a binding wraps it with its own
+ * trampoline (as python.i does) and then drops this line. */
+%ignore sftpkit_server_set_log_handler;
+#endif
 %include "sftpkit/sftpkit.h"
 %include "sftpkit/sftpkit_props.h"

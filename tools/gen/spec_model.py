@@ -231,6 +231,20 @@ class Model:
                 raise SystemExit("spec/sftpkit.json effects: only scalar settings can be refused (%s)" % p.name)
         self.errors = ext["errors"]
         self.enums = raw["enums"]
+        vs = ext.get("value_sets", {})
+        self.flag_sets = set(vs.get("flags", []))
+        self.prop_value_set = dict(vs.get("properties", {}))    # property name -> enum group
+        self.param_value_set = dict(vs.get("event_params", {}))  # event parameter name -> enum group
+        for group in list(self.flag_sets) + list(self.prop_value_set.values()) + list(self.param_value_set.values()):
+            if group not in self.enums:
+                raise SystemExit("spec/sftpkit.json value_sets: unknown value set %s" % group)
+        params = {p.name for e in self.events for p in e.params}
+        for name in self.prop_value_set:
+            if name not in self.prop_by_name:
+                raise SystemExit("spec/sftpkit.json value_sets: %s is not a property" % name)
+        for name in self.param_value_set:
+            if name not in params:
+                raise SystemExit("spec/sftpkit.json value_sets: %s is not an event parameter" % name)
         self.algorithms = {k: v for k, v in ext["algorithms"].items() if not k.startswith("_")}
         self.lists = ext["lists"]
         self.ssh_key = ext["ssh_key"]

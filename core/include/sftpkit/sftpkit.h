@@ -80,6 +80,12 @@ SFTPKIT_API int sftpkit_server_list_clients(sftpkit_server *s, char **out);
 SFTPKIT_API int sftpkit_server_pin_client(sftpkit_server *s, int64_t connection_id);
 SFTPKIT_API int sftpkit_server_get_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
                                                  uint8_t **out, size_t *len);
+/* The data of the WRITE in progress (on_write_file) copied into caller memory, with no allocation:
+ * *len = its full size; dst NULL with cap 0 only asks the size; cap smaller than the size copies
+ * nothing and fails with SFTPKIT_ERROR_INVALID_PARAMETER (*len still set). A WRITE carries at most
+ * 261120 bytes, so one buffer of that size per thread always fits. Otherwise as get_client_buffer. */
+SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t connection_id, const char *handle,
+                                                      uint8_t *dst, size_t cap, size_t *len);
 SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
                                                  const uint8_t *v, size_t len);
 SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t connection_id, const char *handle);
@@ -129,6 +135,22 @@ SFTPKIT_API int sftpkit_event_get_int(const sftpkit_event *ev, const char *param
 SFTPKIT_API int sftpkit_event_get_str(const sftpkit_event *ev, const char *param, char **out);
 SFTPKIT_API int sftpkit_event_set_int(sftpkit_event *ev, const char *param, int64_t v);
 SFTPKIT_API int sftpkit_event_set_str(sftpkit_event *ev, const char *param, const char *v);
+/* The text the client receives with this request's reply when the reply is a failure status
+ * (custom file events, on_before_* answering fraAbort, on_after_*); an OK reply keeps no text.
+ * Last call wins; NULL or "" clears; at most 1024 bytes are kept (cut at a UTF-8 boundary). */
+SFTPKIT_API int sftpkit_event_set_status_message(sftpkit_event *ev, const char *message);
+
+/* ---- the native log ---------------------------------------------------------------------- */
+
+/* Receives the library's log lines (those LogLevel and LogFilters let through) instead of the
+ * console, so an application sends them to its own logger; LogFile still gets them too. level:
+ * 1 fatal, 2 error, 3 warning, 4 info, 5 debug, 6 trace. module: "server", "ssh", "sftp",
+ * "auth". message: the line without time/level prefix. Runs on server threads (and in start()
+ * and stop()), never with an SDK lock held. */
+typedef void (*sftpkit_log_handler)(void *user, sftpkit_server *s, int level, const char *module, const char *message);
+/* Installs fn (NULL removes it); destroy_user as for sftpkit_server_set_event_handler. */
+SFTPKIT_API int sftpkit_server_set_log_handler(sftpkit_server *s, sftpkit_log_handler fn, void *user,
+                                               void (*destroy_user)(void *user));
 
 /* ---- keys ------------------------------------------------------------------------------- */
 

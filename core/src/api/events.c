@@ -8,6 +8,7 @@
 #include "api/context.h"
 #include "api/errors.h"
 #include "api/server.h"
+#include "api/status_message.h"
 #include "util/metrics.h"
 
 /* A handler registration is reference-counted: dispatch holds a reference while user code runs
@@ -73,6 +74,8 @@ void sfk_event_cleanup(sftpkit_event *ev)
 {
     for (int i = 0; i < SFK_EVENT_MAX_PARAMS; i++)
         free(ev->v[i].owned);
+    free(ev->status_message);
+    ev->status_message = NULL;
 }
 
 static int subscribed(const sftpkit_server *s, int event_id)
@@ -138,6 +141,7 @@ int sfk_event_dispatch(sftpkit_server *s, sftpkit_event *ev)
     int pushed = sfk_evctx_enter(s, &frame);
     int64_t started = sfk_metrics_now_us();
     h->fn(h->user, s, ev->id, ev);
+    sfk_status_message_adopt(ev); /* the text for this request's status reply, if it set one */
     sfk_metrics_handler(s, sfk_metrics_now_us() - started);
     if (pushed)
         sfk_evctx_pop(&frame);

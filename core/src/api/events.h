@@ -34,6 +34,7 @@ typedef struct {
 struct sftpkit_event {
     int id;
     sfk_event_value v[SFK_EVENT_MAX_PARAMS];
+    char *status_message; /* sftpkit_event_set_status_message (api/status_message.c) */
 };
 
 void sfk_event_init(sftpkit_event *ev, int id);

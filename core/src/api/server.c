@@ -28,6 +28,7 @@ SFTPKIT_API sftpkit_server *sftpkit_server_new(void)
     static atomic_uint_fast64_t next_serial = 1;
     s->serial = atomic_fetch_add(&next_serial, 1);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->log_sink_lock, NULL);
     if (sfk_props_init(s) || sfk_config_init(s) || !(s->metrics = sfk_metrics_new())) {
         sftpkit_server_free(s);
         sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -45,11 +46,13 @@ static void free_now(sftpkit_server *s)
     sfk_events_destroy(s);
     sfk_host_keys_destroy(s);
     sfk_log_destroy(s);
+    sfk_log_sink_destroy(s);
     sfk_config_destroy(s);
     sfk_props_destroy(s);
     sfk_metrics_free(s->metrics);
     sfk_audit_destroy(s);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->log_sink_lock);
     free(s);
 }
 

@@ -14,6 +14,7 @@ struct sfk_handler;       /* api/events.c */
 struct sfk_runtime;       /* server/: listener, connection threads, client registry */
 struct sfk_sftp_registry; /* sftp/: live engines by connection id (client buffer, file entry) */
 struct sfk_logger;        /* util/log.c */
+struct sfk_log_sink;      /* util/log_sink.c: the application's log handler */
 struct sfk_host_keys;     /* ssh/host_keys.c: the server_key_* slots' keys */
 struct sfk_metrics;       /* util/metrics.c: server-wide counters (atomics, no lock) */
 struct sfk_audit;         /* util/audit.c: the audit log file */
@@ -30,6 +31,9 @@ struct sftpkit_server {
      * servers start with every event subscribed. Read without the lock (atomic). */
     _Atomic unsigned char unsubscribed[SFTPKIT_EVENT_COUNT + 1];
     struct sfk_logger *logger;
+    /* Its own lock: sfk_log may be called with `lock` held, and the sink is never called under either. */
+    pthread_mutex_t log_sink_lock;
+    struct sfk_log_sink *log_sink;
     struct sfk_host_keys *host_keys;
     struct sfk_runtime *runtime;
     struct sfk_sftp_registry *sftp;

@@ -191,6 +191,38 @@ SFTPKIT_API int sftpkit_server_get_client_buffer(sftpkit_server *s, int64_t conn
     return copy ? sfk_ok() : sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
 }
 
+SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t connection_id, const char *handle,
+                                                      uint8_t *dst, size_t cap, size_t *len)
+{
+    if (!len || (!dst && cap))
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "get_client_buffer_into: NULL %s", len ? "dst" : "len");
+    *len = 0;
+    engine_ref ref;
+    int rc = engine_get(s, connection_id, handle, "get_client_buffer_into", &ref);
+    if (rc)
+        return rc;
+    sfk_engine *e = ref.e;
+    if (!ctx_is(e, SFK_CTX_WRITE, handle)) {
+        engine_put(&ref);
+        return sfk_error(
+            SFTPKIT_ERROR_INVALID_STATE,
+            "get_client_buffer_into: no write is in progress on handle \"%s\" (call it from on_write_file)",
+            handle ? handle : "");
+    }
+    size_t n = e->ctx.wlen;
+    *len = n;
+    /* dst NULL with cap 0 asks the size; a buffer too small gets nothing (never half the data) */
+    if (dst && cap < n) {
+        engine_put(&ref);
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER,
+                         "get_client_buffer_into: the buffer holds %zu bytes, the write has %zu", cap, n);
+    }
+    if (dst && n)
+        memcpy(dst, e->ctx.wdata, n);
+    engine_put(&ref);
+    return sfk_ok();
+}
+
 SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t connection_id, const char *handle,
                                                  const uint8_t *v, size_t len)
 {

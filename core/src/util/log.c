@@ -156,7 +156,14 @@ void sfk_log(sftpkit_server *s, int level, const char *module, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    /* An application log handler takes the line instead of the console (its logger formats and
+     * buffers it); LogFile keeps receiving it below. Called before lg->lock is taken. */
+    int sunk = sfk_log_sink_deliver(s, level, module, message);
     pthread_mutex_lock(&lg->lock);
+    if (sunk && !lg->file) {
+        pthread_mutex_unlock(&lg->lock);
+        return;
+    }
     size_t at = 0;
     if (lg->details & D_TIME) {
         struct timespec ts;
@@ -174,7 +181,10 @@ void sfk_log(sftpkit_server *s, int level, const char *module, const char *fmt, 
         snprintf(prefix + at, sizeof prefix - at, "(tid %ld) ", (long)syscall(SYS_gettid));
     char line[1200];
     snprintf(line, sizeof line, "%s%s", prefix, message);
-    if (lg->flush_mode == FLUSH_IMMEDIATE) {
+    if (sunk) {
+        fprintf(lg->file, "%s\n", line);
+        fflush(lg->file);
+    } else if (lg->flush_mode == FLUSH_IMMEDIATE) {
         write_line(lg, line);
     } else if (lg->cached < lg->max_count) {
         lg->cache[lg->cached++] = strdup(line);

@@ -18,4 +18,9 @@ void sfk_log_reconfigure(sftpkit_server *s);
 void sfk_log_flush(sftpkit_server *s);
 void sfk_log_destroy(sftpkit_server *s);
 
+/* The application's log handler (sftpkit_server_set_log_handler, util/log_sink.c): hands one
+ * line to it, outside every SDK lock; 1 when a handler took it (the console is then skipped). */
+int sfk_log_sink_deliver(sftpkit_server *s, int level, const char *module, const char *message);
+void sfk_log_sink_destroy(sftpkit_server *s);
+
 #endif
