@@ -101,6 +101,9 @@
 /* A raw C function pointer means nothing to Java or C#: a binding wraps it with its own
  * trampoline (as python.i does) and then drops this line. */
 %ignore sftpkit_server_set_log_handler;
+/* Caller memory as uint8_t*: Java and C# wrap it with their own buffer types (ByteBuffer,
+ * Span) and then drop this line; the bare pointer type would only be an unusable proxy. */
+%ignore sftpkit_server_get_client_buffer_into;
 #endif
 %include "sftpkit/sftpkit.h"
 %include "sftpkit/sftpkit_props.h"
