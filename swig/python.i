@@ -142,6 +142,32 @@ static int sfk_py_trampoline(void *user, sftpkit_server *s, int event_id, sftpki
     return 0;
 }
 
+/* The native log into Python: fn(level, module, message) with the GIL; never raises into C. */
+static void sfk_py_log_trampoline(void *user, sftpkit_server *s, int level, const char *module, const char *message)
+{
+    (void)s;
+    if (!Py_IsInitialized() || sfk_py_finalizing())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *m = sfk_py_text(module), *t = sfk_py_text(message);
+    PyObject *r = m && t ? PyObject_CallFunction((PyObject *)user, "iOO", level, m, t) : NULL;
+    if (!r)
+        PyErr_WriteUnraisable((PyObject *)user);
+    Py_XDECREF(r);
+    Py_XDECREF(m);
+    Py_XDECREF(t);
+    PyGILState_Release(g);
+}
+
+static void sfk_py_release_ref(void *user)
+{
+    if (Py_IsInitialized() && !sfk_py_finalizing()) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        Py_DECREF((PyObject *)user);
+        PyGILState_Release(g);
+    }
+}
+
 static void sfk_py_release(void *user)
 {
     sfk_py_dispatch *d = (sfk_py_dispatch *)user;
@@ -180,6 +206,24 @@ static void sfk_py_release(void *user)
 %typemap(freearg) (const uint8_t *v, size_t len), (const uint8_t *data, size_t len) {
   if (have_view$argnum) PyBuffer_Release(&view$argnum);
 }
+
+/* ---- typemaps: caller memory to fill (get_client_buffer_into): any writable buffer --------- */
+%typemap(in) (uint8_t *dst, size_t cap) (Py_buffer view, int have_view = 0) {
+  if ($input == Py_None) {
+    $1 = NULL;
+    $2 = 0;
+  } else {
+    if (PyObject_GetBuffer($input, &view, PyBUF_WRITABLE) != 0) SWIG_fail;
+    have_view = 1;
+    $1 = (uint8_t *)view.buf;
+    $2 = (size_t)view.len;
+  }
+}
+%typemap(freearg) (uint8_t *dst, size_t cap) {
+  if (have_view$argnum) PyBuffer_Release(&view$argnum);
+}
+%typemap(in, numinputs=0) size_t *len (size_t temp = 0) { $1 = &temp; }
+%typemap(argout) size_t *len { $result = SWIG_Python_AppendOutput($result, PyLong_FromSize_t(*$1)); }
 
 /* ---- typemaps: out-parameters become return values ---------------------------------------- */
 %typemap(in, numinputs=0) int *out (int temp = 0) { $1 = &temp; }
@@ -232,6 +276,7 @@ static void sfk_py_release(void *user)
 /* Buffers are freed by the typemaps; the handler is installed through sfk_py_set_dispatcher. */
 %ignore sftpkit_free;
 %ignore sftpkit_server_set_event_handler;
+%ignore sftpkit_server_set_log_handler;
 
 /* Event parameter access is lock-free and fast; keep the GIL (handlers call these a lot). */
 %feature("nothreadallow") sftpkit_event_get_int;
@@ -245,11 +290,21 @@ static void sfk_py_release(void *user)
 %feature("nothreadallow") sftpkit_last_error_code;
 %feature("nothreadallow") sftpkit_last_error_message;
 %feature("nothreadallow") sftpkit_version;
+%feature("nothreadallow") sftpkit_event_set_status_message;
 
 /* ---- Python-only entry points -------------------------------------------------------------- */
 %feature("nothreadallow") sfk_py_set_dispatcher;
 %feature("nothreadallow") sfk_py_set_error_class;
+%feature("nothreadallow") sfk_py_set_log_handler;
 %exception sfk_py_set_error_class "$action"
+%exception sfk_py_set_log_handler {
+  $action
+  if (result != 0) {
+    if (!PyErr_Occurred())
+      SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+    SWIG_fail;
+  }
+}
 %exception sfk_py_set_dispatcher {
   $action
   if (result != 0) {
@@ -295,6 +350,23 @@ int sfk_py_set_dispatcher(sftpkit_server *s, PyObject *fn, unsigned long long ma
         Py_DECREF(fn);
         free(d);
     }
+    return rc;
+}
+
+/* Installs fn(level, module, message) as the server's log handler (None removes it): the package
+ * passes a function that forwards to the "sftpkit" logger. Runs with the GIL (nothreadallow). */
+int sfk_py_set_log_handler(sftpkit_server *s, PyObject *fn)
+{
+    if (fn == Py_None)
+        return sftpkit_server_set_log_handler(s, NULL, NULL, NULL);
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "log handler must be callable");
+        return -1;
+    }
+    Py_INCREF(fn);
+    int rc = sftpkit_server_set_log_handler(s, sfk_py_log_trampoline, fn, sfk_py_release_ref);
+    if (rc != 0)
+        Py_DECREF(fn);
     return rc;
 }
 

@@ -16,13 +16,11 @@ def test_error_object():
     assert isinstance(e, Exception)
 
 
-def test_context_manager_stops_and_keeps_object():
+def test_context_manager_closes():
     with SFTPServer() as srv:
         srv.port = 2300
         assert srv.active is False
-    assert not srv.closed  # the with block stops; close() releases
-    assert srv.port == 2300
-    srv.close()
+    assert srv.closed  # the with block stops and releases it, as a file object's does
     srv.close()  # idempotent
     assert srv.closed
     with pytest.raises(SFTPKitError) as e:

@@ -149,8 +149,8 @@ def test_stop_and_close_with_clients_connected(server):
     clients = [connect(server, "a", "a") for _ in range(5)]
     assert len(server.list_clients().splitlines()) == 5
     with server:
-        pass  # __exit__ stops
-    assert server.active is False
+        pass  # __exit__ stops and closes
+    assert server.closed
     assert len(disconnects) == 5
     for t, _ in clients:
         t.close()

@@ -15,10 +15,17 @@
 The API is the SFTPServer reference document's Python syntax, name for name: properties
 (`srv.base_dir`, `get_base_dir()`/`set_base_dir(v)`, indexed `get_user_password(i)`), methods,
 and events assigned as callables that receive a params object (`params.accept = True`).
+
+A virtual file system is a FileSystem subclass installed with `srv.set_provider(factory)`
+(sftpkit.provider); FsspecFileSystem serves any fsspec file system. The native log goes to the
+"sftpkit" logger.
 """
-from ._runtime import SFTPKitError, SSHKey, version
+from ._runtime import ReadableBuffer, SFTPKitError, SSHKey, parse_time, version
 from ._generated import *  # noqa: F401,F403 - SFTPServer, the params classes, the value sets
 from ._generated import __all__ as _generated_all
+from .provider import FileAttributes, FileSystem, SFTPError, Session
+from .fsspec_fs import FsspecFileSystem
 
 __version__ = version()
-__all__ = ["SFTPKitError", "SSHKey", "version"] + list(_generated_all)
+__all__ = ["SFTPKitError", "SSHKey", "version", "parse_time", "ReadableBuffer", "FileAttributes", "FileSystem",
+           "SFTPError", "Session", "FsspecFileSystem"] + list(_generated_all)

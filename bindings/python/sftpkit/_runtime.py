@@ -8,15 +8,20 @@ params object. The dispatcher holds no reference to its server, so a server that
 referenced is collected (and stopped) even while handlers are installed.
 """
 import atexit
+import datetime
 import logging
 import operator
 import os
 import threading
 import weakref
+from typing import Union
 
 from . import _sftpkit_native as _n
+from ._logging import LOG as _log, level_name_for, native_log
 
-_log = logging.getLogger("sftpkit")
+# What the native layer reads in place (set_client_buffer, byte properties): any object with the
+# buffer protocol. bytes is never required; a memoryview of your own buffer avoids a copy.
+ReadableBuffer = Union[bytes, bytearray, memoryview]
 
 ERROR_INVALID_PARAMETER = 1048577
 ERROR_INVALID_STATE = 1048579
@@ -44,6 +49,49 @@ _n.sfk_py_set_error_class(SFTPKitError)
 def version():
     """The version of the loaded native library ("MAJOR.MINOR.PATCH")."""
     return _n.sftpkit_version()
+
+
+# ---- typed values -------------------------------------------------------------------------------
+
+def _as_enum(cls, value):
+    """value as a member of cls (IntEnum/IntFlag); a value outside the set stays a plain int (an
+    on_after_* status of 0, "failed in some other way", has no member)."""
+    try:
+        return cls(value)
+    except ValueError:
+        return value
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _time_text(value):
+    """A time property's value from a datetime (naive = UTC), seconds since 1970, or the
+    library's own text ("YYYY-MM-DDTHH:MM:SSZ"); None or "" clears."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _time_text(_EPOCH + datetime.timedelta(seconds=int(value)))
+    if isinstance(value, str):
+        return value
+    raise TypeError("a time must be a datetime, seconds since 1970 or str, not %s" % type(value).__name__)
+
+
+def parse_time(text):
+    """The library's UTC time text as an aware datetime; None for "" (not set)."""
+    if not text:
+        return None
+    t = text.strip().replace(" ", "T").rstrip("Z")
+    if t.isdigit():
+        return _EPOCH + datetime.timedelta(seconds=int(t))
+    if "." in t:
+        t = t.split(".", 1)[0]
+    fmt = "%Y-%m-%dT%H:%M:%S" if "T" in t else "%Y-%m-%d"
+    return datetime.datetime.strptime(t, fmt).replace(tzinfo=datetime.timezone.utc)
 
 
 # ---- events -------------------------------------------------------------------------------------
@@ -96,6 +144,11 @@ class EventParams:
             raise TypeError("%s.%s must be str, not %s" % (self._event_name, name, type(value).__name__))
         _n.sftpkit_event_set_str(self._live(), name, value)
 
+    def set_status_message(self, message):
+        """The text the client receives with this request's reply when it is a failure status
+        (an OK reply carries none). At most 1024 bytes are kept; None or "" clears."""
+        _n.sftpkit_event_set_status_message(self._live(), message or "")
+
     def as_dict(self):
         """Every parameter's current value, by name."""
         return {n: getattr(self, n) for n in self._param_names}
@@ -114,24 +167,41 @@ class _Dispatcher:
     decision fails closed (the `deny` values: accept=False, action=fraAbort,
     operation_status=ostAccessDenied, as the generated layer lists per event)."""
 
-    __slots__ = ("handlers", "token", "__weakref__")
+    __slots__ = ("handlers", "internal", "token", "__weakref__")
 
     def __init__(self, token):
         self.handlers = {}  # event id -> (fn, params class, deny pairs, event name)
+        # event id -> the same tuple, for the package's own handlers (a provider): they run before
+        # the user's handler of that event, which may then overrule them (a veto in on_before_*)
+        self.internal = {}
         self.token = token
 
     def __call__(self, event_id, ev):
+        inner = self.internal.get(event_id)
         entry = self.handlers.get(event_id)
-        if entry is None:
+        if entry is None and inner is None:
             return 0
-        fn, cls, deny, name = entry
-        params = cls(ev)
         tokens = getattr(_tls, "tokens", None)
         if tokens is None:
             tokens = _tls.tokens = []
         tokens.append(self.token)
         try:
+            for e in (inner, entry):
+                if e is not None:
+                    self._run(e, ev)
+        finally:
+            tokens.pop()
+        return 0
+
+    @staticmethod
+    def _run(entry, ev):
+        fn, cls, deny, name = entry
+        params = cls(ev)
+        try:
             fn(params)
+        except _sftp_error_class() as err:  # the handler's answer for the client: status and text
+            _log.debug("%s: %s", name, err)
+            _answer_error(ev, params, err.status, err.message)
         except BaseException:  # noqa: B902 - nothing may unwind into the server thread
             _log.exception("%s handler raised%s", name,
                            "; the request is denied" if deny else "")
@@ -142,8 +212,28 @@ class _Dispatcher:
                     pass
         finally:
             params._ev = None
-            tokens.pop()
-        return 0
+
+
+def _sftp_error_class():
+    from .provider import SFTPError  # late: provider imports this module
+    return SFTPError
+
+
+def _answer_error(ev, params, status, message):
+    """A handler raised SFTPError: its status becomes the event's verdict (operation_status, or
+    fraAbort for an event that only has an action) and its message the reply's text."""
+    names = params._param_names
+    try:
+        if "operation_status" in names:
+            _n.sftpkit_event_set_int(ev, "operation_status", int(status))
+        elif "action" in names:
+            _n.sftpkit_event_set_int(ev, "action", 3)  # fraAbort: the only refusal an action has
+        elif "accept" in names:
+            _n.sftpkit_event_set_int(ev, "accept", 0)
+        if message:
+            _n.sftpkit_event_set_status_message(ev, message)
+    except SFTPKitError:
+        pass
 
 
 class _DispatchRef:
@@ -207,6 +297,9 @@ class ServerBase:
         self._dispatch_ref = _DispatchRef(self._dispatcher)
         self._mask = 0
         self._lock = threading.Lock()
+        self._provider = None
+        self._log_to_python = True
+        _n.sfk_py_set_log_handler(h, native_log)
         _live_servers.add(self)
 
     def _s(self):
@@ -215,31 +308,70 @@ class ServerBase:
             raise SFTPKitError(ERROR_INVALID_STATE, "the server is closed")
         return h
 
-    def _set_handler(self, event_id, name, fn, cls, deny):
+    def _set_handler(self, event_id, name, fn, cls, deny, internal=False):
         if fn is not None and not callable(fn):
             raise TypeError("%s handler must be callable or None, not %s" % (name, type(fn).__name__))
         with self._lock:
             h = self._s()
-            handlers = self._dispatcher.handlers
+            d = self._dispatcher
+            table = d.internal if internal else d.handlers
+            other = d.handlers if internal else d.internal
             bit = 1 << event_id
-            old = handlers.get(event_id)
+            old = table.get(event_id)
             if fn is None:
-                handlers.pop(event_id, None)
-                mask = self._mask & ~bit
+                table.pop(event_id, None)
+                mask = self._mask if event_id in other else self._mask & ~bit
             else:
-                handlers[event_id] = (fn, cls, deny, name)
+                table[event_id] = (fn, cls, deny, name)
                 mask = self._mask | bit
             if mask != self._mask:
                 try:
                     _n.sfk_py_set_dispatcher(h, self._dispatch_ref, mask)
                 except BaseException:
                     # the old registration stays in force: make the table say so again
-                    if self._mask & bit:
-                        handlers[event_id] = old
+                    if old is not None:
+                        table[event_id] = old
                     else:
-                        handlers.pop(event_id, None)
+                        table.pop(event_id, None)
                     raise
                 self._mask = mask
+
+    # ---- providers, logging, buffers (hand-written API beyond the reference document) ----------
+
+    def set_provider(self, factory):
+        """Serves every session's files from a FileSystem (sftpkit.provider) that factory(session)
+        makes, once per session. Installs the file events itself; your own handlers of the same
+        events still run after the provider's (an on_before_* handler may veto with fraAbort).
+        None removes the provider."""
+        from .provider import install_provider  # late: provider imports this module
+        install_provider(self, factory)
+
+    @property
+    def provider(self):
+        """The installed provider (sftpkit.provider.ProviderHost), or None."""
+        return self._provider
+
+    def log_to_python(self, enabled=True):
+        """True (the default): the native log goes to the "sftpkit" logger (children
+        "sftpkit.server", "sftpkit.ssh", "sftpkit.sftp", "sftpkit.auth"), and start() sets LogLevel
+        from that logger's level unless LogLevel was set to something other than "none". False: the
+        native log goes where LogDestination says."""
+        with self._lock:
+            _n.sfk_py_set_log_handler(self._s(), native_log if enabled else None)
+            self._log_to_python = bool(enabled)
+
+    def _before_start(self):
+        if self._log_to_python and _n.sftpkit_server_config(self._s(), "LogLevel") == "none":
+            level = level_name_for(_log)
+            if level != "none":
+                _n.sftpkit_server_config(self._s(), "LogLevel=" + level)
+
+    def get_client_buffer_into(self, connection_id, handle, buffer):
+        """Copies the data of the WRITE in progress (inside on_write_file) into buffer (any
+        writable buffer: bytearray, memoryview, array, numpy array) without allocating, and returns
+        its size; buffer None only returns the size. A buffer smaller than the data raises
+        SFTPKitError and receives nothing; a WRITE carries at most 261120 bytes."""
+        return _n.sftpkit_server_get_client_buffer_into(self._s(), operator.index(connection_id), handle, buffer)
 
     def close(self):
         """Stops the server (closing every connection) and releases it. Idempotent. Not allowed
@@ -261,8 +393,14 @@ class ServerBase:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if self._h is not None and self.get_active():
-            self.stop()
+        # `with SFTPServer() as srv:` owns the server: leaving the block stops it (closing every
+        # connection) and releases it, like a file object. Inside one of its own handlers close()
+        # is not allowed; stopping is, and the release then happens when the object goes.
+        if _in_handler_of(self._token):
+            if self._h is not None and self.get_active():
+                self.stop()
+        else:
+            self.close()
         return False
 
     def __del__(self):
