@@ -291,6 +291,11 @@ static void sfk_py_release(void *user)
 %feature("nothreadallow") sftpkit_last_error_message;
 %feature("nothreadallow") sftpkit_version;
 %feature("nothreadallow") sftpkit_event_set_status_message;
+/* The buffer calls are a lookup and one memcpy under the engine's context lock, which no thread
+ * ever holds while waiting for Python: dropping and retaking the GIL around them cost more than
+ * the copy itself (bench/python-buffers). */
+%feature("nothreadallow") sftpkit_server_set_client_buffer;
+%feature("nothreadallow") sftpkit_server_get_client_buffer_into;
 
 /* ---- Python-only entry points -------------------------------------------------------------- */
 %feature("nothreadallow") sfk_py_set_dispatcher;

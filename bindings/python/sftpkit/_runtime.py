@@ -353,15 +353,20 @@ class ServerBase:
 
     def log_to_python(self, enabled=True):
         """True (the default): the native log goes to the "sftpkit" logger (children
-        "sftpkit.server", "sftpkit.ssh", "sftpkit.sftp", "sftpkit.auth"), and start() sets LogLevel
-        from that logger's level unless LogLevel was set to something other than "none". False: the
-        native log goes where LogDestination says."""
+        "sftpkit.server", "sftpkit.ssh", "sftpkit.sftp", "sftpkit.auth"), and when the application
+        has configured logging (a handler on "sftpkit" or an ancestor, e.g. logging.basicConfig),
+        start() sets LogLevel from that logger's level unless LogLevel was set to something other
+        than "none". False: the native log goes where LogDestination says."""
         with self._lock:
             _n.sfk_py_set_log_handler(self._s(), native_log if enabled else None)
             self._log_to_python = bool(enabled)
 
     def _before_start(self):
-        if self._log_to_python and _n.sftpkit_server_config(self._s(), "LogLevel") == "none":
+        # Only an application that configured logging (a handler on "sftpkit" or above it) gets
+        # the library's log by default: an unconfigured one would otherwise see libssh's warnings
+        # on stderr through logging's last-resort handler, which it never asked for.
+        if self._log_to_python and _log.hasHandlers() and \
+                _n.sftpkit_server_config(self._s(), "LogLevel") == "none":
             level = level_name_for(_log)
             if level != "none":
                 _n.sftpkit_server_config(self._s(), "LogLevel=" + level)

@@ -547,6 +547,9 @@ def run_script(ctx, script, label=""):
                     want = expect["error"]
                     if want != "any" and got != want:
                         raise Mismatch("%s: error %s (%s), expected error %s" % (what, got, e, want))
+                    # the STATUS reply's text, as the server sent it (a provider's error message)
+                    if "message" in expect and not ctx.matches(expect["message"], str(e)):
+                        raise Mismatch("%s: error message %r does not match %r" % (what, str(e), expect["message"]))
                     continue
                 raise Mismatch("%s: error %s (%s)" % (what, got, e))
             check_result(ctx, expect, result, what)

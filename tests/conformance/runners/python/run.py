@@ -10,6 +10,7 @@ case, the count by kind, and ends with `python: N passed, N failed`.
 import binascii
 import json
 import os
+import posixpath
 import re
 import select
 import shutil
@@ -24,7 +25,7 @@ import time
 import traceback
 
 import sftpkit
-from sftpkit import SFTPKitError, SFTPServer, SSHKey
+from sftpkit import FileAttributes, FileSystem, SFTPError, SFTPKitError, SFTPServer, SSHKey
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONF = os.path.dirname(os.path.dirname(HERE))
@@ -107,6 +108,7 @@ class Case:
         self.once_done = set()
         self.listing_state = {}
         self.vfs = None
+        self.provider = None
 
     # values and matchers
     def value(self, v, params=None):
@@ -404,6 +406,10 @@ class Case:
             if self.vfs is None:
                 raise CaseFail("expect.vfs without a vfs behaviour")
             self.vfs.check(exp["vfs"])
+        if "provider" in exp or "provider_sessions" in exp:
+            if self.provider is None:
+                raise CaseFail("expect.provider without a provider behaviour")
+            self.provider.check(exp)
         for var, m in (exp.get("vars") or {}).items():
             if var not in self.vars:
                 raise CaseFail("variable %r was never saved" % var)
@@ -541,6 +547,9 @@ class Case:
                     raise CaseFail("fixture: %s" % e)
             if "vfs" in self.case:
                 self.vfs = Vfs(self, self.case["vfs"])
+            if "provider" in self.case:
+                self.provider = ProviderBehaviour(self, self.case["provider"])
+                self.srv.set_provider(self.provider.factory)  # the binding's provider layer
             self.install_handlers()
             for i, step in enumerate(self.case.get("steps", [])):
                 try:
@@ -803,6 +812,191 @@ class Vfs:
             raise CaseFail("vfs files %s, expected %s" % (show(self.files, 200), show(files, 200)))
         if self.dirs != dirs:
             raise CaseFail("vfs dirs %s, expected %s" % (sorted(self.dirs), sorted(dirs)))
+
+
+# ---- the provider behaviour (FORMAT.md): the binding's FileSystem over an in-memory tree -------
+
+class ProviderTree:
+    def __init__(self, case, spec):
+        self.lock = threading.Lock()
+        self.files = {norm(k): Vfs._bytes(case.value(v)) for k, v in (spec.get("files") or {}).items()}
+        self.dirs = {"/"} | {norm(d) for d in spec.get("dirs", [])}
+
+    def copy(self):
+        other = ProviderTree.__new__(ProviderTree)
+        other.lock = threading.Lock()
+        other.files = dict(self.files)
+        other.dirs = set(self.dirs)
+        return other
+
+
+class RunnerFS(FileSystem):
+    """FORMAT.md's provider method table, with the case's `errors` rules."""
+    WRITE_MODES = Vfs.WRITE_MODES
+
+    def __init__(self, behaviour, tree):
+        self.b = behaviour
+        self.t = tree
+
+    def _rule(self, op, path):
+        for r in self.b.errors:
+            if r.get("op") == op and ("path" not in r or self.b.case.matches(r["path"], path)):
+                if r.get("status") == "crash":
+                    raise RuntimeError("internal-detail of %s(%s)" % (op, path))
+                raise SFTPError(int(r["status"]), self.b.case.value(r.get("message", "")) or "")
+
+    def _attrs(self, path):
+        t = self.t
+        if path in t.dirs:
+            return FileAttributes.directory(posixpath.basename(path) or "/", permissions=0o755)
+        if path in t.files:
+            return FileAttributes.file(posixpath.basename(path), size=len(t.files[path]), permissions=0o644)
+        raise SFTPError(2, "")
+
+    def open(self, path, flags):
+        self._rule("open", path)
+        path, t = norm(path), self.t
+        with t.lock:
+            if flags & self.WRITE_MODES:
+                if parent(path) not in t.dirs:
+                    raise SFTPError(2, "")
+                if path in t.dirs or (flags & 32 and path in t.files):
+                    raise SFTPError(3, "")
+                if path not in t.files or flags & 16:
+                    t.files[path] = b""
+            elif path not in t.files:
+                raise SFTPError(3 if path in t.dirs else 2, "")
+        return {"path": path, "append": bool(flags & 4)}
+
+    def read(self, h, offset, size):
+        self._rule("read", h["path"])
+        with self.t.lock:
+            return self.t.files.get(h["path"], b"")[offset:offset + size]
+
+    def write(self, h, offset, data):
+        self._rule("write", h["path"])
+        with self.t.lock:
+            cur = bytearray(self.t.files.get(h["path"], b""))
+            if h["append"]:
+                offset = len(cur)
+            if len(cur) < offset:
+                cur.extend(b"\0" * (offset - len(cur)))
+            cur[offset:offset + len(data)] = data
+            self.t.files[h["path"]] = bytes(cur)
+
+    def close(self, h):
+        self._rule("close", h["path"])
+
+    def stat(self, path):
+        self._rule("stat", path)
+        with self.t.lock:
+            return self._attrs(norm(path))
+
+    def list(self, path):
+        self._rule("list", path)
+        path, t = norm(path), self.t
+        with t.lock:
+            if path not in t.dirs:
+                raise SFTPError(2, "")
+            prefix = path.rstrip("/") + "/"
+            kids = sorted(p for p in set(t.files) | t.dirs
+                          if p != path and p.startswith(prefix) and "/" not in p[len(prefix):])
+            return [self._attrs(k) for k in kids]
+
+    def mkdir(self, path):
+        self._rule("mkdir", path)
+        path, t = norm(path), self.t
+        with t.lock:
+            if path in t.dirs or path in t.files:
+                raise SFTPError(3, "")
+            if parent(path) not in t.dirs:
+                raise SFTPError(2, "")
+            t.dirs.add(path)
+
+    def _delete(self, op, path):
+        self._rule(op, path)
+        path, t = norm(path), self.t
+        with t.lock:
+            if path == "/":
+                raise SFTPError(3, "")
+            if path in t.files:
+                del t.files[path]
+            elif path in t.dirs:
+                prefix = path + "/"
+                if any(p.startswith(prefix) for p in set(t.files) | t.dirs):
+                    raise SFTPError(3, "")
+                t.dirs.discard(path)
+            else:
+                raise SFTPError(2, "")
+
+    def rmdir(self, path):
+        self._delete("rmdir", path)
+
+    def remove(self, path):
+        self._delete("remove", path)
+
+    def rename(self, old, new):
+        self._rule("rename", old)
+        old, new, t = norm(old), norm(new), self.t
+        with t.lock:
+            if old not in t.files and old not in t.dirs:
+                raise SFTPError(2, "")
+            if parent(new) not in t.dirs:
+                raise SFTPError(2, "")
+            if new in t.files or new in t.dirs:
+                raise SFTPError(3, "")
+
+            def move(p):
+                return new + p[len(old):] if p == old or p.startswith(old + "/") else p
+            t.files = {move(k): v for k, v in t.files.items()}
+            t.dirs = {move(d) for d in t.dirs}
+
+    def setstat(self, path, attrs):
+        self._rule("setstat", path)
+        with self.t.lock:
+            self._attrs(norm(path))
+
+
+class ProviderBehaviour:
+    KNOWN = {"files", "dirs", "per_session", "errors"}
+
+    def __init__(self, case, spec):
+        unknown = set(spec) - self.KNOWN
+        if unknown:
+            raise CaseFail("provider: unknown members %s" % sorted(unknown))
+        self.case = case
+        self.errors = list(spec.get("errors", []))
+        self.per_session = bool(spec.get("per_session", False))
+        self.tree = ProviderTree(case, spec)
+        self.sessions = []
+        self.lock = threading.Lock()
+
+    def factory(self, session):
+        with self.lock:
+            self.sessions.append({"user": session.user, "connection_id": session.connection_id,
+                                  "remote_address": session.remote_address, "remote_port": session.remote_port})
+        return RunnerFS(self, self.tree.copy() if self.per_session else self.tree)
+
+    def check(self, exp):
+        if "provider" in exp:
+            want = exp["provider"]
+            files = {norm(k): Vfs._bytes(self.case.value(v)) for k, v in (want.get("files") or {}).items()}
+            dirs = {"/"} | {norm(d) for d in want.get("dirs", [])}
+            if self.tree.files != files:
+                raise CaseFail("provider files %s, expected %s" % (show(self.tree.files, 200), show(files, 200)))
+            if self.tree.dirs != dirs:
+                raise CaseFail("provider dirs %s, expected %s" % (sorted(self.tree.dirs), sorted(dirs)))
+        if "provider_sessions" in exp:
+            want = exp["provider_sessions"]
+            if len(self.sessions) != len(want):
+                raise CaseFail("the provider factory ran %d times, expected %d (%s)" % (
+                    len(self.sessions), len(want), show(self.sessions, 200)))
+            for i, (w, got) in enumerate(zip(want, self.sessions)):
+                for k, m in w.items():
+                    if k not in got:
+                        raise CaseFail("provider_sessions[%d]: unknown field %r" % (i, k))
+                    if not self.case.matches(m, got[k]):
+                        raise CaseFail("provider_sessions[%d].%s is %s, expected %s" % (i, k, show(got[k]), show(m)))
 
 
 # ---- main -------------------------------------------------------------------------------------
