@@ -1,9 +1,6 @@
 #!/usr/bin/python3
-"""An SFTP server whose files live in a Python dict: no directory on disk at all. Every file
-request is handed to the application (on_before_* answers fraCustom) and served by the file
-events: on_open_file / on_read_file / on_write_file / on_close_file for data, on_find_first /
-on_find_next / on_find_close for listings, on_request_attributes for stat, and
-on_create_directory / on_remove / on_rename_file for the rest.
+"""An SFTP server whose files live in a Python dict: no directory on disk at all. A FileSystem
+subclass (sftpkit.provider) answers each request; srv.set_provider() installs the file events.
 
 Run (after `make`, from the repository root):
 
@@ -16,226 +13,122 @@ import argparse
 import logging
 import posixpath
 import signal
-import socket
 import sys
 import threading
 
-import sftpkit
-from sftpkit import SFTPServer, SSHKey
-
-log = logging.getLogger("memory-fs")
+from sftpkit import FileAttributes, FileSystem, OperationStatus, SFTPError, SFTPServer, SSHKey, cfmTruncate, cfmWrite
 
 
-class MemoryFS:
-    """Files (path -> bytearray) and directories (a set of paths); "/" always exists. Handlers run
-    on server threads, one per connection, so every access takes the lock."""
+class Tree:
+    """The files every session sees (path -> bytearray) and the directories; one lock, because
+    sessions run on their own server threads at the same time."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.files = {"/README.txt": bytearray(b"This file system lives in a Python dict.\n")}
         self.dirs = {"/"}
-        self.open_files = {}  # handle -> path
-        self.listings = {}    # handle -> remaining child paths
-        # handles are keys of open_files/listings across every session: one lock-protected counter
-        # (a bare `+= 1` from two session threads can hand out the same number twice)
-        self.counter = 0
-        self.counter_lock = threading.Lock()
-        self.srv = None
-
-    @staticmethod
-    def norm(path):
-        return posixpath.normpath("/" + (path or "")).replace("//", "/")
-
-    def children(self, d):
-        prefix = d.rstrip("/") + "/"
-        return sorted(p for p in list(self.files) + list(self.dirs)
-                      if p != d and p.startswith(prefix) and "/" not in p[len(prefix):])
-
-    def next_handle(self, kind):
-        with self.counter_lock:
-            self.counter += 1
-            n = self.counter
-        return "%s-%d" % (kind, n)
-
-    # ---- the event handlers ----------------------------------------------------------------
-    def custom(self, p):
-        p.action = sftpkit.fraCustom  # "the application does it" for every on_before_* event
-
-    def on_open_file(self, p):
-        path, modes = self.norm(p.path), p.modes
-        writing = modes & (sftpkit.cfmWrite | sftpkit.cfmAppend | sftpkit.cfmCreate | sftpkit.cfmTruncate |
-                           sftpkit.cfmOpenOrCreate)
-        with self.lock:
-            if path in self.dirs:
-                p.operation_status = sftpkit.ostAccessDenied
-                return
-            if writing:
-                if posixpath.dirname(path) not in self.dirs:
-                    p.operation_status = sftpkit.ostNoSuchFile
-                    return
-                if modes & sftpkit.cfmExcl and path in self.files:
-                    p.operation_status = sftpkit.ostAccessDenied
-                    return
-                if path not in self.files or modes & sftpkit.cfmTruncate:
-                    self.files[path] = bytearray()
-            elif path not in self.files:
-                p.operation_status = sftpkit.ostNoSuchFile
-                return
-            p.handle = self.next_handle("file")  # our own handle; later events get it
-            self.open_files[p.handle] = path
-            p.operation_status = sftpkit.ostOk
-
-    def on_read_file(self, p):
-        with self.lock:
-            data = self.files.get(self.open_files.get(p.handle))
-            if data is None:
-                p.operation_status = sftpkit.ostNoSuchFile
-                return
-            chunk = bytes(data[p.offset:p.offset + p.size])
-        if not chunk:
-            p.operation_status = sftpkit.ostEOF
-            return
-        self.srv.set_client_buffer(p.connection_id, p.handle, chunk)  # the data of this READ
-        p.operation_status = sftpkit.ostOk
-
-    def on_write_file(self, p):
-        chunk = self.srv.get_client_buffer(p.connection_id, p.handle)  # the data of this WRITE
-        with self.lock:
-            data = self.files.get(self.open_files.get(p.handle))
-            if data is None:
-                p.operation_status = sftpkit.ostNoSuchFile
-                return
-            if len(data) < p.offset:
-                data.extend(b"\0" * (p.offset - len(data)))
-            data[p.offset:p.offset + len(chunk)] = chunk
-        p.operation_status = sftpkit.ostOk
-
-    def on_close_file(self, p):
-        with self.lock:
-            found = self.open_files.pop(p.handle, None) is not None
-        p.operation_status = sftpkit.ostOk if found else sftpkit.ostNoSuchFile
-
-    def describe(self, path, connection_id, handle):
-        """Fills client_file_entry_* and commits it to the request being served."""
-        is_dir, srv = path in self.dirs, self.srv
-        srv.client_file_entry_name = posixpath.basename(path) or "/"
-        srv.client_file_entry_path = path
-        srv.client_file_entry_directory = is_dir
-        srv.client_file_entry_file_type = sftpkit.cftDirectory if is_dir else sftpkit.cftFile
-        srv.client_file_entry_size = 0 if is_dir else len(self.files[path])
-        srv.client_file_entry_user_read = srv.client_file_entry_user_write = True
-        srv.set_client_file_entry(connection_id, handle)
-
-    def on_request_attributes(self, p):
-        with self.lock:
-            path = self.norm(p.path) if p.path else self.open_files.get(p.handle)
-            if path is None or (path not in self.files and path not in self.dirs):
-                p.operation_status = sftpkit.ostNoSuchFile
-                return
-            self.describe(path, p.connection_id, p.handle)
-        p.operation_status = sftpkit.ostOk
-
-    def on_set_attributes(self, p):
-        with self.lock:
-            path = self.norm(p.path) if p.path else self.open_files.get(p.handle)
-            ok = path in self.files or path in self.dirs
-        p.operation_status = sftpkit.ostOk if ok else sftpkit.ostNoSuchFile  # attributes are not kept
-
-    def on_find_first(self, p):
-        path = self.norm(p.path)
-        with self.lock:
-            if path not in self.dirs:
-                p.operation_status = sftpkit.ostNoSuchFile
-                return
-            p.handle = self.next_handle("list")
-            self.listings[p.handle] = self.children(path)
-        self.on_find_next(p)
-
-    def on_find_next(self, p):
-        # One entry per event; ostEOF ends the listing (without it the server keeps asking).
-        with self.lock:
-            remaining = self.listings.get(p.handle)
-            if not remaining:
-                p.operation_status = sftpkit.ostEOF
-                return
-            self.describe(remaining.pop(0), p.connection_id, p.handle)
-        p.operation_status = sftpkit.ostOk
-
-    def on_find_close(self, p):
-        with self.lock:
-            self.listings.pop(p.handle, None)
-        p.operation_status = sftpkit.ostOk
-
-    def on_create_directory(self, p):
-        path = self.norm(p.path)
-        with self.lock:
-            if path in self.dirs or path in self.files:
-                p.operation_status = sftpkit.ostAccessDenied
-            elif posixpath.dirname(path) not in self.dirs:
-                p.operation_status = sftpkit.ostNoSuchFile
-            else:
-                self.dirs.add(path)
-                p.operation_status = sftpkit.ostOk
-
-    def on_remove(self, p):
-        path = self.norm(p.path)
-        with self.lock:
-            if path in self.files:
-                del self.files[path]
-                p.operation_status = sftpkit.ostOk
-            elif path in self.dirs and path != "/" and not self.children(path):
-                self.dirs.discard(path)
-                p.operation_status = sftpkit.ostOk
-            else:
-                p.operation_status = sftpkit.ostNoSuchFile if path not in self.dirs else sftpkit.ostAccessDenied
-
-    def on_rename_file(self, p):
-        old, new = self.norm(p.old_path), self.norm(p.new_path)
-        with self.lock:
-            if old not in self.files and old not in self.dirs:
-                p.operation_status = sftpkit.ostNoSuchFile
-            elif new in self.files or new in self.dirs or posixpath.dirname(new) not in self.dirs:
-                p.operation_status = sftpkit.ostAccessDenied
-            else:
-                move = lambda x: new + x[len(old):] if x == old or x.startswith(old + "/") else x  # noqa: E731
-                self.files = {move(k): v for k, v in self.files.items()}
-                self.dirs = {move(d) for d in self.dirs}
-                p.operation_status = sftpkit.ostOk
 
 
-def build_server(host, port, fs):
+class MemoryFS(FileSystem):
+    """One session's view of the shared Tree. open() returns the path: read/write get it back."""
+
+    def __init__(self, tree):
+        self.t = tree
+
+    def _need(self, path, kind):
+        if path not in (self.t.dirs if kind == "dir" else self.t.files):
+            raise SFTPError(OperationStatus.NO_SUCH_FILE, "no such %s: %s" % (kind, path))
+
+    def stat(self, path):
+        with self.t.lock:
+            if path in self.t.dirs:
+                return FileAttributes.directory()
+            self._need(path, "file")
+            return FileAttributes.file(size=len(self.t.files[path]))
+
+    def list(self, path):
+        with self.t.lock:
+            self._need(path, "dir")
+            kids = [p for p in list(self.t.files) + list(self.t.dirs)
+                    if p != path and posixpath.dirname(p) == path]
+        for p in sorted(kids):
+            entry = self.stat(p)
+            entry.name = posixpath.basename(p)
+            yield entry
+
+    def open(self, path, flags):
+        with self.t.lock:
+            if flags & cfmWrite:
+                self._need(posixpath.dirname(path), "dir")
+                if flags & cfmTruncate or path not in self.t.files:
+                    self.t.files[path] = bytearray()
+            self._need(path, "file")
+        return path
+
+    def read(self, path, offset, size):
+        with self.t.lock:
+            return bytes(self.t.files[path][offset:offset + size])
+
+    def write(self, path, offset, data):
+        with self.t.lock:
+            f = self.t.files[path]
+            f.extend(b"\0" * max(0, offset - len(f)))
+            f[offset:offset + len(data)] = data  # copies out of the reused buffer
+
+    def setstat(self, path, attrs):
+        self.stat(path)  # attributes are not kept; the path must exist
+
+    def mkdir(self, path):
+        with self.t.lock:
+            if path in self.t.dirs or path in self.t.files:
+                raise SFTPError(OperationStatus.ACCESS_DENIED, "%s exists" % path)
+            self._need(posixpath.dirname(path), "dir")
+            self.t.dirs.add(path)
+
+    def rmdir(self, path):
+        with self.t.lock:
+            if any(posixpath.dirname(p) == path for p in list(self.t.files) + list(self.t.dirs) if p != "/"):
+                raise SFTPError(OperationStatus.ACCESS_DENIED, "%s is not empty" % path)
+            self.t.dirs.discard(path)
+
+    def remove(self, path):
+        with self.t.lock:
+            self._need(path, "file")
+            del self.t.files[path]
+
+    def rename(self, old, new):
+        with self.t.lock:
+            if new in self.t.files or new in self.t.dirs:
+                raise SFTPError(OperationStatus.ACCESS_DENIED, "%s exists" % new)
+            self._need(old, "file")  # files only: enough for a sample
+            self.t.files[new] = self.t.files.pop(old)
+
+
+def build_server(host, port, tree):
     key = SSHKey()
     key.generate("ssh-ed25519")
     srv = SFTPServer()
     srv.server_key_count = 1
     srv.set_server_key_handle(0, key.handle)
     key.close()
-    fs.srv = srv  # the handlers call back into it (set_client_buffer, set_client_file_entry)
-    srv.host, srv.port = host, port
-    # No base_dir: there is no local file system; every request goes to the handlers.
+    srv.host, srv.port = host, port  # no base_dir: every request goes to the provider
     srv.user_count = 1
     srv.set_user_username(0, "demo")
     srv.set_user_password(0, "demo")
-    for name in ("on_before_create_directory", "on_before_download_file", "on_before_find", "on_before_remove",
-                 "on_before_rename_file", "on_before_request_attributes", "on_before_set_attributes",
-                 "on_before_upload_file"):
-        setattr(srv, name, fs.custom)
-    for name in ("on_open_file", "on_read_file", "on_write_file", "on_close_file", "on_request_attributes",
-                 "on_set_attributes", "on_find_first", "on_find_next", "on_find_close", "on_create_directory",
-                 "on_remove", "on_rename_file"):
-        setattr(srv, name, getattr(fs, name))
+    srv.set_provider(lambda session: MemoryFS(tree))
     return srv
 
 
 def self_test():
     import paramiko
+    import socket
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    fs = MemoryFS()
-    with build_server("127.0.0.1", port, fs) as server:
+    tree = Tree()
+    with build_server("127.0.0.1", port, tree) as server:
         server.start()
         t = paramiko.Transport(("127.0.0.1", port))
         t.connect(username="demo", password="demo")
@@ -248,12 +141,16 @@ def self_test():
             assert f.read() == payload
         assert sorted(sftp.listdir("/")) == ["README.txt", "docs"]
         assert sftp.stat("/docs/big.bin").st_size == len(payload)
+        try:
+            sftp.rmdir("/docs")
+            raise AssertionError("a non-empty directory was removed")
+        except IOError as e:
+            assert "not empty" in str(e), e  # the provider's own message reached the client
         sftp.rename("/docs/big.bin", "/big.bin")
         sftp.remove("/big.bin")
         sftp.rmdir("/docs")
         t.close()
-        assert set(fs.files) == {"/README.txt"} and fs.dirs == {"/"}
-    server.close()
+    assert set(tree.files) == {"/README.txt"} and tree.dirs == {"/"}
     print("memory_fs_server self-test: ok")
     return 0
 
@@ -270,7 +167,7 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    with build_server(args.host, args.port, MemoryFS()) as server:
+    with build_server(args.host, args.port, Tree()) as server:
         server.start()
         print("in-memory file system on %s:%d (user demo / demo); Ctrl-C stops" % (args.host, args.port), flush=True)
         while not stop.wait(0.5):
