@@ -192,3 +192,27 @@ def test_get_client_buffer_into_outside_a_write_is_invalid_state(srv):
     assert e.value.code in (ErrorCode.INVALID_STATE, ErrorCode.INVALID_PARAMETER)
     with pytest.raises(BufferError):
         srv.get_client_buffer_into(1, "", b"read-only bytes")  # must be writable
+
+
+def test_stub_is_valid_python_and_declares_every_public_name():
+    import ast
+    stub = os.path.join(os.path.dirname(sftpkit.__file__), "__init__.pyi")
+    tree = ast.parse(open(stub, encoding="utf-8").read())
+    declared = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            declared.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            declared.update(t.id for t in node.targets)
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            declared.update(a.asname or a.name for a in node.names)
+    missing = sorted(set(sftpkit.__all__) - declared)
+    assert missing == []
+
+
+def test_error_codes_are_enum_members(srv):
+    with pytest.raises(SFTPKitError) as e:
+        srv.set_user_password(99, "x")
+    assert e.value.code is ErrorCode.INVALID_PARAMETER

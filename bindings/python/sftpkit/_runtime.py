@@ -33,7 +33,7 @@ class SFTPKitError(Exception):
 
     def __init__(self, code, message=""):
         super().__init__(code, message)
-        self.code = int(code)
+        self.code = _error_code(int(code))
         self.message = str(message)
 
     def __str__(self):
@@ -41,6 +41,14 @@ class SFTPKitError(Exception):
 
     def __repr__(self):
         return "SFTPKitError(%d, %r)" % (self.code, self.message)
+
+
+def _error_code(code):
+    """The code as an ErrorCode member when it is one (the generated enum; a plain int before the
+    package finished importing, or for a code the spec does not list)."""
+    from . import _generated  # late: _generated imports this module
+    cls = getattr(_generated, "ErrorCode", None)
+    return _as_enum(cls, code) if cls is not None else code
 
 
 _n.sfk_py_set_error_class(SFTPKitError)
