@@ -332,3 +332,15 @@ def test_fsspec_error_reaches_openssh_sftp(server, memory_store, tmp_path):
     r = openssh_sftp(server, "hal", ["rm /no/such/file"], tmp_path)
     assert r.returncode != 0
     assert "no such file" in r.stderr.lower(), r.stderr
+
+
+def test_default_realpath_is_lexical_with_home_at_the_root(server):
+    server.set_provider(DictFS)
+    server.start()
+    t, c = connect(server, "ivan")
+    assert c.normalize(".") == "/"
+    assert c.normalize("a/../b/./c") == "/b/c"
+    assert c.normalize("/../..") == "/"
+    t.close()
+    fs = FileSystem()
+    assert fs.realpath("~") == "/" and fs.realpath("~ivan/x") == "/x" and fs.realpath("") == "/"

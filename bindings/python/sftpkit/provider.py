@@ -111,8 +111,8 @@ class FileAttributes:
 class FileSystem:
     """One session's view of a file system. Override what you serve; the defaults answer
     "operation unsupported" (realpath normalizes lexically, fstat/fsetstat use the open file's
-    path). Paths are absolute client paths, already normalized ("/a/b"). Every method may raise
-    SFTPError(status, message)."""
+    path). Paths are absolute client paths, already normalized ("/a/b"), except realpath's,
+    which is the client's text as sent. Every method may raise SFTPError(status, message)."""
 
     def open(self, path: str, flags: int) -> Any:
         """Opens path (flags: FileOpenMode bits, e.g. cfmRead, cfmWrite | cfmCreate | cfmTruncate).
@@ -164,7 +164,12 @@ class FileSystem:
         raise SFTPError(_UNSUPPORTED, "links are not supported")
 
     def realpath(self, path: str) -> str:
-        return posixpath.normpath("/" + (path or "")).replace("//", "/")
+        """The canonical absolute form of path as the client sent it (REALPATH, expand-path):
+        relative to "/" (the session's home), "~" and "~user" mean "/". Lexical by default."""
+        path = path or ""
+        if path.startswith("~"):
+            path = path.split("/", 1)[1] if "/" in path else ""
+        return posixpath.normpath("/" + path).replace("//", "/")
 
     def session_closed(self) -> None:
         """The session ended (after its open files were closed)."""
