@@ -344,3 +344,23 @@ def test_default_realpath_is_lexical_with_home_at_the_root(server):
     t.close()
     fs = FileSystem()
     assert fs.realpath("~") == "/" and fs.realpath("~ivan/x") == "/x" and fs.realpath("") == "/"
+
+
+def test_a_kept_write_view_never_sees_another_sessions_data(server):
+    kept = []
+
+    class Keeper(DictFS):
+        def write(self, h, offset, data):
+            kept.append(data[0:4])  # the bug the docs warn about: a view kept past the call
+            super().write(h, offset, data)
+
+    server.set_provider(Keeper)
+    server.start()
+    for user in ("k1", "k2"):
+        t, c = connect(server, user)
+        with c.open("/f", "wb") as f:
+            f.write(user.encode() * 10)
+        t.close()
+    # the first session's view still shows its own bytes: its buffer was never handed out again
+    assert bytes(kept[0]) == b"k1k1"
+    assert bytes(kept[-1]) == b"k2k2"

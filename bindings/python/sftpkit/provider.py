@@ -213,12 +213,33 @@ class _SessionState:
         self.listings = {}  # handle -> iterator of FileAttributes
 
 
-class _WriteBuffer(threading.local):
-    """One reusable buffer per server thread for WRITE data (get_client_buffer_into)."""
+class _WriteBuffers:
+    """Reused buffers for WRITE data (get_client_buffer_into). A pool, not one per thread: with
+    a thread per session, per-thread buffers would cost 255 KiB per uploading session; the pool
+    grows only to the number of writes in progress at once. A buffer goes back only when nothing
+    still refers to it: a provider that kept a view of its data (a bug the docs warn about) keeps
+    that buffer for good, so it can never see another session's data through it."""
+    _KEEP = 32
 
     def __init__(self):
-        self.buf = bytearray(MAX_WRITE)
-        self.view = memoryview(self.buf)
+        self._lock = threading.Lock()
+        self._free = []
+
+    def take(self):
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return bytearray(MAX_WRITE)
+
+    def give(self, buf):
+        try:  # resizing fails while any memoryview of buf is alive (BufferError)
+            buf.append(0)
+            del buf[-1]
+        except BufferError:
+            return
+        with self._lock:
+            if len(self._free) < self._KEEP:
+                self._free.append(buf)
 
 
 class ProviderHost:
@@ -237,7 +258,7 @@ class ProviderHost:
         self._lock = threading.Lock()  # guards the tables below, never held while user code runs
         self._sessions = {}            # connection id -> _SessionState
         self._seen = {}                # connection id -> [user, address, port] before a file request
-        self._wbuf = _WriteBuffer()
+        self._wbufs = _WriteBuffers()
 
     def handlers(self):
         h = {name: self._custom for name in self._BEFORE}
@@ -371,9 +392,17 @@ class ProviderHost:
         st, entry = self._file(p)
         if entry is None:
             return
-        w = self._wbuf
-        n = _n.sftpkit_server_get_client_buffer_into(self._srv._s(), p.connection_id, p.handle, w.buf)
-        ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, w.view[:n])
+        buf = self._wbufs.take()
+        try:
+            n = _n.sftpkit_server_get_client_buffer_into(self._srv._s(), p.connection_id, p.handle, buf)
+            with memoryview(buf) as whole:
+                view = whole[:n]
+                try:
+                    ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, view)
+                finally:
+                    view.release()
+        finally:
+            self._wbufs.give(buf)
         if ok:
             p.operation_status = _OK
 
