@@ -75,17 +75,16 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _time_text(value):
     """A time property's value from a datetime (naive = UTC), seconds since 1970, or the
-    library's own text ("YYYY-MM-DDTHH:MM:SSZ"); None or "" clears."""
-    if value is None:
-        return ""
+    library's own text ("YYYY-MM-DDTHH:MM:SSZ"; "" clears). None passes through: like every
+    string property, the library refuses it (1048577)."""
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(datetime.timezone.utc)
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _time_text(_EPOCH + datetime.timedelta(seconds=int(value)))
-    if isinstance(value, str):
-        return value
     raise TypeError("a time must be a datetime, seconds since 1970 or str, not %s" % type(value).__name__)
 
 

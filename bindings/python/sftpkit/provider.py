@@ -437,8 +437,8 @@ class ProviderHost:
         srv.client_file_entry_other_read = bool(perms & 0o004)
         srv.client_file_entry_other_write = bool(perms & 0o002)
         srv.client_file_entry_other_execute = bool(perms & 0o001)
-        srv.client_file_entry_m_time = _time_text(attrs.mtime)
-        srv.client_file_entry_a_time = _time_text(attrs.atime)
+        srv.client_file_entry_m_time = _time_text(attrs.mtime) or ""
+        srv.client_file_entry_a_time = _time_text(attrs.atime) or ""
         srv.client_file_entry_owner = attrs.owner
         srv.client_file_entry_long_name = attrs.long_name
         srv.set_client_file_entry(conn, handle)
