@@ -9,6 +9,7 @@ referenced is collected (and stopped) even while handlers are installed.
 """
 import atexit
 import datetime
+import inspect
 import logging
 import operator
 import os
@@ -57,6 +58,18 @@ _n.sfk_py_set_error_class(SFTPKitError)
 def version():
     """The version of the loaded native library ("MAJOR.MINOR.PATCH")."""
     return _n.sftpkit_version()
+
+
+# ---- async handlers: refused until the engine can complete a request later (issue 14) -----------
+
+ASYNC_REFUSED = ("%s: async handlers are not supported yet: the engine answers when the handler "
+                 "returns, before a coroutine could finish (deferred completion, issue 14). "
+                 "Use a plain def (blocking calls are fine: other sessions go on).")
+
+
+def _is_async(fn):
+    """An async def function or method, or a callable object whose __call__ is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
 # ---- typed values -------------------------------------------------------------------------------
@@ -205,7 +218,13 @@ class _Dispatcher:
         fn, cls, deny, name = entry
         params = cls(ev)
         try:
-            fn(params)
+            result = fn(params)
+            if inspect.isawaitable(result):
+                # a plain function that started a coroutine: the request would be answered before
+                # it ran (issue 14's silent empty file). Refuse it, closed.
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(ASYNC_REFUSED % name)
         except _sftp_error_class() as err:  # the handler's answer for the client: status and text
             _log.debug("%s: %s", name, err)
             _answer_error(ev, params, err.status, err.message)
@@ -318,6 +337,8 @@ class ServerBase:
     def _set_handler(self, event_id, name, fn, cls, deny, internal=False):
         if fn is not None and not callable(fn):
             raise TypeError("%s handler must be callable or None, not %s" % (name, type(fn).__name__))
+        if fn is not None and _is_async(fn):
+            raise TypeError(ASYNC_REFUSED % name)
         with self._lock:
             h = self._s()
             d = self._dispatcher

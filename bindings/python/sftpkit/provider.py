@@ -37,13 +37,14 @@ can be awaited on a loop and its result applied when the deferred request comple
 import dataclasses
 import datetime
 import errno
+import inspect
 import logging
 import posixpath
 import threading
 from typing import Any, Iterable, Optional
 
 from . import _sftpkit_native as _n
-from ._runtime import SFTPKitError, _time_text, parse_time
+from ._runtime import ASYNC_REFUSED, SFTPKitError, _time_text, parse_time
 
 _log = logging.getLogger("sftpkit")
 
@@ -293,6 +294,7 @@ class ProviderHost:
         fs = self._factory(session)  # user code: no lock held
         if fs is None:
             raise SFTPError(_ACCESS_DENIED, "no file system for this session")
+        refuse_async_methods(fs)
         with self._lock:
             # another request of the same session cannot race here today (one request at a time
             # per session); keep the first object if it ever does
@@ -599,9 +601,23 @@ class ProviderHost:
 _HANDLED = tuple(sorted(ProviderHost(None, object).handlers()))
 
 
+_METHODS = ("open", "read", "write", "close", "stat", "fstat", "setstat", "fsetstat", "list", "mkdir", "rmdir",
+            "remove", "rename", "link", "realpath", "session_closed")
+
+
+def refuse_async_methods(fs):
+    """async def methods cannot work yet (issue 14's deferred completion): refuse them clearly
+    instead of answering the client before the coroutine ran."""
+    bad = [m for m in _METHODS if inspect.iscoroutinefunction(getattr(fs, m, None))]
+    if bad:
+        raise TypeError(ASYNC_REFUSED % ("%s.%s" % (getattr(fs, "__name__", type(fs).__name__), ", ".join(bad))))
+
+
 def install_provider(server, factory):
     """SFTPServer.set_provider: (re)installs the provider's handlers as the server's internal ones."""
     from ._generated import EVENT_IDS, SFTPServer
+    if inspect.isclass(factory):
+        refuse_async_methods(factory)  # a FileSystem subclass as the factory: known now
     host = ProviderHost(server, factory) if factory is not None else None
     table = host.handlers() if host else {}
     names = _HANDLED if (host or server._provider) else ()
