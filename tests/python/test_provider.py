@@ -393,3 +393,34 @@ def test_async_forms_are_refused_clearly_until_the_engine_can_defer(server, capl
     t.close()
     text = " ".join(r.getMessage() + str(r.exc_info and r.exc_info[1]) for r in caplog.records)
     assert "AsyncFS.read" in text and "on_before_upload_file: async handlers are not supported yet" in text
+
+
+def test_fsspec_concurrent_openssh_sessions_each_in_their_own_root(server, memory_store, tmp_path):
+    store, root = memory_store
+    server.set_provider(lambda session: FsspecFileSystem(store, root="%s/%s" % (root, session.user)))
+    users = ["u%d" % i for i in range(4)]
+    for u in users:
+        store.mkdir("%s/%s" % (root, u))
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    public = (tmp_path / "id_ed25519.pub").read_text().split()[1]
+    server.on_auth_public_key = lambda p: setattr(p, "accept", p.username in users and public in p.public_key)
+    server.start()
+    procs, payloads = [], {}
+    for u in users:
+        payloads[u] = os.urandom(1024 * 1024 + len(u))
+        (tmp_path / (u + ".src")).write_bytes(payloads[u])
+        batch = tmp_path / (u + ".batch")
+        batch.write_text("put %s mine.bin\nget mine.bin %s\nls\n" % (tmp_path / (u + ".src"), tmp_path / (u + ".back")))
+        procs.append((u, subprocess.Popen(
+            ["sftp", "-b", str(batch), "-P", str(server.port), "-F", "/dev/null", "-i", str(key),
+             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+             "-o", "LogLevel=ERROR", "%s@127.0.0.1" % u],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    for u, p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (u, err)
+        assert (tmp_path / (u + ".back")).read_bytes() == payloads[u]
+    for u in users:  # each session wrote only inside its own root
+        assert store.ls("%s/%s" % (root, u), detail=False) == ["%s/%s/mine.bin" % (root, u)]
+        assert store.cat_file("%s/%s/mine.bin" % (root, u)) == payloads[u]
