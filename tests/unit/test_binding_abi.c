@@ -4,6 +4,10 @@
  * (levels, LogLevel filtering, replacement releasing the old user data). */
 #include "test_sftp_helpers.h"
 
+#include <pthread.h>
+
+#include "api/events.h"
+#include "api/status_message.h"
 #include "sftpkit/sftpkit_consts.h"
 #include "util/log.h"
 
@@ -187,12 +191,40 @@ static void test_log_handler(void **state)
     assert_int_equal(sftpkit_server_set_log_handler(NULL, log_handler, &lg, NULL), SFTPKIT_ERROR_INVALID_PARAMETER);
 }
 
+/* A thread that ends with a message still pending (say an auth handler's, with no SFTP request
+ * after it) frees it at exit: under ASan's leak check this test fails without the key's
+ * destructor. Other threads never see that message. */
+static void *pending_then_exit(void *arg)
+{
+    (void)arg;
+    sftpkit_event ev;
+    sfk_event_init(&ev, SFTPKIT_EVENT_ON_AUTH_PASSWORD);
+    assert_int_equal(sftpkit_event_set_status_message(&ev, "pending at thread exit"), 0);
+    sfk_status_message_adopt(&ev);
+    sfk_event_cleanup(&ev);
+    return (void *)(sfk_status_message_pending() && !strcmp(sfk_status_message_pending(), "pending at thread exit")
+                        ? (void *)1
+                        : NULL);
+}
+
+static void test_pending_message_is_per_thread_and_freed_at_exit(void **state)
+{
+    (void)state;
+    pthread_t th;
+    void *seen = NULL;
+    assert_int_equal(pthread_create(&th, NULL, pending_then_exit, NULL), 0);
+    assert_int_equal(pthread_join(th, &seen), 0);
+    assert_non_null(seen);                     /* the thread saw its own message */
+    assert_null(sfk_status_message_pending()); /* this thread never did */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_message_reaches_the_failure_reply_only),
         cmocka_unit_test(test_get_client_buffer_into),
         cmocka_unit_test(test_log_handler),
+        cmocka_unit_test(test_pending_message_is_per_thread_and_freed_at_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
