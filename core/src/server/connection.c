@@ -18,6 +18,7 @@
 #include "api/events_gen.h"
 #include "api/props.h"
 #include "api/server.h"
+#include "server/channel_window.h"
 #include "server/runtime.h"
 #include "server/throttle.h"
 #include "sftp/engine.h"
@@ -534,6 +535,8 @@ static const char *serve_sftp(conn_state *st)
     uint64_t seen_in = __atomic_load_n(&c->socket_counter.in_bytes, __ATOMIC_RELAXED);
     int64_t heard = now_ms(), probed = 0;
     int probes = 0;
+    sfk_channel_window window; /* the engine's read size is also the channel window wanted */
+    sfk_channel_window_init(&window, (uint32_t)size);
     const char *why = buf ? NULL : "out of memory";
     while (!why) {
         if (atomic_load(&c->drop)) {
@@ -544,11 +547,12 @@ static const char *serve_sftp(conn_state *st)
             why = DRAINED; /* stop() is draining and this session's transfers are done */
             break;
         }
-        int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, 200);
+        int n = ssh_channel_read_timeout(st->channel, buf, sfk_channel_window_count(&window), 0, 200);
         if (n == SSH_ERROR) {
             why = "connection lost";
             break;
         }
+        sfk_channel_window_read(&window, n > 0 ? (uint32_t)n : 0);
         if (n == 0) {
             if (ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel)) {
                 sfk_log(s, SFK_LOG_DEBUG, "server", "connection %" PRId64 ": the client closed the channel (%s)", c->id,
