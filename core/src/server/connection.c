@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libssh/callbacks.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,12 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void sfk_quick_ack(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 /* ---- libssh's thread-local log: the only source of a few negotiated facts (notes, section A) -- */
 
 static void append_line(char **text, const char *line)
@@ -88,6 +96,13 @@ static void log_callback(int priority, const char *function, const char *buffer,
         if (st->c->fd >= 0)
             shutdown(st->c->fd, SHUT_RDWR);
     }
+    /* Login latency: OpenSSH's client leaves Nagle on for sftp, so a second small packet in a row
+     * (ECDH_INIT after KEXINIT) waits until the first is ACKed, and with nothing to answer the
+     * server's kernel delays that ACK by ~40 ms. Every packet libssh reads during the handshake
+     * (this line is logged at TRACE, the level until login) gets its ACK at once instead. */
+    if (st->c->fd >= 0 && function && !strcmp(function, "ssh_packet_socket_callback") &&
+        strstr(buffer, "packet: read type"))
+        sfk_quick_ack(st->c->fd);
     const char *neg = strstr(buffer, "Negotiated ");
     if (neg) {
         char *copy = strdup(neg + strlen("Negotiated ")), *save = NULL;
