@@ -169,8 +169,8 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
     uint32_t flags = 0;
     if (a->flags & SFK_A_SIZE)
         flags |= SSH_FILEXFER_ATTR_SIZE;
-    if (version >= 6 && (a->flags & SFK_A_ALLOC))
-        flags |= SSH_FILEXFER_ATTR_ALLOCATION_SIZE;
+    /* allocation-size is not sent: lftp 4.9 skips that field when it parses v6 attributes and
+     * misreads everything after it (the draft makes the field optional) */
     if (a->flags & (SFK_A_UIDGID | SFK_A_NAMES))
         flags |= SSH_FILEXFER_ATTR_OWNERGROUP;
     if (a->flags & SFK_A_PERMS)
@@ -198,8 +198,6 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
     sfk_wr_u8(b, sfk_attrs_type_byte(a->flags & SFK_A_PERMS ? a->perm : 0, version));
     if (flags & SSH_FILEXFER_ATTR_SIZE)
         sfk_wr_u64(b, a->size);
-    if (flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE)
-        sfk_wr_u64(b, a->alloc_size);
     if (flags & SSH_FILEXFER_ATTR_OWNERGROUP) {
         if (a->flags & SFK_A_NAMES) {
             sfk_wr_cstr(b, a->owner);

@@ -41,7 +41,9 @@ static int create_hardlink(sfk_engine *e)
 }
 
 /* new-link-path, existing-path, bool symlink. A symbolic link stores existing-path verbatim
- * (resolved inside the root later, as SYMLINK does); a hard link names a file in the root. */
+ * (resolved inside the root later, as SYMLINK does); a hard link names a file in the root.
+ * Unlike SYMLINK, every client checked sends the draft's order here (lftp, asyncssh, phpseclib,
+ * net-sftp), so LINK does not follow the connection's SYMLINK order. */
 void sfk_req_link(sfk_engine *e, sfk_req *r)
 {
     int st = sfk_take_path(e, &r->rd, 0);
