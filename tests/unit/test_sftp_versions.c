@@ -487,6 +487,61 @@ static void test_v5_open_dispositions(void **state)
     tc_free(t);
 }
 
+/* phpseclib 3.0's v5+ OPEN: desired-access 0 and attributes that are only the flags (0), no type
+ * byte. Accepted as "what the disposition implies"; a shortened attribute block that does carry
+ * flags stays malformed. */
+static void test_v5_open_as_phpseclib_sends_it(void **state)
+{
+    (void)state;
+    tc *t = new_at(6);
+    uint32_t id = tc_begin(t, SSH_FXP_OPEN);
+    tc_cstr(t, "/p");
+    tc_u32(t, 0);
+    tc_u32(t, SSH_FXF_CREATE_TRUNCATE);
+    tc_u32(t, 0); /* attribute flags, and the packet ends */
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(tc_next(t), SSH_FXP_HANDLE);
+    assert_int_equal(t->id, id);
+    tc_handle h;
+    h.len = tc_rd_cstr(t, h.s, sizeof h.s);
+    assert_int_equal(tc_write(t, &h, 0, "php", 3), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    char buf[8];
+    assert_int_equal(tc_host_read(t->root, "p", buf, sizeof buf), 3);
+    /* OPEN_EXISTING with access 0: reading only */
+    id = tc_begin(t, SSH_FXP_OPEN);
+    tc_cstr(t, "/p");
+    tc_u32(t, 0);
+    tc_u32(t, SSH_FXF_OPEN_EXISTING);
+    tc_u32(t, 0);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(tc_next(t), SSH_FXP_HANDLE);
+    h.len = tc_rd_cstr(t, h.s, sizeof h.s);
+    assert_int_equal(tc_write(t, &h, 0, "x", 1), SSH_FX_PERMISSION_DENIED);
+    size_t got = 0;
+    assert_int_equal(tc_read(t, &h, 0, 8, buf, &got), SSH_FX_OK);
+    assert_int_equal(got, 3);
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    /* flags that announce a field, without the type byte: malformed */
+    id = tc_begin(t, SSH_FXP_OPEN);
+    tc_cstr(t, "/q");
+    tc_u32(t, ACE4_WRITE_DATA);
+    tc_u32(t, SSH_FXF_CREATE_NEW);
+    tc_u32(t, SSH_FILEXFER_ATTR_PERMISSIONS);
+    tc_u32(t, 0600);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_BAD_MESSAGE);
+    assert_false(tc_host_exists(t->root, "q"));
+    /* STAT without its v4+ flags field (phpseclib's chmod): the flags are only a hint */
+    id = tc_send_path(t, SSH_FXP_STAT, "/p");
+    assert_int_equal(tc_next(t), SSH_FXP_ATTRS);
+    assert_int_equal(t->id, id);
+    v4_attrs a;
+    rd_v4_attrs(t, 6, &a);
+    assert_int_equal(a.size, 3);
+    tc_free(t);
+}
+
 static uint32_t rename_v5(tc *t, const char *a, const char *b, uint32_t flags)
 {
     uint32_t id = tc_begin(t, SSH_FXP_RENAME);
@@ -869,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_v4_names_have_no_long_name),
         cmocka_unit_test(test_v4_setstat),
         cmocka_unit_test(test_v5_open_dispositions),
+        cmocka_unit_test(test_v5_open_as_phpseclib_sends_it),
         cmocka_unit_test(test_v5_rename_flags),
         cmocka_unit_test(test_v6_link),
         cmocka_unit_test(test_v6_block_unblock),

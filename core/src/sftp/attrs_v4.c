@@ -91,6 +91,10 @@ void sfk_attrs_decode_v4(sfk_rd *r, int version, sfk_attrs *a)
 {
     memset(a, 0, sizeof *a);
     uint32_t flags = sfk_rd_u32(r);
+    /* phpseclib 3.0's v5+ OPEN ends with the flags 0 and no type byte: with no field to read the
+     * missing byte changes nothing, so that one form is accepted (anything else stays strict) */
+    if (flags == 0 && r->left == 0 && !r->bad)
+        return;
     uint8_t type = sfk_rd_u8(r);
     uint32_t tmode = sfk_attrs_type_mode(type);
     int subsec = (flags & SSH_FILEXFER_ATTR_SUBSECOND_TIMES) != 0;

@@ -28,6 +28,8 @@ static int open_from_v5(uint32_t access, uint32_t flags, sfk_open_req *o)
     if (d > SSH_FXF_TRUNCATE_EXISTING)
         return SSH_FX_INVALID_PARAMETER;
     o->disposition = disp[d];
+    if (access == 0) /* no access asked for (phpseclib 3.0): what the disposition implies */
+        access = ACE4_READ_DATA | (o->disposition == SFK_OPEN_EXISTING ? 0 : ACE4_WRITE_DATA);
     o->read = (access & ACE4_READ_DATA) != 0;
     o->write = (access & ACE4_WRITE_DATA) != 0;
     /* APPEND_DATA in the flags, or append access without write access: writes go to the end */
