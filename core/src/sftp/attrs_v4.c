@@ -215,7 +215,8 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
         }
     }
     if (flags & SSH_FILEXFER_ATTR_PERMISSIONS)
-        sfk_wr_u32(b, a->perm & 07777u);
+        sfk_wr_u32(b, a->perm); /* with the S_IFMT bits, as gesftpserver sends them: clients that
+                                   still look at those keep working, the rest mask them */
     if (flags & SSH_FILEXFER_ATTR_ACCESSTIME)
         put_time(b, a->atime, a->atime_ns);
     if (flags & SSH_FILEXFER_ATTR_CREATETIME)
