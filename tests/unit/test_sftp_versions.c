@@ -162,6 +162,16 @@ static void test_v3_version_lists_the_others_and_their_extensions(void **state)
     size_t len = 0;
     assert_non_null(version_ext(t, "versions", buf, sizeof buf, NULL));
     assert_string_equal(buf, "3,4,5,6");
+    /* nothing binary in a v3 VERSION */
+    assert_null(version_ext(t, "supported2", buf, sizeof buf, NULL));
+    assert_null(version_ext(t, "vendor-id", buf, sizeof buf, NULL));
+    tc_free(t);
+    t = new_at(5);
+    assert_non_null(version_ext(t, "supported", buf, sizeof buf, NULL));
+    assert_null(version_ext(t, "supported2", buf, sizeof buf, NULL));
+    tc_free(t);
+
+    t = new_at(6);
     assert_non_null(version_ext(t, "newline", buf, sizeof buf, NULL));
     assert_string_equal(buf, "\n");
     assert_non_null(version_ext(t, "vendor-id", buf, sizeof buf, &len));

@@ -114,14 +114,17 @@ void sfk_version_extensions(sfk_engine *e)
         sfk_wr_cstr(b, "versions");
         sfk_wr_cstr(b, list);
     }
+    /* A v3 session gets only the text of "versions": binary extension data in a v3 VERSION can
+     * trip clients that read every value as text (gesftpserver sends the rest from v4 on, too). */
+    if (v < 4)
+        return;
     sfk_wr_cstr(b, "newline");
     sfk_wr_cstr(b, "\n");
-    if (v == 5 || (v == 3 && highest(e) >= 5))
+    if (v == 5)
         put_supported(e, b, 0);
-    if (v >= 6 || (v == 3 && highest(e) >= 6)) {
+    if (v >= 6)
         put_supported(e, b, 1);
-        put_vendor_id(b);
-    }
+    put_vendor_id(b);
 }
 
 void sfk_version_select(sfk_engine *e, sfk_req *r)
