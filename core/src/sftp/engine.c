@@ -89,6 +89,7 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
         fatal(e, "SSH_FXP_INIT received twice, packet length", len);
         return;
     }
+    e->requests++; /* every packet after INIT counts: version-select must be the first */
     if (len < 5) { /* no room for a request id: answer what we can */
         sfk_reply_status(e, 0, SSH_FX_BAD_MESSAGE);
         return;
@@ -105,7 +106,6 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
     e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
     sfk_status_message_clear();     /* no handler text left from anything before this request */
     e->want_attrs = 0;
-    e->requests++;
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
     if (e->server) {
