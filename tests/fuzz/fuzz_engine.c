@@ -4,8 +4,9 @@
  *                      the server's events (the event-driven back-end)
  *
  * Input: [mode][split][client packets after INIT ...]
- *   mode bits 0-1: the protocol version the client asks for (0..3, all that the engine speaks)
- *   mode bit 2: read_only, bit 3: use_utf8, bit 4 (local): the component walk instead of openat2
+ *   mode bits 0-1 (+ 4 with bit 5): the protocol version the client asks for (0..7: all the engine
+ *   speaks, and one above); bit 2: read_only, bit 3: use_utf8, bit 4 (local): the component walk
+ *   instead of openat2
  *   split: 0 feeds the stream in one call; else it seeds where the stream is cut (1..300 bytes a
  *          piece) and how much of the output each consume takes.
  * The target sends INIT itself, then the rest as is. Checked besides crashes (sftp_check.h,
@@ -184,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     sfk_put_u32(stream, 5);
     stream[4] = SSH_FXP_INIT;
-    sfk_put_u32(stream + 5, mode & 3);
+    sfk_put_u32(stream + 5, (mode & 3u) + ((mode >> 5) & 1u) * 4u); /* bit 5: v4..v7 */
     memcpy(stream + 9, data, size);
     fz_session_frame(&r.s, stream, 9 + size);
 
@@ -195,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  r.s.reqs[i].type == SSH_FXP_SETSTAT || r.s.reqs[i].type == SSH_FXP_FSETSTAT ||
                  (r.s.reqs[i].type >= SSH_FXP_REMOVE && r.s.reqs[i].type <= SSH_FXP_RMDIR) ||
                  r.s.reqs[i].type == SSH_FXP_RENAME || r.s.reqs[i].type == SSH_FXP_SYMLINK ||
-                 r.s.reqs[i].type == SSH_FXP_EXTENDED;
+                 r.s.reqs[i].type == SSH_FXP_LINK || r.s.reqs[i].type == SSH_FXP_EXTENDED;
 #endif
     int rc = feed(&r, stream, 9 + size);
     fuzz_check((rc != 0) == r.s.fatal_expected, "engine %s the channel, but the stream is %s", rc ? "failed" : "kept",

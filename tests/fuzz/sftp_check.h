@@ -56,6 +56,7 @@ typedef struct {
     size_t handle_len;
     int has_handle;
     uint32_t read_len; /* READ's length */
+    int selects;       /* a valid version-select: the version an OK switches to (else 0) */
 } fz_req;
 
 typedef struct {
@@ -69,6 +70,7 @@ typedef struct {
     int fatal_expected; /* the stream holds a broken packet: the engine must fail the channel */
     int ends_on_boundary;
     int got_version, version;
+    uint32_t init_version; /* what the target's INIT asked for */
     fz_handle *open;
     size_t nopen, capopen;
 } fz_session;
@@ -116,19 +118,66 @@ FUZZ_FN const uint8_t *fz_str(fz_rd *r, size_t *len)
     return s;
 }
 
-/* v0..v3 ATTRS: flags, then the fields the flags name; extended pairs last. */
-FUZZ_FN void fz_attrs(fz_rd *r)
+/* ATTRS of the negotiated version: v0..v3 (draft -02), v4 (-04), v5 (-05), v6 (-13). Only the flags
+ * each version defines may be set; the v4+ type byte is one of the version's types. */
+FUZZ_FN void fz_attrs(fz_rd *r, int version)
 {
     uint32_t flags = fz_u32(r);
-    fuzz_check(!(flags & ~0x8000000fu), "attribute flags 0x%x carry undefined bits", flags);
-    if (flags & 1)
-        fz_u64(r);
-    if (flags & 2)
-        fz_u32(r), fz_u32(r);
-    if (flags & 4)
-        fz_u32(r);
-    if (flags & 8)
-        fz_u32(r), fz_u32(r);
+    if (version <= 3) {
+        fuzz_check(!(flags & ~0x8000000fu), "attribute flags 0x%x carry undefined bits", flags);
+        if (flags & 1)
+            fz_u64(r);
+        if (flags & 2)
+            fz_u32(r), fz_u32(r);
+        if (flags & 4)
+            fz_u32(r);
+        if (flags & 8)
+            fz_u32(r), fz_u32(r);
+    } else {
+        uint32_t defined = version == 4 ? 0x800001fdu : version == 5 ? 0x800003fdu : 0x8000fffdu;
+        fuzz_check(!(flags & ~defined), "v%d attribute flags 0x%x carry undefined bits", version, flags);
+        uint8_t type = r->left ? r->p[0] : 0;
+        if (r->left)
+            r->p++, r->left--;
+        else
+            r->bad = 1;
+        fuzz_check(r->bad || (type >= 1 && type <= (version == 4 ? 5 : 9)), "v%d file type %u", version, type);
+        size_t len;
+        if (flags & 0x1)
+            fz_u64(r);
+        if (flags & 0x400)
+            fz_u64(r);
+        if (flags & 0x80)
+            fz_str(r, &len), fz_str(r, &len);
+        if (flags & 0x4)
+            fz_u32(r);
+        for (uint32_t bit = 0x8; bit <= 0x20; bit <<= 1) /* access, create, modify */
+            if (flags & bit) {
+                fz_u64(r);
+                if (flags & 0x100)
+                    fuzz_check(fz_u32(r) <= 999999999u || r->bad, "nanoseconds past a second");
+            }
+        if (flags & 0x8000) {
+            fz_u64(r);
+            if (flags & 0x100)
+                fz_u32(r);
+        }
+        if (flags & 0x40)
+            fz_str(r, &len);
+        if (flags & 0x200) {
+            fz_u32(r);
+            if (version >= 6)
+                fz_u32(r);
+        }
+        if (flags & 0x800)
+            r->left ? (void)(r->p++, r->left--) : (void)(r->bad = 1);
+        if (flags & 0x1000)
+            fz_str(r, &len);
+        if (flags & 0x2000)
+            fz_u32(r);
+        if (flags & 0x4000)
+            fz_str(r, &len);
+    }
     if (flags & 0x80000000u) {
         uint32_t n = fz_u32(r);
         fuzz_check(n <= r->left / 8, "%u extended attributes cannot fit", n);
@@ -168,6 +217,7 @@ FUZZ_FN void fz_session_frame(fz_session *s, const uint8_t *stream, size_t len)
         r.p++, r.left--;
         if (first) { /* the target always starts with its own INIT */
             first = 0;
+            s->init_version = fz_u32(&r);
             continue;
         }
         if (type == FZ_INIT) {
@@ -195,6 +245,23 @@ FUZZ_FN void fz_session_frame(fz_session *s, const uint8_t *stream, size_t len)
                 q->read_len = fz_u32(&r);
             }
             break;
+        case FZ_EXTENDED: {
+            /* version-select (v3+): valid only as the first request, naming 3..6; else the
+             * engine answers and closes the channel (a truncated one is just BAD_MESSAGE) */
+            size_t n, vlen;
+            const uint8_t *name = fz_str(&r, &n);
+            if (r.bad || s->init_version < 3 || n != 14 || memcmp(name, "version-select", 14))
+                break;
+            const uint8_t *v = fz_str(&r, &vlen);
+            if (r.bad)
+                break;
+            if (s->nreqs == 1 && vlen == 1 && v[0] >= '3' && v[0] <= '6') {
+                q->selects = v[0] - '0';
+                break;
+            }
+            s->fatal_expected = 1;
+            return;
+        }
         default:
             break;
         }
@@ -225,7 +292,8 @@ FUZZ_FN long fz_find_open(const fz_session *s, const uint8_t *h, size_t len)
 FUZZ_FN void fz_check_version(fz_session *s, fz_rd *r)
 {
     uint32_t v = fz_u32(r);
-    fuzz_check(!r->bad && v <= 3, "VERSION %u (the engine speaks 0..3)", v);
+    fuzz_check(!r->bad && v <= 6, "VERSION %u (the engine speaks 0..6)", v);
+    fuzz_check(v == (s->init_version < 6 ? s->init_version : 6), "VERSION %u for INIT %u", v, s->init_version);
     s->version = (int)v;
     while (r->left && !r->bad) { /* extension-name, extension-data pairs */
         size_t n;
@@ -258,9 +326,9 @@ FUZZ_FN int fz_normalized_absolute(const uint8_t *p, size_t len)
 
 FUZZ_FN void fz_check_name(fz_session *s, const fz_req *q, fz_rd *r)
 {
-    (void)s;
     uint32_t n = fz_u32(r);
-    fuzz_check(!r->bad && n <= r->left / 12, "NAME count %u cannot fit", n);
+    /* the smallest entry: name and flags, plus the long name (v0..v3) or the type byte (v4+) */
+    fuzz_check(!r->bad && n <= r->left / (s->version <= 3 ? 12 : 9), "NAME count %u cannot fit", n);
     if (q->type == FZ_REALPATH || q->type == FZ_READLINK)
         fuzz_check(n == 1, "%s answered with %u names", q->type == FZ_REALPATH ? "REALPATH" : "READLINK", n);
     if (q->type == FZ_READDIR)
@@ -268,8 +336,9 @@ FUZZ_FN void fz_check_name(fz_session *s, const fz_req *q, fz_rd *r)
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         size_t len, llen;
         const uint8_t *name = fz_str(r, &len);
-        fz_str(r, &llen);
-        fz_attrs(r);
+        if (s->version <= 3) /* v4 dropped the long name */
+            fz_str(r, &llen);
+        fz_attrs(r, s->version);
         fuzz_check(!r->bad, "NAME entry %u malformed", i);
         if (q->type == FZ_REALPATH)
             fuzz_check(fz_normalized_absolute(name, len), "REALPATH answered \"%.*s\"", (int)len, name);
@@ -300,7 +369,10 @@ FUZZ_FN void fz_check_reply(fz_session *s, const uint8_t *p, size_t plen)
     switch (type) {
     case FZ_STATUS: {
         uint32_t code = fz_u32(&r);
-        fuzz_check(!r.bad && code <= 8, "STATUS code %u beyond v3's set", code);
+        uint32_t max = s->version <= 3 ? 8 : s->version == 4 ? 13 : s->version == 5 ? 17 : 31;
+        fuzz_check(!r.bad && code <= max, "STATUS code %u beyond v%d's set", code, s->version);
+        if (q->selects && code == 0)
+            s->version = q->selects; /* version-select took effect: later replies are in it */
         if (r.left) {
             size_t n;
             fz_str(&r, &n);
@@ -359,7 +431,7 @@ FUZZ_FN void fz_check_reply(fz_session *s, const uint8_t *p, size_t plen)
                    "ATTRS answers request type %u", q->type);
         if (q->type == FZ_FSTAT)
             fuzz_check(known, "FSTAT on a handle that is not open returned attributes");
-        fz_attrs(&r);
+        fz_attrs(&r, s->version);
         break;
     case FZ_EXTENDED_REPLY:
         fuzz_check(q->type == FZ_EXTENDED, "EXTENDED_REPLY answers request type %u", q->type);

@@ -27,10 +27,10 @@ static void test_init_negotiates_v3_and_advertises_all_extensions(void **state)
 {
     (void)state;
     tc *t = tc_new();
-    assert_int_equal(tc_init(t, 6), 3);
+    assert_int_equal(tc_init(t, 3), 3);
     int seen[N_EXT] = {0};
     while (t->rd.left) {
-        char name[64], version[8];
+        char name[64], version[1024]; /* supported2 carries a list */
         tc_rd_cstr(t, name, sizeof name);
         tc_rd_cstr(t, version, sizeof version);
         for (size_t i = 0; i < N_EXT; i++)
@@ -82,12 +82,21 @@ static void test_version_range_comes_from_the_properties(void **state)
     assert_int_equal(tc_pending(t), 0);
     tc_free(t);
 
-    /* a range above what the engine implements: no common version */
+    /* a v3 client with min_sftp_version 4: no common version */
     assert_int_equal(sftpkit_server_set_min_sftp_version(s, 4), 0);
     t = tc_new_with(s, NULL, 7);
     tc_begin(t, SSH_FXP_INIT);
-    tc_u32(t, 6);
+    tc_u32(t, 3);
     assert_int_equal(tc_send(t), -1);
+    tc_free(t);
+    /* a v6 client within min 4 .. max 5 gets 5; above the engine's 6 it gets 6 */
+    assert_int_equal(sftpkit_server_set_max_sftp_version(s, 5), 0);
+    t = tc_new_with(s, NULL, 7);
+    assert_int_equal(tc_init(t, 6), 5);
+    tc_free(t);
+    assert_int_equal(sftpkit_server_set_max_sftp_version(s, 6), 0);
+    t = tc_new_with(s, NULL, 7);
+    assert_int_equal(tc_init(t, 9), 6);
     tc_free(t);
     sftpkit_server_free(s);
 }

@@ -1,4 +1,4 @@
-/* Attribute codec (v3) and long names. */
+/* Attribute codec (v3; v4..v6 in attrs_v4.c) and long names. */
 #include "sftp/attrs.h"
 
 #include <stdio.h>
@@ -18,6 +18,11 @@ void sfk_attrs_from_stat(sfk_attrs *a, const struct stat *st)
     a->mtime = st->st_mtime;
     a->ctime = st->st_ctime;
     a->nlink = (uint32_t)st->st_nlink;
+    a->atime_ns = (uint32_t)st->st_atim.tv_nsec;
+    a->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+    a->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+    a->flags |= SFK_A_ALLOC;
+    a->alloc_size = (uint64_t)st->st_blocks * 512u;
 }
 
 static uint32_t time32(int64_t t)
@@ -27,7 +32,8 @@ static uint32_t time32(int64_t t)
 
 void sfk_attrs_decode(sfk_rd *r, int version, sfk_attrs *a)
 {
-    (void)version; /* v4+: type byte, owner/group strings, 64-bit times with nanoseconds */
+    if (version >= 4)
+        return sfk_attrs_decode_v4(r, version, a);
     memset(a, 0, sizeof *a);
     uint32_t flags = sfk_rd_u32(r);
     if (flags & SSH_FILEXFER_ATTR_SIZE) {
@@ -60,7 +66,8 @@ void sfk_attrs_decode(sfk_rd *r, int version, sfk_attrs *a)
 
 void sfk_attrs_encode(sfk_buf *b, int version, const sfk_attrs *a)
 {
-    (void)version;
+    if (version >= 4)
+        return sfk_attrs_encode_v4(b, version, a);
     uint32_t flags = 0;
     if (a->flags & SFK_A_SIZE)
         flags |= SSH_FILEXFER_ATTR_SIZE;
@@ -103,10 +110,12 @@ void sfk_attrs_to_setattr(const sfk_attrs *a, sfk_fs_setattr *s)
         s->flags |= SFK_FS_SET_MODE;
         s->mode = a->perm & 07777;
     }
-    if ((a->flags & (SFK_A_ATIME | SFK_A_MTIME)) == (SFK_A_ATIME | SFK_A_MTIME)) {
+    if (a->flags & (SFK_A_ATIME | SFK_A_MTIME)) { /* v4+ may send one of them: keep the other */
         s->flags |= SFK_FS_SET_TIMES;
         s->atime = a->atime;
         s->mtime = a->mtime;
+        s->atime_ns = a->flags & SFK_A_ATIME ? a->atime_ns : (uint32_t)UTIME_OMIT;
+        s->mtime_ns = a->flags & SFK_A_MTIME ? a->mtime_ns : (uint32_t)UTIME_OMIT;
     }
 }
 

@@ -23,6 +23,7 @@
 #include "api/status_message.h"
 #include "sftp/status.h"
 #include "sftp/symlink_order.h"
+#include "sftp/version.h"
 #include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -45,7 +46,8 @@ static const struct {
     [SSH_FXP_RMDIR] = {sfk_req_rmdir, 0},       [SSH_FXP_REALPATH] = {sfk_req_realpath, 0},
     [SSH_FXP_STAT] = {sfk_req_stat, 0},         [SSH_FXP_RENAME] = {sfk_req_rename, 2},
     [SSH_FXP_READLINK] = {sfk_req_readlink, 3}, [SSH_FXP_SYMLINK] = {sfk_req_symlink, 3},
-    [SSH_FXP_EXTENDED] = {sfk_req_extended, 3},
+    [SSH_FXP_EXTENDED] = {sfk_req_extended, 3}, [SSH_FXP_LINK] = {sfk_req_link, 6},
+    [SSH_FXP_BLOCK] = {sfk_req_block, 6},       [SSH_FXP_UNBLOCK] = {sfk_req_unblock, 6},
 };
 
 static void fatal(sfk_engine *e, const char *what, unsigned long long value)
@@ -87,6 +89,7 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
         fatal(e, "SSH_FXP_INIT received twice, packet length", len);
         return;
     }
+    e->requests++; /* every packet after INIT counts: version-select must be the first */
     if (len < 5) { /* no room for a request id: answer what we can */
         sfk_reply_status(e, 0, SSH_FX_BAD_MESSAGE);
         return;
@@ -102,6 +105,7 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
     int64_t started = !e->server ? 0 : e->clock_valid ? e->clock_us : sfk_metrics_now_us();
     e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
     sfk_status_message_clear();     /* no handler text left from anything before this request */
+    e->want_attrs = 0;
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
     if (e->server) {

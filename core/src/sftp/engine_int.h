@@ -42,6 +42,7 @@ typedef struct {
     uint32_t listing_count;
     int listing_eof;
     uint64_t bytes_read, bytes_written; /* served through this handle (the audit record at CLOSE) */
+    struct sfk_locks *locks;            /* v6 BLOCK ranges (ext_v6.c), NULL when none */
 } sfk_handle;
 
 typedef struct {
@@ -154,6 +155,9 @@ struct sfk_engine {
     char rel1[SFK_PATH_MAX + 1], rel2[SFK_PATH_MAX + 1];
     char abs1[SFK_PATH_MAX + 2], abs2[SFK_PATH_MAX + 2];
     char link_target[SFK_PATH_MAX + 1]; /* SYMLINK's target, verbatim, for the link events */
+    uint32_t want_attrs;                /* v4+ STAT/FSTAT: the attribute flags asked for */
+    uint64_t requests;                  /* dispatched so far (version-select must be the first) */
+    int realpath_control;               /* v6 REALPATH's control byte while it runs, else 0 */
 
     pthread_mutex_t ctx_lock; /* guards ctx and handle-table changes against other threads */
     sfk_ctx ctx;

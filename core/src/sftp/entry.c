@@ -191,13 +191,20 @@ void sfk_entry_free(sfk_entry *en)
 
 void sfk_entry_encode(sfk_engine *e, sfk_buf *b, const sfk_entry *en)
 {
-    if (en->longname) {
+    if (en->longname && e->version < 4) { /* v4+ has no long names */
         sfk_wr_cstr(b, en->name);
         sfk_wr_cstr(b, en->longname);
         sfk_attrs_encode(b, e->version, &en->attrs);
         return;
     }
     const char *owner = en->owner && *en->owner ? en->owner : "0";
+    if (e->version >= 4 && en->owner && *en->owner) { /* v4+: the owner name in the attributes */
+        sfk_attrs a = en->attrs;
+        a.flags |= SFK_A_NAMES;
+        snprintf(a.owner, sizeof a.owner, "%s", owner);
+        snprintf(a.group, sizeof a.group, "%s", owner);
+        return sfk_encode_entry(e, b, en->name, strlen(en->name), &a, owner, owner);
+    }
     sfk_encode_entry(e, b, en->name, strlen(en->name), &en->attrs, owner, owner);
 }
 

@@ -7,6 +7,7 @@
 
 #include "sftp/engine_int.h"
 #include "sftp/status.h"
+#include "sftp/version.h"
 
 static void ext_posix_rename(sfk_engine *e, sfk_req *r)
 {
@@ -250,6 +251,16 @@ static const struct {
     {"users-groups-by-id@openssh.com", "1", ext_users_groups},
 };
 
+size_t sfk_extension_count(void)
+{
+    return sizeof extensions / sizeof extensions[0];
+}
+
+const char *sfk_extension_name(size_t i)
+{
+    return extensions[i].name;
+}
+
 void sfk_write_extensions(sfk_engine *e)
 {
     for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++) {
@@ -267,5 +278,7 @@ void sfk_req_extended(sfk_engine *e, sfk_req *r)
     for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++)
         if (strlen(extensions[i].name) == len && !memcmp(extensions[i].name, name, len))
             return extensions[i].fn(e, r);
+    if (sfk_ext_v6_dispatch(e, r, name, len)) /* version-select and the v6 extensions */
+        return;
     sfk_reply_status(e, r->id, SSH_FX_OP_UNSUPPORTED);
 }

@@ -9,6 +9,7 @@
 #include "api/events_gen.h"
 #include "sftp/engine_int.h"
 #include "sftp/status.h"
+#include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
 #include "util/metrics.h"
 
@@ -30,15 +31,16 @@ static int open_custom(sfk_engine *e, sfk_handle *h)
 void sfk_req_open(sfk_engine *e, sfk_req *r)
 {
     int st = sfk_take_path(e, &r->rd, 0);
-    uint32_t pflags = sfk_rd_u32(&r->rd);
+    sfk_open_req o;
+    int ost = sfk_open_decode(e, &r->rd, &o); /* v3 pflags, or v5+ access + flags */
     sfk_attrs a;
     sfk_attrs_decode(&r->rd, e->version, &a);
     if (!st && !sfk_parsed(r))
         st = SSH_FX_BAD_MESSAGE;
+    if (!st)
+        st = ost;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    sfk_open_req o;
-    sfk_open_from_v3(pflags, &o);
     int upload = sfk_open_is_write(&o);
     if (upload && e->read_only)
         return sfk_reply_status(e, r->id, SSH_FX_WRITE_PROTECT);
@@ -57,7 +59,7 @@ void sfk_req_open(sfk_engine *e, sfk_req *r)
         st = open_custom(e, h);
     } else {
         mode_t mode = (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0666;
-        int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, 1);
+        int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, !o.nofollow);
         if (fd < 0)
             st = sfk_status_from_errno(-fd);
         else

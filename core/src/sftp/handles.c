@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sftp/engine_int.h"
+#include "sftp/version.h"
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -150,6 +151,7 @@ void sfk_handle_release(sfk_engine *e, sfk_handle *h)
         free(h->name);
     free(h->path);
     sfk_buf_free(&h->listing);
+    sfk_locks_free(h);
     uint64_t gen = h->gen;
     memset(h, 0, sizeof *h);
     h->gen = gen;

@@ -17,6 +17,7 @@ typedef enum {
 
 typedef struct {
     int read, write, append;
+    int nofollow; /* v5+ NOFOLLOW: a symlink as the last component fails */
     sfk_open_disposition disposition;
     int64_t modes;           /* the document's cfm* flags (on_open_file Modes) */
     int64_t access;          /* cfa* flags (on_open_file Access; v6 locks, 0 before) */

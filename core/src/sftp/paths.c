@@ -1,13 +1,23 @@
 /* REALPATH, REMOVE, RENAME, READLINK, SYMLINK. Paths are client paths: "/" is the session's
  * root and its home, so REALPATH never shows where the root lies; it follows symlinks inside the
  * root as OpenSSH does (fs/realpath.c). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/events_gen.h"
 #include "sftp/engine_int.h"
 #include "sftp/status.h"
+#include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
+
+/* v6 REALPATH may ask for the attributes too (ext_v6.c). */
+static void realpath_reply(sfk_engine *e, uint32_t id, const char *name)
+{
+    if (e->realpath_control)
+        return sfk_realpath_v6_reply(e, id, name);
+    sfk_reply_name1(e, id, name);
+}
 
 void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
 {
@@ -19,12 +29,16 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
          * target); only the last component may be missing. Without a local file system there
          * are no links, and the lexical form above is the answer. */
         int rc = sfk_fs_realpath(e->fs, path, len, e->rel1, sizeof e->rel1);
+        /* v6 (a control byte): a missing part leaves the lexical form; the control byte decides
+         * whether the result must exist */
+        if (rc == -ENOENT && e->realpath_control)
+            rc = sfk_path_normalize(path, len, e->rel1, sizeof e->rel1);
         if (rc < 0)
             return sfk_reply_errno(e, id, rc);
     }
     sfk_path_absolute(e->rel1, e->abs1, sizeof e->abs1);
     if (!e->events)
-        return sfk_reply_name1(e, id, e->abs1);
+        return realpath_reply(e, id, e->abs1);
     /* on_translate_path: the handler sees the client's path and our answer, and may replace it
      * (fraCustom) or refuse (fraAbort). */
     char raw[SFK_PATH_MAX + 1];
@@ -36,16 +50,18 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
     if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
         sfk_reply_status(e, id, SSH_FX_PERMISSION_DENIED);
     else if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM)
-        sfk_reply_name1(e, id, e->abs1);
+        realpath_reply(e, id, e->abs1);
     else if (!absolute || !*absolute)
         sfk_reply_status(e, id, SSH_FX_NO_SUCH_FILE);
     else
-        sfk_reply_name1(e, id, absolute);
+        realpath_reply(e, id, absolute);
     free(absolute);
 }
 
 void sfk_req_realpath(sfk_engine *e, sfk_req *r)
 {
+    if (e->version >= 6) /* control byte and compose paths */
+        return sfk_realpath_v6(e, r);
     size_t len;
     const char *path = (const char *)sfk_rd_str(&r->rd, &len);
     if (!sfk_parsed(r))
@@ -101,6 +117,8 @@ void sfk_parse_and_rename(sfk_engine *e, sfk_req *r, int posix)
 
 void sfk_req_rename(sfk_engine *e, sfk_req *r)
 {
+    if (e->version >= 5) /* RENAME flags */
+        return sfk_rename_v5(e, r);
     sfk_parse_and_rename(e, r, 0);
 }
 

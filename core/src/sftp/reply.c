@@ -37,8 +37,30 @@ void sfk_reply_handle(sfk_engine *e, uint32_t id, const sfk_handle *h)
     sfk_wr_end(&e->out, start);
 }
 
+/* v4+ sends owner and group as names: a copy of a with the (cached) names filled in. */
+static const sfk_attrs *with_names(sfk_engine *e, const sfk_attrs *a, sfk_attrs *tmp, const char *owner,
+                                   const char *group)
+{
+    if (e->version < 4 || (a->flags & SFK_A_NAMES) || !(a->flags & SFK_A_UIDGID))
+        return a;
+    char utmp[16], gtmp[16];
+    *tmp = *a;
+    snprintf(tmp->owner, sizeof tmp->owner, "%s", owner ? owner : sfk_user_name(e, a->uid, utmp));
+    snprintf(tmp->group, sizeof tmp->group, "%s", group ? group : sfk_group_name(e, a->gid, gtmp));
+    tmp->flags |= SFK_A_NAMES;
+    return tmp;
+}
+
 void sfk_reply_attrs(sfk_engine *e, uint32_t id, const sfk_attrs *a)
 {
+    sfk_attrs named;
+    a = with_names(e, a, &named, NULL, NULL);
+    if (e->version >= 4 && (e->want_attrs & SSH_FILEXFER_ATTR_ACL) && a->flags) {
+        if (a != &named)
+            named = *a;
+        named.flags |= SFK_A_ACL; /* asked for: no ACLs here, so an empty one */
+        a = &named;
+    }
     size_t start = sfk_wr_begin(&e->out, SSH_FXP_ATTRS);
     sfk_wr_u32(&e->out, id);
     sfk_attrs_encode(&e->out, e->version, a);
@@ -51,7 +73,8 @@ void sfk_reply_name1(sfk_engine *e, uint32_t id, const char *name)
     sfk_wr_u32(&e->out, id);
     sfk_wr_u32(&e->out, 1);
     sfk_wr_cstr(&e->out, name);
-    sfk_wr_cstr(&e->out, name);
+    if (e->version < 4) /* v4 dropped the long name */
+        sfk_wr_cstr(&e->out, name);
     sfk_attrs a = {0};
     sfk_attrs_encode(&e->out, e->version, &a);
     sfk_wr_end(&e->out, start);
@@ -60,6 +83,12 @@ void sfk_reply_name1(sfk_engine *e, uint32_t id, const char *name)
 void sfk_encode_entry(sfk_engine *e, sfk_buf *b, const char *name, size_t name_len, const sfk_attrs *a,
                       const char *owner, const char *group)
 {
+    if (e->version >= 4) { /* no long name; owner and group travel as names in the attributes */
+        sfk_attrs named;
+        sfk_wr_str(b, name, name_len);
+        sfk_attrs_encode(b, e->version, with_names(e, a, &named, owner, group));
+        return;
+    }
     char utmp[16], gtmp[16];
     if (!owner)
         owner = a->flags & SFK_A_UIDGID ? sfk_user_name(e, a->uid, utmp) : "0";

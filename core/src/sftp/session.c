@@ -1,6 +1,7 @@
 /* INIT / VERSION: version negotiation and the extension list. */
 #include "api/errors.h"
 #include "sftp/engine_int.h"
+#include "sftp/version.h"
 #include "util/log.h"
 
 void sfk_req_init(sfk_engine *e, sfk_req *r)
@@ -12,7 +13,7 @@ void sfk_req_init(sfk_engine *e, sfk_req *r)
         return;
     }
     /* The client speaks `client`; we answer with the highest version both sides and the
-     * min_sftp_version..max_sftp_version range allow (this engine implements up to v3). */
+     * min_sftp_version..max_sftp_version range allow (this engine implements v0..v6). */
     int max = e->max_version < SFK_SFTP_VERSION_MAX ? e->max_version : SFK_SFTP_VERSION_MAX;
     int v = client < (uint32_t)max ? (int)client : max;
     if (v < e->min_version || v < SFK_SFTP_VERSION_MIN) {
@@ -31,6 +32,7 @@ void sfk_req_init(sfk_engine *e, sfk_req *r)
     size_t start = sfk_wr_begin(&e->out, SSH_FXP_VERSION);
     sfk_wr_u32(&e->out, (uint32_t)v);
     sfk_write_extensions(e);
+    sfk_version_extensions(e);
     sfk_wr_end(&e->out, start);
     sfk_log(e->server, SFK_LOG_INFO, "sftp", "connection %lld: SFTP version %d (client offered %u)",
             (long long)e->conn_id, v, client);

@@ -63,8 +63,9 @@ static void request_attributes(sfk_engine *e, uint32_t id, sfk_handle *h, int fo
 static void path_stat(sfk_engine *e, sfk_req *r, int follow)
 {
     int st = sfk_take_path(e, &r->rd, 0);
-    if (!st && e->version >= 4)
-        sfk_rd_u32(&r->rd); /* v4+: the attribute flags wanted */
+    /* v4+: the attribute flags wanted; only a hint, and phpseclib 3.0 leaves it out */
+    if (!st && e->version >= 4 && r->rd.left)
+        e->want_attrs = sfk_rd_u32(&r->rd);
     if (!st && !sfk_parsed(r))
         st = SSH_FX_BAD_MESSAGE;
     if (st)
@@ -85,6 +86,8 @@ void sfk_req_lstat(sfk_engine *e, sfk_req *r)
 void sfk_req_fstat(sfk_engine *e, sfk_req *r)
 {
     sfk_handle *h = sfk_take_handle(e, &r->rd);
+    if (e->version >= 4 && r->rd.left) /* as in path_stat */
+        e->want_attrs = sfk_rd_u32(&r->rd);
     if (!sfk_parsed(r))
         return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
     if (!h)
@@ -126,6 +129,14 @@ static int setstat_local(sfk_engine *e, sfk_handle *h, int follow, const sfk_att
 {
     if (!h && !e->fs)
         return SSH_FX_OP_UNSUPPORTED;
+    sfk_attrs named;
+    if (e->version >= 4) { /* names -> ids; an ACL or attrib-bits cannot be kept: refused */
+        named = *a;
+        int rc = sfk_attrs_resolve_v4(&named);
+        if (rc)
+            return rc;
+        a = &named;
+    }
     sfk_fs_setattr sa;
     sfk_attrs_to_setattr(a, &sa);
     sa.mode = sfk_client_perm(e, sa.mode);

@@ -71,6 +71,11 @@ static int older_code(int status)
     case SSH_FX_BYTE_RANGE_LOCK_CONFLICT:
     case SSH_FX_BYTE_RANGE_LOCK_REFUSED:
         return SSH_FX_LOCK_CONFLICT;
+    case SSH_FX_OWNER_INVALID:
+    case SSH_FX_GROUP_INVALID:
+        return SSH_FX_UNKNOWN_PRINCIPAL;
+    case SSH_FX_NO_MATCHING_BYTE_RANGE_LOCK:
+        return SSH_FX_LOCK_CONFLICT;
     default:
         return SSH_FX_FAILURE;
     }

@@ -72,7 +72,8 @@ class Client(paramiko.SFTPClient):
         self.server_extensions = {}
         while msg.get_remainder():
             name = msg.get_text()
-            self.server_extensions[name] = msg.get_text()
+            # v4+ servers put binary data in some (supported2, vendor-id): kept as text, lossily
+            self.server_extensions[name] = msg.get_string().decode("utf-8", "replace")
         return version
 
 
@@ -182,6 +183,8 @@ class Session:
         self.transport = None
         self.sftp = None
         self.handles = {}  # name -> paramiko SFTPFile, from the `open` op
+        self.raw = None  # the raw SFTP channel of raw_init (any protocol version)
+        self.last_connect = None  # the connect op, repeated by raw_init
 
     def handle(self, name):
         if name not in self.handles:
@@ -189,21 +192,23 @@ class Session:
         return self.handles[name]
 
     def close(self):
-        for obj in (self.sftp, self.transport):
+        for obj in (self.raw.chan if self.raw else None, self.sftp, self.transport):
             try:
                 if obj is not None:
                     obj.close()
             except Exception:  # noqa: BLE001 - closing best effort
                 pass
-        self.sftp = self.transport = None
+        self.sftp = self.transport = self.raw = None
 
     def need(self):
         if self.sftp is None:
             raise CaseError("no SFTP session: connect first")
         return self.sftp
 
-    def connect(self, op):
+    def connect(self, op, sftp=True):
+        """sftp False: stop after authentication (raw_init opens its own channel)."""
         self.close()
+        self.last_connect = op
         ctx = self.ctx
         try:
             sock = socket.create_connection((ctx.host, ctx.port), timeout=TIMEOUT)
@@ -264,6 +269,8 @@ class Session:
             return "closed"
         if not t.is_authenticated():
             return "auth_failed"
+        if not sftp:
+            return "ok"
         try:
             chan = t.open_session(timeout=TIMEOUT)
             chan.settimeout(TIMEOUT)
@@ -378,6 +385,10 @@ def run_sftp_op(sess, op, name):
         return {}
     if name == "extended":
         return extended_request(sess, op)
+    if name == "raw_init":
+        return raw_init(sess, op)
+    if name == "raw":
+        return raw_request(sess, op)
     raise CaseError("unknown op %r" % name)
 
 
@@ -458,6 +469,232 @@ def extended_request(sess, op):
     if msg.get_remainder():
         raise Mismatch("extended %s: %d bytes after the reply's fields" % (name, len(msg.get_remainder())))
     return out
+
+
+# ---- raw SFTP at any version (3..6): raw_init / raw -------------------------------------------
+
+RAW_TYPES = {"open": 3, "close": 4, "read": 5, "write": 6, "lstat": 7, "fstat": 8, "setstat": 9, "fsetstat": 10,
+             "opendir": 11, "readdir": 12, "remove": 13, "mkdir": 14, "rmdir": 15, "realpath": 16, "stat": 17,
+             "rename": 18, "readlink": 19, "symlink": 20, "link": 21, "block": 22, "unblock": 23, "extended": 200}
+ATTR_FIELDS = ("size", "perm", "mtime", "owner", "group")
+
+
+class RawChannel:
+    """A second SFTP channel on the session's transport, spoken byte by byte, so a case can use
+    versions paramiko does not speak (4..6) and fields it never sends."""
+
+    def __init__(self, transport):
+        self.chan = transport.open_session(timeout=TIMEOUT)
+        self.chan.settimeout(TIMEOUT)
+        self.chan.invoke_subsystem("sftp")
+        self.version = 0
+        self.id = 0
+        self.handles = {}
+
+    def send(self, ptype, body, with_id=True):
+        if with_id:
+            self.id += 1
+            body = struct.pack(">I", self.id) + body
+        pkt = bytes([ptype]) + body
+        self.chan.sendall(struct.pack(">I", len(pkt)) + pkt)
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.chan.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("the server closed the SFTP channel")
+            buf += chunk
+        return buf
+
+    def recv(self):
+        n = struct.unpack(">I", self._read(4))[0]
+        data = self._read(n)
+        return data[0], paramiko.Message(data[1:])
+
+
+def raw_attrs_bytes(v, a):
+    """Attributes in version v's wire form from {"size", "perm", "mtime", "owner", "group"}."""
+    for k in a:
+        if k not in ATTR_FIELDS:
+            raise CaseError("unknown raw attribute %r" % k)
+    flags, body = 0, b""
+    if "size" in a:
+        flags |= 0x1
+        body += struct.pack(">Q", int(a["size"]))
+    if v >= 4 and "owner" in a:
+        flags |= 0x80
+        body += struct.pack(">I", len(a["owner"])) + a["owner"].encode() + struct.pack(">I", len(a.get("group", ""))) \
+            + a.get("group", "").encode()
+    if "perm" in a:
+        flags |= 0x4
+        body += struct.pack(">I", int(a["perm"]))
+    if "mtime" in a:
+        if v >= 4:
+            flags |= 0x20
+            body += struct.pack(">Q", int(a["mtime"]))
+        else:
+            flags |= 0x8
+            body += struct.pack(">II", int(a["mtime"]), int(a["mtime"]))
+    return struct.pack(">I", flags) + (bytes([5]) if v >= 4 else b"") + body
+
+
+def raw_read_attrs(msg, v):
+    """Decodes attributes of version v (drafts -02, -04, -05, -13) into a dict."""
+    a = {}
+    f = msg.get_int()
+    if v >= 4:
+        a["type"] = msg.get_byte()[0]
+    if f & 0x1:
+        a["size"] = msg.get_int64()
+    if v >= 6 and f & 0x400:
+        msg.get_int64()
+    if v <= 3 and f & 0x2:
+        a["uid"], a["gid"] = msg.get_int(), msg.get_int()
+    if v >= 4 and f & 0x80:
+        a["owner"], a["group"] = msg.get_text(), msg.get_text()
+    if f & 0x4:
+        a["perm"] = msg.get_int() & 0o7777
+    if v <= 3 and f & 0x8:
+        a["atime"], a["mtime"] = msg.get_int(), msg.get_int()
+    if v >= 4:
+        for bit, key in ((0x8, "atime"), (0x10, "createtime"), (0x20, "mtime"), (0x8000, "ctime")):
+            if f & bit and (bit != 0x8000 or v >= 6):
+                a[key] = msg.get_int64()
+                if f & 0x100:
+                    msg.get_int()
+        if f & 0x40:
+            msg.get_string()
+        if v >= 5 and f & 0x200:
+            msg.get_int()
+            if v >= 6:
+                msg.get_int()
+        if v >= 6 and f & 0x800:
+            msg.get_byte()
+        if v >= 6 and f & 0x1000:
+            msg.get_string()
+        if v >= 6 and f & 0x2000:
+            a["nlink"] = msg.get_int()
+        if v >= 6 and f & 0x4000:
+            msg.get_string()
+    if f & 0x80000000:
+        for _ in range(msg.get_int()):
+            msg.get_string(), msg.get_string()
+    return a
+
+
+def raw_init(sess, op):
+    """Opens the raw channel: INIT `version`; with `select`, version-select as the first request.
+    Result: {"version", "extensions": ",name,name,", "versions": the versions extension or ""}."""
+    if sess.last_connect is None:
+        raise CaseError("raw_init: connect first")
+    # the server serves one channel per connection: the raw session gets a connection of its own,
+    # made as the last connect op made its one (paramiko's ops need a new connect afterwards)
+    outcome = sess.connect(sess.last_connect, sftp=False)
+    if outcome != "ok":
+        raise Mismatch("raw_init: connecting again gave %s" % outcome)
+    raw = sess.raw = RawChannel(sess.transport)
+    raw.send(1, struct.pack(">I", int(op["version"])), with_id=False)
+    ptype, msg = raw.recv()
+    if ptype != 2:
+        raise Mismatch("raw_init: reply type %d, expected VERSION" % ptype)
+    raw.version = msg.get_int()
+    exts = {}
+    while msg.get_remainder():
+        name = msg.get_text()
+        exts[name] = msg.get_string()
+    if "select" in op:
+        sel = str(op["select"]).encode()
+        raw.send(200, struct.pack(">I", 14) + b"version-select" + struct.pack(">I", len(sel)) + sel)
+        ptype, msg = raw.recv()
+        msg.get_int()
+        code = msg.get_int() if ptype == 101 else -1
+        if code != 0:
+            raise StatusError(code, "version-select refused")
+        raw.version = int(sel)
+    return {"version": raw.version, "extensions": "," + ",".join(sorted(exts)) + ",",
+            "versions": exts.get("versions", b"").decode("utf-8", "replace")}
+
+
+def raw_request(sess, op):
+    """One request on the raw channel: `type` (a name of RAW_TYPES or a number), `args` (typed as
+    for `extended`, plus {"u8": n}, {"bool": b} and {"attrs": {...}} in the negotiated version's
+    form), `as` (keep a HANDLE reply under that name for {"handle": name}). The reply: STATUS OK ->
+    {"reply": "status"} (other codes are errors, status_<n> for the v4+ ones); HANDLE ->
+    {"reply": "handle"}; ATTRS -> {"reply": "attrs", "type", "size", "perm", "owner", ...}; NAME ->
+    {"reply": "name", "names": [...], "count", and the first entry's attributes as "first_<field>"};
+    DATA -> {"data"}; EXTENDED_REPLY -> {"reply": "extended", "data"}."""
+    raw = sess.raw
+    if raw is None:
+        raise CaseError("raw: open the raw channel with raw_init first")
+    ctx, v = sess.ctx, raw.version
+    t = op["type"]
+    ptype = RAW_TYPES.get(t) if isinstance(t, str) else int(t)
+    if ptype is None:
+        raise CaseError("unknown raw request type %r" % t)
+    body = b""
+    for a in op.get("args", []):
+        if not isinstance(a, dict) or len(a) != 1:
+            raise CaseError("raw arg must be a one-key object: %r" % (a,))
+        kind, x = next(iter(a.items()))
+        if kind == "string":
+            d = ctx.data(x)
+            body += struct.pack(">I", len(d)) + d
+        elif kind == "u8":
+            body += bytes([int(x)])
+        elif kind == "bool":
+            body += bytes([1 if x else 0])
+        elif kind == "u32":
+            body += struct.pack(">I", int(x))
+        elif kind == "u64":
+            body += struct.pack(">Q", int(x))
+        elif kind == "handle":
+            if x not in raw.handles:
+                raise CaseError("no raw handle %r" % x)
+            body += struct.pack(">I", len(raw.handles[x])) + raw.handles[x]
+        elif kind == "attrs":
+            body += raw_attrs_bytes(v, x)
+        else:
+            raise CaseError("unknown raw arg kind %r" % kind)
+    raw.send(ptype, body)
+    rtype, msg = raw.recv()
+    msg.get_int()  # the request id
+    if rtype == 101:
+        code = msg.get_int()
+        if code == 0:
+            return {"reply": "status"}
+        if code == 1:
+            raise StatusEOF("eof")
+        raise StatusError(code, "status %d" % code)
+    if rtype == 102:
+        h = msg.get_string()
+        if "as" in op:
+            raw.handles[op["as"]] = h
+        return {"reply": "handle"}
+    if rtype == 105:
+        out = {"reply": "attrs"}
+        out.update(raw_read_attrs(msg, v))
+        return out
+    if rtype == 104:
+        n = msg.get_int()
+        names = []
+        out = {"reply": "name", "count": n}
+        for i in range(n):
+            names.append(msg.get_text())
+            if v <= 3:
+                msg.get_text()
+            a = raw_read_attrs(msg, v)
+            if i == 0:
+                out.update({"first_" + k: x for k, x in a.items()})
+        out["names"] = names
+        if n == 1:
+            out["path"] = names[0]
+        return out
+    if rtype == 103:
+        return {"data": msg.get_string()}
+    if rtype == 201:
+        return {"reply": "extended", "data": msg.get_remainder()}
+    raise Mismatch("raw %s: reply type %d" % (t, rtype))
 
 
 def check_result(ctx, expect, result, what):
