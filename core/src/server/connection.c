@@ -572,8 +572,8 @@ static const char *serve_sftp(conn_state *st)
             why = send_replies(st, engine, &out);
             continue;
         }
-        int busy = sfk_engine_poll(engine, 0);
-        if (busy && (why = send_replies(st, engine, &out)) != NULL)
+        int busy = sfk_engine_poll(engine, 0); /* replies may have become ready meanwhile */
+        if ((why = send_replies(st, engine, &out)) != NULL)
             break;
         int n = ssh_channel_read_timeout(st->channel, buf, (uint32_t)size, 0, busy ? 2 : 200);
         if (n == SSH_ERROR) {
