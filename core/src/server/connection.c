@@ -570,6 +570,15 @@ static const char *serve_sftp(conn_state *st)
             sfk_engine_poll(engine, 50);
             last_data = now_ms();
             why = send_replies(st, engine, &out);
+            /* still notice a client that hangs up meanwhile (its pending requests are then
+             * cancelled): polling handles packets but leaves channel data in libssh's buffer,
+             * which the window we advertised bounds. A non-blocking poll that finds no new packet
+             * returns 0 even after an EOF seen earlier, hence ssh_channel_is_eof too. */
+            int avail = why ? 0 : ssh_channel_poll_timeout(st->channel, 0, 0);
+            if (avail == SSH_ERROR)
+                why = "connection lost";
+            else if (avail == SSH_EOF || ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel))
+                break; /* the client is done */
             continue;
         }
         int busy = sfk_engine_poll(engine, 0); /* replies may have become ready meanwhile */
