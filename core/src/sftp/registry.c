@@ -225,14 +225,15 @@ SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t
     if (rc)
         return rc;
     sfk_engine *e = ref.e;
-    if (!ctx_is(e, SFK_CTX_WRITE, handle)) {
+    sfk_ctx *ctx = sfk_pending_ctx(e); /* a parallel request's own, else the engine's */
+    if (!ctx_is(ctx, SFK_CTX_WRITE, handle)) {
         engine_put(&ref);
         return sfk_error(
             SFTPKIT_ERROR_INVALID_STATE,
             "get_client_buffer_into: no write is in progress on handle \"%s\" (call it from on_write_file)",
             handle ? handle : "");
     }
-    size_t n = e->ctx.wlen;
+    size_t n = ctx->wlen;
     *len = n;
     /* dst NULL with cap 0 asks the size; a buffer too small gets nothing (never half the data) */
     if (dst && cap < n) {
@@ -241,7 +242,7 @@ SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t
                          "get_client_buffer_into: the buffer holds %zu bytes, the write has %zu", cap, n);
     }
     if (dst && n)
-        memcpy(dst, e->ctx.wdata, n);
+        memcpy(dst, ctx->wdata, n);
     engine_put(&ref);
     return sfk_ok();
 }
