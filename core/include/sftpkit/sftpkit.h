@@ -91,6 +91,41 @@ SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t conn
 SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t connection_id, const char *handle);
 SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t connection_id, const char *handle);
 
+/* ---- deferred completion (sftpkit's addition) ---------------------------------------------- */
+
+/* A READ or WRITE whose handler completes it later (opaque). A handler of on_read_file or
+ * on_write_file calls sftpkit_server_defer_request and returns at once; the request stays
+ * pending (its OperationStatus and any set_client_buffer of that call are ignored) until
+ * sftpkit_request_complete is called, from any thread. The session keeps serving other requests
+ * meanwhile (config WorkerThreads describes the ordering: replies on one handle still leave in
+ * arrival order). */
+typedef struct sftpkit_request sftpkit_request;
+
+/* Why a pending request was cancelled (sftpkit_request_cancelled, the cancel handler). */
+#define SFTPKIT_REQUEST_CANCEL_DISCONNECT 1 /* the client closed the connection or the link was lost */
+#define SFTPKIT_REQUEST_CANCEL_DROPPED 2    /* the server dropped the connection (drop_client, a timeout) */
+#define SFTPKIT_REQUEST_CANCEL_STOPPING 3   /* stop() or sftpkit_server_free */
+
+/* Only inside on_read_file / on_write_file, for the firing request (handle may be NULL or ""
+ * for "the current one"). Returns the token, or NULL with the last error set (not in such a
+ * handler, or called twice). The token is valid until sftpkit_request_complete, which must be
+ * called exactly once, also after a cancellation. */
+SFTPKIT_API sftpkit_request *sftpkit_server_defer_request(sftpkit_server *s, int64_t connection_id, const char *handle);
+/* Completes the request and releases the token. operation_status: an OperationStatus value
+ * (SFTPKIT_OPERATION_STATUS_OSTOK, ...). For a READ, data/len is what was read (at most the
+ * Count asked for is sent; len 0 with ostOk is the end of the file); for a WRITE data must be NULL/0. After a
+ * cancellation the result is discarded (returns 0). */
+SFTPKIT_API int sftpkit_request_complete(sftpkit_request *r, int operation_status, const uint8_t *data, size_t len);
+/* A WRITE's data (valid until complete); a READ gives NULL/0. */
+SFTPKIT_API int sftpkit_request_get_data(const sftpkit_request *r, const uint8_t **data, size_t *len);
+/* 0 while the request is wanted, else an SFTPKIT_REQUEST_CANCEL_* reason. */
+SFTPKIT_API int sftpkit_request_cancelled(const sftpkit_request *r);
+/* fn(user, r, reason) runs once when the request is cancelled, on the thread that ends the
+ * session (at once, on this thread, if it already was). It must not block; it may complete r.
+ * NULL fn removes the handler. */
+typedef void (*sftpkit_request_cancel_fn)(void *user, sftpkit_request *r, int reason);
+SFTPKIT_API int sftpkit_request_set_cancel_handler(sftpkit_request *r, sftpkit_request_cancel_fn fn, void *user);
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 /* One handler per server receives every subscribed event (all of them unless the application

@@ -536,6 +536,25 @@ static int read_wait_ms(const sfk_limits *lim, sfk_engine *engine, int64_t quiet
     return wait < 200 ? 200 : (int)wait;
 }
 
+/* Sends the engine's queued replies (consuming them may queue more). NULL, or why it failed. */
+static const char *send_replies(conn_state *st, sfk_engine *engine, sfk_throttle *out)
+{
+    sfk_conn *c = st->c;
+    size_t len;
+    const uint8_t *data;
+    while ((data = sfk_engine_output(engine, &len)) && len) {
+        atomic_store(&c->writing, 1); /* the watchdog ends it if nothing moves for socket_timeout */
+        int w = ssh_channel_write(st->channel, data, (uint32_t)len);
+        atomic_store(&c->writing, 0);
+        if (w <= 0)
+            return "connection lost";
+        sfk_engine_consume(engine, (size_t)w);
+        sfk_metrics_bytes(c->server, 0, (uint64_t)w);
+        sfk_throttle_account(out, (size_t)w, &c->drop);
+    }
+    return NULL;
+}
+
 /* The SFTP loop. Returns NULL when the client closed normally, else the reason. */
 static const char *serve_sftp(conn_state *st)
 {
@@ -550,6 +569,7 @@ static const char *serve_sftp(conn_state *st)
                              .quota_ctx = c,
                              .client_banner = ssh_get_clientbanner(st->session),
                              .cancel = &c->drop,
+                             .stopping = &c->rt->stopping,
                              .address = c->address,
                              .port = c->port};
     sfk_engine *engine = sfk_engine_new(&cfg);
@@ -591,10 +611,30 @@ static const char *serve_sftp(conn_state *st)
             why = DRAINED; /* stop() is draining and this session's transfers are done */
             break;
         }
+        /* Parallel requests (config WorkerThreads): while the session's bound is reached, read
+         * nothing and send replies as handlers finish; while some are out, read in short turns. */
+        if (!sfk_engine_wants_input(engine)) {
+            sfk_engine_poll(engine, 50);
+            last_data = now_ms();
+            why = send_replies(st, engine, &out);
+            /* still notice a client that hangs up meanwhile (its pending requests are then
+             * cancelled): polling handles packets but leaves channel data in libssh's buffer,
+             * which the window we advertised bounds. A non-blocking poll that finds no new packet
+             * returns 0 even after an EOF seen earlier, hence ssh_channel_is_eof too. */
+            int avail = why ? 0 : ssh_channel_poll_timeout(st->channel, 0, 0);
+            if (avail == SSH_ERROR)
+                why = "connection lost";
+            else if (avail == SSH_EOF || ssh_channel_is_eof(st->channel) || ssh_channel_is_closed(st->channel))
+                break; /* the client is done */
+            continue;
+        }
+        int busy = sfk_engine_poll(engine, 0); /* replies may have become ready meanwhile */
+        if ((why = send_replies(st, engine, &out)) != NULL)
+            break;
         if (gather && last >= 16384)
             sfk_channel_gather(gather, st->channel, 256 * 1024);
         int n = ssh_channel_read_timeout(st->channel, buf, sfk_channel_window_count(&window), 0,
-                                         read_wait_ms(lim, engine, now_ms() - last_data, idle_limit));
+                                         busy ? 2 : read_wait_ms(lim, engine, now_ms() - last_data, idle_limit));
         last = n;
         if (n == SSH_ERROR) {
             why = "connection lost";
@@ -606,6 +646,10 @@ static const char *serve_sftp(conn_state *st)
                 sfk_log(s, SFK_LOG_DEBUG, "server", "connection %" PRId64 ": the client closed the channel (%s)", c->id,
                         ssh_channel_is_eof(st->channel) ? "eof" : "closed");
                 break; /* the client is done */
+            }
+            if (busy) { /* the server is working for the client: not idle */
+                last_data = now_ms();
+                continue;
             }
             if (idle_limit > 0 && now_ms() - last_data >= idle_limit)
                 why = "idle timeout";
@@ -630,20 +674,9 @@ static const char *serve_sftp(conn_state *st)
             why = "SFTP protocol error";
             sfk_fire_on_error(s, sftpkit_last_error_code(), sftpkit_last_error_message());
         }
-        size_t len;
-        const uint8_t *data;
-        while ((data = sfk_engine_output(engine, &len)) && len) {
-            atomic_store(&c->writing, 1); /* the watchdog ends it if nothing moves for socket_timeout */
-            int w = ssh_channel_write(st->channel, data, (uint32_t)len);
-            atomic_store(&c->writing, 0);
-            if (w <= 0) {
-                why = "connection lost";
-                break;
-            }
-            sfk_engine_consume(engine, (size_t)w);
-            sfk_metrics_bytes(s, 0, (uint64_t)w);
-            sfk_throttle_account(&out, (size_t)w, &c->drop);
-        }
+        const char *lost = send_replies(st, engine, &out);
+        if (lost && !why)
+            why = lost;
     }
     if (gather) {
         ssh_event_remove_session(gather, st->session);

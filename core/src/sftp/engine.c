@@ -138,7 +138,17 @@ static long process(sfk_engine *e, const uint8_t *p, size_t len)
         }
         if (len - off - 4 < plen)
             break;
-        dispatch(e, p + off + 4, plen);
+        /* READ/WRITE of a virtual file run in parallel (sftp/pending.h); anything else waits
+         * until they are done */
+        int offer = sfk_pending_offer(e, p + off + 4, plen);
+        if (offer == SFK_OFFER_FULL || (offer == SFK_OFFER_NO && sfk_pending_count(e))) {
+            e->holding = 1;
+            break;
+        }
+        if (offer == SFK_OFFER_NO)
+            dispatch(e, p + off + 4, plen);
+        else if (!e->pool)
+            sfk_pending_collect(e); /* inline: the handler runs now, as before */
         off += 4 + (size_t)plen;
     }
     return e->fatal ? -1 : (long)off;
@@ -181,6 +191,7 @@ static int queue_input(sfk_engine *e, const uint8_t *data, size_t len)
 /* Runs held-back packets from `in` while the output has room. */
 static int drain_input(sfk_engine *e)
 {
+    e->holding = 0; /* process() sets it again if the first request must still wait */
     if (e->in.len == e->in_off)
         return 0;
     long n = process(e, e->in.data + e->in_off, e->in.len - e->in_off);
@@ -269,7 +280,7 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
         size_t pending = e->in.len - e->in_off;
         if (!pending)
             break;
-        if (out_full(e)) /* held back: everything waits behind the queued requests */
+        if (out_full(e) || e->holding) /* held back: everything waits behind the queued requests */
             return queue_input(e, data, len);
         /* `in` holds one partial packet: copy just what the next step needs, then go on in place */
         size_t goal = partial_goal(e, pending);
@@ -287,16 +298,34 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len)
         e->stream_checked = 0;
         if (drain_input(e) < 0)
             return -1;
-        if (e->in.len != e->in_off) /* still held back (output full) */
+        if (e->in.len != e->in_off) /* still held back (output full, or parallel requests) */
             return queue_input(e, data, len);
     }
     long n = process(e, data, len);
     if (n < 0)
         return -1;
     data += n, len -= (size_t)n;
-    if (!out_full(e) && stream_in_place(e, data, len))
+    if (!out_full(e) && !e->holding && stream_in_place(e, data, len))
         return 0;
     return queue_input(e, data, len);
+}
+
+int sfk_engine_poll(sfk_engine *e, int wait_ms)
+{
+    if (!e || e->fatal)
+        return 0;
+    if (e->ops_head) {
+        sfk_pending_wait(e, wait_ms);
+        sfk_pending_collect(e);
+    }
+    if (e->holding && !out_full(e))
+        drain_input(e);
+    return sfk_pending_count(e);
+}
+
+int sfk_engine_wants_input(const sfk_engine *e)
+{
+    return e && !e->fatal && !e->holding && !out_full(e);
 }
 
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len)
@@ -324,6 +353,8 @@ void sfk_engine_consume(sfk_engine *e, size_t n)
         e->out.len -= e->out_off;
         e->out_off = 0;
     }
+    if (!e->fatal && e->ops_head)
+        sfk_pending_collect(e); /* replies that waited for room */
     if (!e->fatal && !out_full(e))
         drain_input(e);
 }
@@ -332,7 +363,7 @@ int sfk_engine_has_open_files(const sfk_engine *e)
 {
     if (!e)
         return 0;
-    if (e->stream.active || e->in.len != e->in_off) /* a request arriving or held back */
+    if (e->stream.active || e->in.len != e->in_off || e->ops_count) /* a request arriving, held or running */
         return 1;
     for (uint32_t i = 0; i < e->handles.cap; i++)
         if (e->handles.slots[i].kind == SFK_H_FILE)
@@ -398,6 +429,7 @@ static void read_settings(sfk_engine *e)
         return;
     e->allow_special_mode = sfk_config_int(e->server, SFK_CFG_ALLOWSPECIALMODEBITS) != 0;
     e->allow_chown = sfk_config_int(e->server, SFK_CFG_ALLOWCHANGEOWNER) != 0;
+    e->workers = (int)sfk_config_int(e->server, SFK_CFG_WORKERTHREADS);
     e->events = 1;
     e->min_version = (int)sfk_prop_int(e->server, SFK_P_MIN_SFTP_VERSION, -1);
     e->max_version = (int)sfk_prop_int(e->server, SFK_P_MAX_SFTP_VERSION, -1);
@@ -417,6 +449,9 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
         return NULL;
     }
     pthread_mutex_init(&e->ctx_lock, NULL);
+    pthread_mutex_init(&e->ops_lock, NULL);
+    pthread_cond_init(&e->ops_cond, NULL);
+    e->stopping = cfg->stopping;
     e->server = cfg->server;
     e->conn_id = cfg->connection_id;
     e->handle_quota = cfg->handle_quota;
@@ -432,6 +467,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     }
     read_settings(e);
     read_symlink_order(e, cfg->client_banner);
+    e->pool = e->events ? sfk_registry_pool(e) : NULL;
     if (cfg->root && *cfg->root) {
         int rc = sfk_fs_new(cfg->root, &e->fs);
         if (rc < 0) {
@@ -449,10 +485,30 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     return e;
 }
 
+/* Why the session's pending requests end (their cancellation notice). */
+static int end_reason(const sfk_engine *e)
+{
+    if (e->stopping && atomic_load(e->stopping))
+        return SFTPKIT_REQUEST_CANCEL_STOPPING;
+    if (e->cancel && atomic_load(e->cancel))
+        return SFTPKIT_REQUEST_CANCEL_DROPPED;
+    return SFTPKIT_REQUEST_CANCEL_DISCONNECT;
+}
+
+void sfk_engine_destroy(sfk_engine *e)
+{
+    pthread_mutex_destroy(&e->ctx_lock);
+    pthread_mutex_destroy(&e->ops_lock);
+    pthread_cond_destroy(&e->ops_cond);
+    free(e);
+}
+
 void sfk_engine_free(sfk_engine *e)
 {
     if (!e)
         return;
+    if (e->ops_head)
+        sfk_pending_cancel_all(e, end_reason(e)); /* before the close events: handlers are told first */
     sfk_registry_set_current(e);
     e->ending = 1;
     sfk_handles_close_all(e); /* fires close events for what the application still has open */
@@ -464,6 +520,7 @@ void sfk_engine_free(sfk_engine *e)
     sfk_buf_free(&e->in);
     sfk_buf_free(&e->out);
     free(e->username);
-    pthread_mutex_destroy(&e->ctx_lock);
-    free(e);
+    e->username = NULL;
+    if (sfk_pending_orphan(e)) /* else a handler still out destroys it when it ends */
+        sfk_engine_destroy(e);
 }

@@ -34,6 +34,8 @@ typedef struct {
     /* Set by another thread when the connection is being dropped or the server stops: long
      * requests (copy-data) give up between pieces. NULL: never. */
     const atomic_int *cancel;
+    /* Set when the server is stopping (tells a cancelled handler why). NULL: never. */
+    const atomic_int *stopping;
 } sfk_engine_config;
 
 /* NULL with the last error set on failure. The engine copies what it needs from cfg. */
@@ -52,6 +54,15 @@ int sfk_engine_input(sfk_engine *e, const uint8_t *data, size_t len);
  * again; otherwise held requests wait for the client's next packet (which may never come). */
 const uint8_t *sfk_engine_output(sfk_engine *e, size_t *len);
 void sfk_engine_consume(sfk_engine *e, size_t n);
+
+/* Parallel requests (config WorkerThreads): handlers run on other threads, so replies can become
+ * ready while the transport waits. sfk_engine_poll waits up to wait_ms for one (0: no wait),
+ * queues the replies that are ready and resumes held requests; it returns how many requests are
+ * still in flight. While sfk_engine_wants_input is 0 the engine holds requests back (the
+ * session's in-flight bound is reached, or a request waits for the parallel ones): the transport
+ * must not read the channel then, only poll and send (that is what bounds a session's memory). */
+int sfk_engine_poll(sfk_engine *e, int wait_ms);
+int sfk_engine_wants_input(const sfk_engine *e);
 
 /* 1 while a file handle is open or a WRITE is arriving: a drain waits for this to be 0. */
 int sfk_engine_has_open_files(const sfk_engine *e);

@@ -16,6 +16,7 @@
 #include "sftp/attrs.h"
 #include "sftp/engine.h"
 #include "sftp/openflags.h"
+#include "sftp/pending.h"
 #include "sftp/protocol.h"
 #include "sftp/wire.h"
 
@@ -62,7 +63,7 @@ typedef enum {
     SFK_CTX_OTHER,    /* any other event: get_client_file_entry on open handles only */
 } sfk_ctx_kind;
 
-typedef struct {
+typedef struct sfk_ctx_s {
     sfk_ctx_kind kind;
     const char *handle; /* the handle the event is about ("" for path requests) */
     const char *path;   /* client path the event is about */
@@ -164,6 +165,19 @@ struct sfk_engine {
 
     sfk_name_cache users, groups;
     int registered;
+
+    /* parallel and deferred READ/WRITE (sftp/pending.h) */
+    int workers;                /* config WorkerThreads at login: 0 runs handlers inline */
+    struct sfk_pool *pool;      /* the server's, or NULL (inline) */
+    const atomic_int *stopping; /* see sfk_engine_config */
+    pthread_mutex_t ops_lock;   /* guards the op list and op states (never held in user code) */
+    pthread_cond_t ops_cond;    /* an op finished */
+    struct sfk_pend *ops_head, *ops_tail;
+    int ops_count;    /* in the list (engine thread) */
+    size_t ops_bytes; /* their buffers */
+    int ops_live;     /* ops not yet freed, listed or not (ops_lock) */
+    int orphaned;     /* sfk_engine_free ran: the last op destroys the engine */
+    int holding;      /* process() stopped at a request that must wait for the ops */
 };
 
 /* One parsed request. */

@@ -13,11 +13,14 @@
 #include "api/errors.h"
 #include "api/server.h"
 #include "sftp/engine_int.h"
+#include "sftp/pool.h"
 
 struct sfk_sftp_registry {
     pthread_mutex_t lock;
     sfk_engine **engines;
     size_t count, cap;
+    sfk_pool *pool; /* parallel requests of every session (config WorkerThreads); made on first use */
+    int pool_failed;
 };
 
 static __thread sfk_engine *current;
@@ -80,11 +83,30 @@ void sfk_registry_remove(sfk_engine *e)
     pthread_mutex_unlock(&r->lock);
 }
 
+struct sfk_pool *sfk_registry_pool(sfk_engine *e)
+{
+    if (!e->server || e->workers <= 0)
+        return NULL;
+    struct sfk_sftp_registry *r = registry_of(e->server, 1);
+    if (!r)
+        return NULL;
+    pthread_mutex_lock(&r->lock);
+    if (!r->pool && !r->pool_failed) {
+        r->pool = sfk_pool_new(e->workers);
+        r->pool_failed = !r->pool; /* no threads: every session runs its handlers inline */
+    }
+    sfk_pool *p = r->pool;
+    pthread_mutex_unlock(&r->lock);
+    return p;
+}
+
 void sfk_sftp_registry_destroy(sftpkit_server *s)
 {
     struct sfk_sftp_registry *r = s->sftp;
     if (!r)
         return;
+    /* every connection thread is joined: the pool only finishes handlers of ended sessions */
+    sfk_pool_free(r->pool);
     s->sftp = NULL;
     pthread_mutex_destroy(&r->lock);
     free(r->engines);
@@ -154,11 +176,11 @@ static void engine_put(engine_ref *ref)
 }
 
 /* Is the running request the one the handle names? (An empty handle means "the current one".) */
-static int ctx_is(const sfk_engine *e, sfk_ctx_kind kind, const char *handle)
+static int ctx_is(const sfk_ctx *ctx, sfk_ctx_kind kind, const char *handle)
 {
-    if (e->ctx.kind != kind)
+    if (ctx->kind != kind)
         return 0;
-    return !handle || !*handle || (e->ctx.handle && !strcmp(e->ctx.handle, handle));
+    return !handle || !*handle || (ctx->handle && !strcmp(ctx->handle, handle));
 }
 
 /* ---- the methods ---------------------------------------------------------------------------- */
@@ -175,17 +197,18 @@ SFTPKIT_API int sftpkit_server_get_client_buffer(sftpkit_server *s, int64_t conn
     if (rc)
         return rc;
     sfk_engine *e = ref.e;
-    if (!ctx_is(e, SFK_CTX_WRITE, handle)) {
+    sfk_ctx *ctx = sfk_pending_ctx(e); /* a parallel request's own, else the engine's */
+    if (!ctx_is(ctx, SFK_CTX_WRITE, handle)) {
         engine_put(&ref);
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
                          "get_client_buffer: no write is in progress on handle \"%s\" (call it from on_write_file)",
                          handle ? handle : "");
     }
-    uint8_t *copy = malloc(e->ctx.wlen ? e->ctx.wlen : 1);
+    uint8_t *copy = malloc(ctx->wlen ? ctx->wlen : 1);
     if (copy) {
-        memcpy(copy, e->ctx.wdata, e->ctx.wlen);
+        memcpy(copy, ctx->wdata, ctx->wlen);
         *out = copy;
-        *len = e->ctx.wlen;
+        *len = ctx->wlen;
     }
     engine_put(&ref);
     return copy ? sfk_ok() : sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -202,14 +225,15 @@ SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t
     if (rc)
         return rc;
     sfk_engine *e = ref.e;
-    if (!ctx_is(e, SFK_CTX_WRITE, handle)) {
+    sfk_ctx *ctx = sfk_pending_ctx(e); /* a parallel request's own, else the engine's */
+    if (!ctx_is(ctx, SFK_CTX_WRITE, handle)) {
         engine_put(&ref);
         return sfk_error(
             SFTPKIT_ERROR_INVALID_STATE,
             "get_client_buffer_into: no write is in progress on handle \"%s\" (call it from on_write_file)",
             handle ? handle : "");
     }
-    size_t n = e->ctx.wlen;
+    size_t n = ctx->wlen;
     *len = n;
     /* dst NULL with cap 0 asks the size; a buffer too small gets nothing (never half the data) */
     if (dst && cap < n) {
@@ -218,7 +242,7 @@ SFTPKIT_API int sftpkit_server_get_client_buffer_into(sftpkit_server *s, int64_t
                          "get_client_buffer_into: the buffer holds %zu bytes, the write has %zu", cap, n);
     }
     if (dst && n)
-        memcpy(dst, e->ctx.wdata, n);
+        memcpy(dst, ctx->wdata, n);
     engine_put(&ref);
     return sfk_ok();
 }
@@ -233,17 +257,18 @@ SFTPKIT_API int sftpkit_server_set_client_buffer(sftpkit_server *s, int64_t conn
     if (rc)
         return rc;
     sfk_engine *e = ref.e;
-    if (!ctx_is(e, SFK_CTX_READ, handle)) {
+    sfk_ctx *ctx = sfk_pending_ctx(e);
+    if (!ctx_is(ctx, SFK_CTX_READ, handle)) {
         engine_put(&ref);
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE,
                          "set_client_buffer: no read is in progress on handle \"%s\" (call it from on_read_file)",
                          handle ? handle : "");
     }
-    size_t n = len < e->ctx.rcap ? len : e->ctx.rcap; /* the client asked for at most Size bytes */
+    size_t n = len < ctx->rcap ? len : ctx->rcap; /* the client asked for at most Size bytes */
     if (n)
-        memcpy(e->ctx.rdata, v, n);
-    e->ctx.rlen = n;
-    e->ctx.rset = 1;
+        memcpy(ctx->rdata, v, n);
+    ctx->rlen = n;
+    ctx->rset = 1;
     engine_put(&ref);
     return sfk_ok();
 }
@@ -255,7 +280,7 @@ SFTPKIT_API int sftpkit_server_get_client_file_entry(sftpkit_server *s, int64_t 
     if (rc)
         return rc;
     sfk_engine *e = ref.e;
-    if (ctx_is(e, SFK_CTX_SETATTRS, handle)) { /* the change being asked for */
+    if (ctx_is(&e->ctx, SFK_CTX_SETATTRS, handle)) { /* the change being asked for */
         sfk_entry_write(e, e->ctx.path, e->ctx.set_attrs);
         engine_put(&ref);
         return sfk_ok();

@@ -1,9 +1,14 @@
 /* sftpkit-memfs: an SFTP server whose files live only in memory (see memfs.h).
  *
  *   sftpkit-memfs [--host 127.0.0.1] [--port 2223] [--user NAME:PASSWORD]... [--host-key FILE]
+ *                 [--latency-ms N [--deferred]] [--workers N] [--seed PATH:MIB]
  *
  * Without --user it accepts demo / demo. Without --host-key it generates an Ed25519 host key
- * for this run. Stops on SIGINT / SIGTERM. */
+ * for this run. --latency-ms makes every read and write take N ms, like a remote back-end
+ * (--deferred: completed later from a timer thread instead of a sleeping handler); --workers sets
+ * config WorkerThreads; --seed adds a file of MIB mebibytes whose byte i is (i * 2654435761) >> 13
+ * (low 8 bits), so a client can check a download without the server's copy. Stops on SIGINT /
+ * SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +56,9 @@ int main(int argc, char **argv)
     sftpkit_server *s = sftpkit_server_new();
     if (!s)
         return fail("server");
-    int users = 0;
+    int users = 0, latency = 0, deferred = 0;
+    const char *seeds[8];
+    int nseeds = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--host") && val)
@@ -64,8 +71,23 @@ int main(int argc, char **argv)
             if (add_user(s, val) != 0)
                 return fail("--user");
             users++, i++;
+        } else if (!strcmp(arg, "--latency-ms") && val) {
+            latency = atoi(val), i++;
+        } else if (!strcmp(arg, "--deferred")) {
+            deferred = 1;
+        } else if (!strcmp(arg, "--workers") && val) {
+            char setting[64], *out = NULL;
+            snprintf(setting, sizeof setting, "WorkerThreads=%s", val);
+            if (sftpkit_server_config(s, setting, &out) != 0)
+                return fail("--workers");
+            sftpkit_free(out), i++;
+        } else if (!strcmp(arg, "--seed") && val && strchr(val, ':') && nseeds < 8) {
+            seeds[nseeds++] = val, i++;
         } else {
-            fprintf(stderr, "usage: %s [--host H] [--port P] [--user NAME:PASSWORD]... [--host-key FILE]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--host H] [--port P] [--user NAME:PASSWORD]... [--host-key FILE] [--latency-ms N "
+                    "[--deferred]] [--workers N] [--seed PATH:MIB]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -87,6 +109,20 @@ int main(int argc, char **argv)
     const char *hello = "Hello from a file that only exists in memory.\n";
     memfs_mkdir(fs, "/pub");
     memfs_put(fs, "/pub/README.txt", hello, strlen(hello));
+    for (int i = 0; i < nseeds; i++) {
+        const char *colon = strrchr(seeds[i], ':');
+        char *path = strndup(seeds[i], (size_t)(colon - seeds[i]));
+        size_t len = (size_t)strtoull(colon + 1, NULL, 10) << 20;
+        unsigned char *data = malloc(len ? len : 1);
+        for (size_t k = 0; data && k < len; k++)
+            data[k] = (unsigned char)((k * 2654435761u) >> 13);
+        if (!path || !data || memfs_put(fs, path, data, len) != 0)
+            return fail("--seed");
+        free(path);
+        free(data);
+    }
+    if (memfs_set_latency(fs, latency, deferred) != 0)
+        return fail("--latency-ms");
     if (memfs_install(s, fs) != 0)
         return fail("event handler");
     if (sftpkit_server_start(s) != 0)

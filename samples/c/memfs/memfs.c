@@ -37,11 +37,29 @@ typedef struct listing {
     struct listing *next;
 } listing;
 
+/* A deferred read or write waiting for its (simulated) back-end answer. */
+typedef struct pending {
+    sftpkit_request *r;
+    struct timespec due;
+    int is_write;
+    char *handle;
+    int64_t off;
+    unsigned char *data; /* a read's answer, copied when the request came */
+    size_t len;
+    struct pending *next;
+} pending;
+
 struct memfs {
     pthread_mutex_t lock;
     node *root;
     open_file *files;
     listing *listings;
+    /* memfs_set_latency */
+    int latency_ms, deferred;
+    pthread_t timer;
+    int timer_running, timer_stop;
+    pthread_cond_t timer_wake;
+    pending *queue, *queue_tail; /* in due order (one latency for all) */
 };
 
 /* ---- the tree ------------------------------------------------------------------------------- */
@@ -550,9 +568,19 @@ static void on_rename(memfs *fs, sftpkit_event *ev)
     free(to);
 }
 
+static void defer(memfs *fs, sftpkit_server *s, sftpkit_event *ev, int is_write);
+
 static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
 {
     memfs *fs = user;
+    if (fs->latency_ms && (id == SFTPKIT_EVENT_ON_READ_FILE || id == SFTPKIT_EVENT_ON_WRITE_FILE)) {
+        if (fs->deferred) {
+            defer(fs, s, ev, id == SFTPKIT_EVENT_ON_WRITE_FILE);
+            return 0;
+        }
+        struct timespec ts = {fs->latency_ms / 1000, (long)(fs->latency_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* the back-end's round trip, outside the tree's lock */
+    }
     pthread_mutex_lock(&fs->lock);
     switch (id) {
     case SFTPKIT_EVENT_ON_BEFORE_CREATE_DIRECTORY:
@@ -608,6 +636,113 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
     return 0;
 }
 
+/* ---- a simulated asynchronous back-end (memfs_set_latency with deferred) -------------------- */
+
+/* Completes each pending request when it is due. Reads were answered when they came (their data
+ * is copied then); writes land in the tree when they complete, in the order they came. */
+static void *timer_main(void *arg)
+{
+    memfs *fs = arg;
+    pthread_mutex_lock(&fs->lock);
+    while (!fs->timer_stop) {
+        pending *p = fs->queue;
+        if (!p) {
+            pthread_cond_wait(&fs->timer_wake, &fs->lock);
+            continue;
+        }
+        if (pthread_cond_timedwait(&fs->timer_wake, &fs->lock, &p->due) == 0 && !fs->timer_stop)
+            continue; /* woken early: look again */
+        fs->queue = p->next;
+        if (!fs->queue)
+            fs->queue_tail = NULL;
+        int64_t st = SFTPKIT_OPERATION_STATUS_OSTOK;
+        if (p->is_write) {
+            open_file *f = find_open(fs, p->handle);
+            const uint8_t *data = NULL;
+            size_t len = 0;
+            sftpkit_request_get_data(p->r, &data, &len);
+            size_t at = f && f->append ? f->n->len : (size_t)p->off;
+            if (!f || p->off < 0)
+                st = SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
+            else if (at + len > f->n->len && set_len(f->n, at + len) < 0)
+                st = SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
+            else if (len)
+                memcpy(f->n->data + at, data, len);
+        } else if (!p->data) {
+            st = p->len ? SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE : SFTPKIT_OPERATION_STATUS_OSTEOF;
+        }
+        pthread_mutex_unlock(&fs->lock);
+        sftpkit_request_complete(p->r, (int)st, p->data, p->is_write ? 0 : p->len); /* no lock held */
+        free(p->handle);
+        free(p->data);
+        free(p);
+        pthread_mutex_lock(&fs->lock);
+    }
+    pthread_mutex_unlock(&fs->lock);
+    return NULL;
+}
+
+static void defer(memfs *fs, sftpkit_server *s, sftpkit_event *ev, int is_write)
+{
+    char *handle = get_str(ev, "handle");
+    int64_t off = get_int(ev, "offset"), size = get_int(ev, "size"), conn = get_int(ev, "connection_id");
+    pending *p = calloc(1, sizeof *p);
+    sftpkit_request *r = p ? sftpkit_server_defer_request(s, conn, handle) : NULL;
+    if (!r) { /* cannot defer: answer now */
+        free(p);
+        set_status(ev, SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED);
+        free(handle);
+        return;
+    }
+    p->r = r;
+    p->is_write = is_write;
+    p->handle = handle;
+    p->off = off;
+    clock_gettime(CLOCK_REALTIME, &p->due);
+    p->due.tv_sec += fs->latency_ms / 1000;
+    p->due.tv_nsec += (long)(fs->latency_ms % 1000) * 1000000L;
+    if (p->due.tv_nsec >= 1000000000L)
+        p->due.tv_sec++, p->due.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&fs->lock);
+    if (!is_write) {
+        open_file *f = find_open(fs, handle);
+        p->len = f ? 1 : 0; /* without data: 1 = no such file, 0 = end of file */
+        if (f && off >= 0 && (size_t)off < f->n->len) {
+            size_t n = f->n->len - (size_t)off;
+            if ((int64_t)n > size)
+                n = (size_t)size;
+            p->data = malloc(n);
+            if (p->data)
+                memcpy(p->data, f->n->data + off, n);
+            p->len = n;
+        } else if (f) {
+            p->len = 0;
+        }
+    }
+    if (fs->queue_tail)
+        fs->queue_tail->next = p;
+    else
+        fs->queue = p;
+    fs->queue_tail = p;
+    pthread_cond_signal(&fs->timer_wake);
+    pthread_mutex_unlock(&fs->lock);
+}
+
+int memfs_set_latency(memfs *fs, int ms, int deferred)
+{
+    if (!fs || ms < 0)
+        return -1;
+    fs->latency_ms = ms;
+    fs->deferred = deferred && ms > 0;
+    if (fs->deferred && !fs->timer_running) {
+        pthread_cond_init(&fs->timer_wake, NULL);
+        if (pthread_create(&fs->timer, NULL, timer_main, fs) != 0)
+            return -1;
+        fs->timer_running = 1;
+    }
+    return 0;
+}
+
 /* ---- life cycle and seeding ----------------------------------------------------------------- */
 
 memfs *memfs_new(void)
@@ -628,6 +763,22 @@ void memfs_free(memfs *fs)
 {
     if (!fs)
         return;
+    if (fs->timer_running) { /* the server is gone: pending requests were cancelled; release them */
+        pthread_mutex_lock(&fs->lock);
+        fs->timer_stop = 1;
+        pthread_cond_signal(&fs->timer_wake);
+        pthread_mutex_unlock(&fs->lock);
+        pthread_join(fs->timer, NULL);
+        while (fs->queue) {
+            pending *p = fs->queue;
+            fs->queue = p->next;
+            sftpkit_request_complete(p->r, SFTPKIT_OPERATION_STATUS_OSTOK, NULL, 0); /* a token is completed once */
+            free(p->handle);
+            free(p->data);
+            free(p);
+        }
+        pthread_cond_destroy(&fs->timer_wake);
+    }
     while (fs->files) {
         open_file *f = fs->files;
         fs->files = f->next;

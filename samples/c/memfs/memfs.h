@@ -26,4 +26,11 @@ int memfs_mkdir(memfs *fs, const char *path);
 /* A copy of a file's content (free()), NULL if missing. */
 void *memfs_get(memfs *fs, const char *path, size_t *len);
 
+/* Pretends to be a remote back-end (an object store, a database): every read and write takes
+ * ms milliseconds. deferred 0: the handler sleeps (the server runs such handlers in parallel on
+ * its WorkerThreads); deferred 1: the handler takes the request's token
+ * (sftpkit_server_defer_request), returns at once, and a timer thread completes it ms later —
+ * the pattern of an asynchronous client library. Call before the server starts. */
+int memfs_set_latency(memfs *fs, int ms, int deferred);
+
 #endif

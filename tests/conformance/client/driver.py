@@ -309,6 +309,59 @@ def write_and_close(sftp, path, mode, data):
     sftp._request(paramiko.sftp.CMD_CLOSE, handle)
 
 
+class _Replies:
+    """Collects the replies of raw requests in the order they arrive (paramiko calls back)."""
+
+    def __init__(self):
+        self.got = []
+
+    def _async_response(self, t, msg, num):
+        self.got.append((num, t, msg))
+
+
+def run_pipeline(sftp, ctx, op):
+    """`pipeline`: on one handle (opened r+), sends every request of `requests` before reading
+    any reply ({"write": [offset, value]} or {"read": [offset, size]}), then checks that the
+    replies came back in request order. Result: {"reads": [data of each read, in order]}."""
+    from paramiko.py3compat import long
+    from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, CMD_WRITE
+    f = sftp.open(ctx.value(op["path"]), "r+")
+    try:
+        replies, nums, kinds = _Replies(), [], []
+        for rq in op["requests"]:
+            if "write" in rq:
+                off, v = rq["write"]
+                nums.append(sftp._async_request(replies, CMD_WRITE, f.handle, long(int(off)), ctx.data(v)))
+                kinds.append("write")
+            else:
+                off, size = rq["read"]
+                nums.append(sftp._async_request(replies, CMD_READ, f.handle, long(int(off)), int(size)))
+                kinds.append("read")
+        deadline = time.time() + 15
+        while len(replies.got) < len(nums):
+            if time.time() > deadline:
+                raise CaseError("pipeline: %d of %d replies arrived" % (len(replies.got), len(nums)))
+            sftp._read_response()
+        order = [num for num, _, _ in replies.got]
+        if order != nums:
+            raise CaseError("pipeline: replies on one handle came out of order: %r for requests %r" % (order, nums))
+        reads = []
+        for kind, (num, t, msg) in zip(kinds, replies.got):
+            if t == CMD_STATUS:
+                code = msg.get_int()
+                if code != 0 and not (kind == "read" and code == 1):
+                    raise CaseError("pipeline: %s request %d failed with status %d" % (kind, num, code))
+                if kind == "read":
+                    reads.append(b"")
+            elif t == CMD_DATA and kind == "read":
+                reads.append(msg.get_string())
+            else:
+                raise CaseError("pipeline: unexpected reply type %d to a %s" % (t, kind))
+        return {"reads": reads}
+    finally:
+        f.close()
+
+
 def run_sftp_op(sess, op, name):
     """Runs one file operation; returns its result dict (for the expectation) or raises."""
     ctx = sess.ctx
@@ -318,7 +371,11 @@ def run_sftp_op(sess, op, name):
         return {}
     if name == "get":
         with sess.need().open(ctx.value(op["path"]), "rb") as f:
+            if op.get("prefetch"):
+                f.prefetch()  # every READ of the file in flight at once
             return {"data": f.read()}
+    if name == "pipeline":
+        return run_pipeline(sess.need(), ctx, op)
     if name == "read":
         with sess.need().open(ctx.value(op["path"]), "rb") as f:
             f.seek(int(op.get("offset", 0)))
@@ -722,7 +779,9 @@ def check_result(ctx, expect, result, what):
             continue
         if k not in result:
             raise CaseError("%s: nothing to compare for %r" % (what, k))
-        if isinstance(m, list):  # a list of values, compared in order
+        if k == "reads":  # pipeline: the data of each read, in order
+            ok = result[k] == [ctx.data(x) for x in m]
+        elif isinstance(m, list):  # a list of values, compared in order
             ok = result[k] == [ctx.value(x) for x in m]
         elif k == "data":
             if isinstance(m, dict) and next(iter(m)) in TEXT_MATCHERS:
@@ -751,6 +810,12 @@ def run_script(ctx, script, label=""):
                     sess.check(op["check"])
                 continue
             if name == "disconnect":
+                sess.close()
+                continue
+            if name == "abandon_read":  # every READ of the file in flight, then hang up
+                f = sess.need().open(ctx.value(op["path"]), "rb")
+                f.prefetch()
+                time.sleep(int(op.get("wait_ms", 300)) / 1000)
                 sess.close()
                 continue
             if name == "banner":

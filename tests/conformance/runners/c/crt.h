@@ -105,6 +105,8 @@ int crt_install_handler(crt_case *cs, char **err);
 crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, char **err);
 void crt_vfs_free(crt_vfs *v);
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err);
+/* Deferred requests told of their cancellation while their back-end call was pending. */
+int crt_vfs_cancelled(crt_vfs *v);
 
 /* client.c: the driver */
 int crt_client_start(crt_case *cs, const json *script, int *pid, int *out_fd, char **err);

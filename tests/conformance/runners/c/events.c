@@ -259,6 +259,11 @@ struct crt_vfs {
     char ***kids; /* remaining children (sorted), per listing */
     size_t *nkids, *kidpos, nfinds;
     int opens, find_count;
+    /* "latency_ms" / "deferred": a slow back-end (FORMAT.md) */
+    int latency_ms, deferred;
+    int outstanding;         /* deferred completions still sleeping (joined at the free) */
+    int cancelled;           /* deferred requests that learnt of their cancellation while asleep */
+    pthread_cond_t finished; /* outstanding went down */
 };
 
 /* Lexical normalization (FORMAT.md): "/" + components, no ".", "..", empty ones. */
@@ -378,7 +383,18 @@ crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, char **err)
     if (!v)
         return NULL;
     pthread_mutex_init(&v->lock, NULL);
+    pthread_cond_init(&v->finished, NULL);
     vfs_add_dir(v, "/");
+    for (size_t i = 0; spec->t == J_OBJ && i < spec->count; i++) {
+        const char *k = spec->keys[i];
+        if (strcmp(k, "files") && strcmp(k, "dirs") && strcmp(k, "latency_ms") && strcmp(k, "deferred")) {
+            crt_fail(err, "vfs: unknown member \"%s\"", k);
+            return crt_vfs_free(v), NULL;
+        }
+    }
+    const json *lat = json_get(spec, "latency_ms"), *def = json_get(spec, "deferred");
+    v->latency_ms = lat && lat->t == J_NUM ? (int)lat->n : 0;
+    v->deferred = def && def->t == J_BOOL && def->b;
     const json *files = json_get(spec, "files"), *dirs = json_get(spec, "dirs");
     for (size_t i = 0; files && i < files->count; i++) {
         crt_val d;
@@ -403,6 +419,11 @@ void crt_vfs_free(crt_vfs *v)
 {
     if (!v)
         return;
+    pthread_mutex_lock(&v->lock); /* deferred completions still asleep use v */
+    while (v->outstanding)
+        pthread_cond_wait(&v->finished, &v->lock);
+    pthread_mutex_unlock(&v->lock);
+    pthread_cond_destroy(&v->finished);
     while (v->nfiles)
         vfs_del_file(v, &v->files[0]);
     for (size_t i = 0; i < v->ndirs; i++)
@@ -717,6 +738,119 @@ static int vfs_event(crt_case *cs, crt_vfs *v, int id, sftpkit_event *ev, const 
     return rc;
 }
 
+/* ---- the slow back-end: "latency_ms" and "deferred" ----------------------------------------- */
+
+static void nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+typedef struct {
+    crt_vfs *v;
+    sftpkit_request *r;
+    int is_write;
+    char *path; /* the handle's file */
+    int64_t off;
+    char *data; /* a read's answer, taken when the request came */
+    size_t len;
+    int status;
+} deferred_job;
+
+/* Completes one deferred request latency_ms after it came, from its own thread: a write lands
+ * in the file then (the engine starts a handle's next WRITE only after this one completed). */
+static void *complete_later(void *arg)
+{
+    deferred_job *j = arg;
+    crt_vfs *v = j->v;
+    /* sleeps in short naps, so a cancellation (disconnect, stop) ends the wait early */
+    int cancelled = 0;
+    for (int left = v->latency_ms; left > 0 && !cancelled; left -= 10) {
+        nap(left < 10 ? left : 10);
+        cancelled = sftpkit_request_cancelled(j->r) != 0;
+    }
+    pthread_mutex_lock(&v->lock);
+    v->cancelled += cancelled;
+    if (cancelled)
+        j->status = OST_ACCESS_DENIED; /* discarded by the server anyway */
+    if (j->is_write && j->status == OST_OK) {
+        vfile *f = vfs_file(v, j->path);
+        const uint8_t *d = NULL;
+        size_t n = 0;
+        sftpkit_request_get_data(j->r, &d, &n);
+        size_t off = (size_t)j->off;
+        if (!f) {
+            j->status = OST_NO_SUCH_FILE;
+        } else if (off + n > f->len) {
+            char *grown = realloc(f->data, off + n + 1);
+            if (!grown) {
+                j->status = OST_ACCESS_DENIED;
+            } else {
+                memset(grown + f->len, 0, off + n - f->len);
+                f->data = grown;
+                f->len = off + n;
+            }
+        }
+        if (f && j->status == OST_OK && n)
+            memcpy(f->data + off, d, n);
+    }
+    pthread_mutex_unlock(&v->lock);
+    sftpkit_request_complete(j->r, j->status, (const uint8_t *)j->data, j->is_write ? 0 : j->len);
+    free(j->path);
+    free(j->data);
+    free(j);
+    pthread_mutex_lock(&v->lock);
+    v->outstanding--;
+    pthread_cond_broadcast(&v->finished);
+    pthread_mutex_unlock(&v->lock);
+    return NULL;
+}
+
+/* on_read_file / on_write_file with "deferred": takes the token and returns. (v->lock held) */
+static int vfs_defer(crt_case *cs, crt_vfs *v, int id, const crt_record *r, char **err)
+{
+    const char *handle = pstr(r, "handle");
+    deferred_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return crt_fail(err, "out of memory");
+    j->v = v;
+    j->is_write = id == SFTPKIT_EVENT_ON_WRITE_FILE;
+    j->off = pint(r, "offset");
+    j->status = OST_OK;
+    const char *p = handle_path(v, handle);
+    vfile *f = p ? vfs_file(v, p) : NULL;
+    j->path = p ? strdup(p) : NULL;
+    if (!p) {
+        j->status = OST_NO_SUCH_FILE;
+    } else if (!j->is_write) {
+        int64_t size = pint(r, "size");
+        if (!f || j->off >= (int64_t)f->len) {
+            j->status = OST_EOF;
+        } else {
+            j->len = (size_t)((int64_t)f->len - j->off < size ? (int64_t)f->len - j->off : size);
+            j->data = malloc(j->len);
+            if (j->data)
+                memcpy(j->data, f->data + j->off, j->len);
+        }
+    }
+    j->r = sftpkit_server_defer_request(cs->srv, pint(r, "connection_id"), handle);
+    if (!j->r) {
+        free(j->path), free(j->data), free(j);
+        return crt_fail(err, "vfs: defer_request: %s", sftpkit_last_error_message());
+    }
+    pthread_t t;
+    v->outstanding++;
+    if (pthread_create(&t, NULL, complete_later, j) != 0) {
+        v->outstanding--;
+        sftpkit_request_complete(j->r, OST_ACCESS_DENIED, NULL, 0);
+        free(j->path), free(j->data), free(j);
+        return crt_fail(err, "vfs: no thread for a deferred completion");
+    }
+    pthread_detach(t);
+    return 0;
+}
+
 static int vfs(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, char **err)
 {
     const char *name = sftpkit_event_name(id);
@@ -724,10 +858,27 @@ static int vfs(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, cha
         set_int(ev, "action", FRA_CUSTOM);
         return 0;
     }
+    int data_event = id == SFTPKIT_EVENT_ON_READ_FILE || id == SFTPKIT_EVENT_ON_WRITE_FILE;
+    if (data_event && cs->vfs->deferred) {
+        pthread_mutex_lock(&cs->vfs->lock);
+        int rc = vfs_defer(cs, cs->vfs, id, r, err);
+        pthread_mutex_unlock(&cs->vfs->lock);
+        return rc;
+    }
+    if (data_event && cs->vfs->latency_ms)
+        nap(cs->vfs->latency_ms); /* the back-end's round trip, outside the lock: handlers overlap */
     pthread_mutex_lock(&cs->vfs->lock);
     int rc = vfs_event(cs, cs->vfs, id, ev, r, err);
     pthread_mutex_unlock(&cs->vfs->lock);
     return rc;
+}
+
+int crt_vfs_cancelled(crt_vfs *v)
+{
+    pthread_mutex_lock(&v->lock);
+    int n = v->cancelled;
+    pthread_mutex_unlock(&v->lock);
+    return n;
 }
 
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err)

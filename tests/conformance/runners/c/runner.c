@@ -391,6 +391,14 @@ static int check_expect(crt_case *cs, char **err)
     for (size_t w = 0; files && w < files->count; w++)
         if (check_file(cs, files->keys[w], files->items[w], err) < 0)
             return -1;
+    const json *cancelled = json_get(exp, "vfs_cancelled_at_least");
+    if (cancelled) {
+        if (!cs->vfs || cancelled->t != J_NUM)
+            return crt_fail(err, "expect.vfs_cancelled_at_least needs a vfs behaviour and a number");
+        if (crt_vfs_cancelled(cs->vfs) < cancelled->n)
+            return crt_fail(err, "%d deferred requests were told of their cancellation, expected at least %lld",
+                            crt_vfs_cancelled(cs->vfs), (long long)cancelled->n);
+    }
     const json *vfs = json_get(exp, "vfs");
     if (vfs) {
         if (!cs->vfs)

@@ -79,6 +79,11 @@ sealed class Vfs
     public Vfs(JsonElement spec, CaseContext ctx)
     {
         _ctx = ctx;
+        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
+        // case fails here rather than passing as if the back-end were fast
+        foreach (var m in spec.EnumerateObject())
+            if (m.Name is not ("files" or "dirs"))
+                throw new CaseFailure($"vfs: \"{m.Name}\" is not supported by the C# runner yet");
         if (spec.TryGetProperty("files", out var files))
             foreach (var f in files.EnumerateObject())
             {

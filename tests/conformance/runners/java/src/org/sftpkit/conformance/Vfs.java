@@ -36,6 +36,13 @@ final class Vfs {
     @SuppressWarnings("unchecked")
     Vfs(Map<String, Object> spec, Case ctx) {
         this.ctx = ctx;
+        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
+        // case fails here rather than passing as if the back-end were fast
+        for (String k : spec.keySet()) {
+            if (!k.equals("files") && !k.equals("dirs")) {
+                throw new CaseError("vfs: \"" + k + "\" is not supported by the Java runner yet");
+            }
+        }
         dirs.add("/");
         for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
             files.put(norm(f.getKey()), bytes(Values.eval(f.getValue(), ctx)));
