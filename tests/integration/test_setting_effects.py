@@ -1,9 +1,18 @@
-"""The effect of ssh_settings_compression_level over a real connection: OpenSSH's sftp reports
-how much the server's compressed stream shrank what it carried (ssh -v 'compress incoming')."""
+"""Settings' effects over real connections. ssh_settings_compression_level: OpenSSH's sftp reports
+how much the server's compressed stream shrank what it carried (ssh -v 'compress incoming').
+AllowSpecialModeBits, AllowChangeOwner and SymlinkArgumentOrder: what paramiko's chmod, chown and
+symlink do on disk with each setting (the tests run as root, so the file system itself would
+allow setuid bits and any owner)."""
 import os
 import random
 import re
+import stat
 import subprocess
+
+import paramiko
+import pytest
+
+from conftest import login
 
 USER = "alice"
 
@@ -34,3 +43,59 @@ def test_compression_level_changes_what_the_server_sends(make_server, keys, tmp_
         factors[level] = incoming_factor(server, keys, tmp_path)
         server.close()
     assert factors[9] < factors[1] * 0.9, factors
+
+
+def sftp_session(make_server, *config):
+    args = ["--user", f"{USER}:pw"]
+    for c in config:
+        args += ["--config", c]
+    server = make_server(*args)
+    with open(os.path.join(server.root, "f.txt"), "w") as f:
+        f.write("x")
+    t, sftp = login(server.port, USER, "pw")
+    return server, t, sftp
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_allow_special_mode_bits(make_server, allowed):
+    server, t, sftp = sftp_session(make_server, *(["AllowSpecialModeBits=True"] if allowed else []))
+    sftp.chmod("f.txt", 0o4755)
+    sftp.mkdir("shared", 0o1777)
+    t.close()
+    mode = os.stat(os.path.join(server.root, "f.txt")).st_mode
+    assert stat.S_IMODE(mode) == (0o4755 if allowed else 0o755)
+    dmode = stat.S_IMODE(os.stat(os.path.join(server.root, "shared")).st_mode)
+    assert dmode & 0o1000 == (0o1000 if allowed else 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+@pytest.mark.parametrize("allowed", [False, True])
+def test_allow_change_owner(make_server, allowed):
+    server, t, sftp = sftp_session(make_server, *(["AllowChangeOwner=True"] if allowed else []))
+    path = os.path.join(server.root, "f.txt")
+    before = os.stat(path)
+    if allowed:
+        sftp.chown("f.txt", 12345, 23456)
+    else:
+        with pytest.raises(PermissionError):
+            sftp.chown("f.txt", 12345, 23456)
+        sftp.chown("f.txt", before.st_uid, before.st_gid)  # the owner it already has: accepted
+    t.close()
+    after = os.stat(path)
+    assert (after.st_uid, after.st_gid) == ((12345, 23456) if allowed else (before.st_uid, before.st_gid))
+
+
+@pytest.mark.parametrize("order", ["openssh", "draft"])
+def test_symlink_argument_order_forced(make_server, order):
+    """paramiko sends OpenSSH's order (target first) to every server: forced 'draft', the server
+    reads its arguments the other way round and the link paramiko asked for is not made."""
+    server, t, sftp = sftp_session(make_server, f"SymlinkArgumentOrder={order}")
+    link = os.path.join(server.root, "lnk")
+    if order == "openssh":
+        sftp.symlink("f.txt", "lnk")
+        assert os.readlink(link) == "f.txt"
+    else:
+        with pytest.raises(IOError):  # "f.txt" would be the link: it exists
+            sftp.symlink("f.txt", "lnk")
+        assert not os.path.lexists(link)
+    t.close()
