@@ -123,8 +123,9 @@ def test_software_name_is_the_banner(make_server, keys):
     t.close()
 
 
-def test_force_compression(make_server, keys):
-    server = make_server(*user_args(keys), "--force-compression")
+@pytest.mark.parametrize("flag", ["--force-compression", "--ssh-force-compression"])  # the two properties
+def test_force_compression(make_server, keys, flag):
+    server = make_server(*user_args(keys), flag)
     # paramiko without compression offers only "none": no common method
     with pytest.raises((paramiko.SSHException, EOFError, OSError)):
         transport(server.port)

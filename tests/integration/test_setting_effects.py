@@ -8,11 +8,12 @@ import random
 import re
 import stat
 import subprocess
+import time
 
 import paramiko
 import pytest
 
-from conftest import login
+from conftest import login, transport
 
 USER = "alice"
 
@@ -99,3 +100,23 @@ def test_symlink_argument_order_forced(make_server, order):
             sftp.symlink("f.txt", "lnk")
         assert not os.path.lexists(link)
     t.close()
+
+
+def failing_attempts_seconds(server, n):
+    t = transport(server.port)
+    started = time.monotonic()
+    for _ in range(n):
+        with pytest.raises(paramiko.AuthenticationException):
+            t.auth_password(USER, "wrong")
+    took = time.monotonic() - started
+    t.close()
+    return took
+
+
+def test_auth_failure_max_delay_caps_the_growing_delay(make_server):
+    """AuthFailureDelay 400 ms doubles per failure from one address: 0.4 + 0.8 + 1.6 + 3.2 s for
+    four failures under the default cap (5000 ms); AuthFailureMaxDelay=400 holds each at 0.4 s."""
+    grown = failing_attempts_seconds(make_server("--user", f"{USER}:pw", "--config", "AuthFailureDelay=400"), 4)
+    capped = failing_attempts_seconds(make_server("--user", f"{USER}:pw", "--config", "AuthFailureDelay=400",
+                                                  "--config", "AuthFailureMaxDelay=400"), 4)
+    assert grown >= 5.5 and capped < 3.0, (grown, capped)
