@@ -341,7 +341,8 @@ static void usage(void)
                     "  [--auth-types N] [--config SETTING]... [--ciphers L] [--kex L] [--macs L] [--pubkey-algs L]\n"
                     "  [--compression L] [--ssh-compression-level N] [--handshake-timeout S] [--socket-timeout S] "
                     "[--speed-in B] [--speed-out B]\n"
-                    "  [--ipv6] [--force-compression] [--ssh-force-compression] [--software-name NAME] [--veto-accept] "
+                    "  [--ipv6] [--force-compression] [--ssh-force-compression] [--use-utf8] [--software-name NAME] "
+                    "[--veto-accept] "
                     "[--veto-auth USER]...\n"
                     "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]... [--stop-on EVENT]\n"
                     "  [--force-change USER]... [--refuse-new-password PW] [--request-password-change]\n");
@@ -417,6 +418,11 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
         }
         if (!strcmp(a, "--ssh-force-compression")) { /* ssh_settings_force_compression, the same effect */
             if (sftpkit_server_set_ssh_settings_force_compression(s, 1))
+                return fail(a);
+            continue;
+        }
+        if (!strcmp(a, "--use-utf8")) {
+            if (sftpkit_server_set_use_utf8(s, 1))
                 return fail(a);
             continue;
         }

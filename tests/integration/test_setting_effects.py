@@ -3,6 +3,7 @@ how much the server's compressed stream shrank what it carried (ssh -v 'compress
 AllowSpecialModeBits, AllowChangeOwner and SymlinkArgumentOrder: what paramiko's chmod, chown and
 symlink do on disk with each setting (the tests run as root, so the file system itself would
 allow setuid bits and any owner)."""
+import asyncio
 import os
 import random
 import re
@@ -120,3 +121,30 @@ def test_auth_failure_max_delay_caps_the_growing_delay(make_server):
     capped = failing_attempts_seconds(make_server("--user", f"{USER}:pw", "--config", "AuthFailureDelay=400",
                                                   "--config", "AuthFailureMaxDelay=400"), 4)
     assert grown >= 5.5 and capped < 3.0, (grown, capped)
+
+
+@pytest.mark.parametrize("utf8", [False, True])
+def test_use_utf8(make_server, utf8):
+    """use_utf8 (SFTP v3; from v4 on names are UTF-8 anyway): a name on disk that is not UTF-8 is
+    listed as ISO-8859-1 converted to UTF-8, and a client path that is not UTF-8 is refused.
+    Off, names are bytes both ways. asyncssh with path_encoding=None shows the bytes as sent."""
+    asyncssh = pytest.importorskip("asyncssh")
+    server = make_server("--user", f"{USER}:pw", *(["--use-utf8"] if utf8 else []))
+    with open(os.path.join(server.root.encode(), b"caf\xe9.txt"), "w") as f:
+        f.write("latin-1 name")
+
+    async def run():
+        async with asyncssh.connect("127.0.0.1", server.port, username=USER, password="pw", known_hosts=None,
+                                    preferred_auth="password") as conn:
+            async with conn.start_sftp_client(path_encoding=None, sftp_version=3) as sftp:
+                names = [n for n in await sftp.listdir(b".") if n not in (b".", b"..")]
+                try:
+                    await sftp.stat(b"caf\xe9.txt")
+                    raw_ok = True
+                except asyncssh.SFTPError:
+                    raw_ok = False
+                return names, raw_ok
+
+    names, raw_ok = asyncio.run(asyncio.wait_for(run(), 30))
+    assert names == ([b"caf\xc3\xa9.txt"] if utf8 else [b"caf\xe9.txt"])
+    assert raw_ok is (not utf8)
