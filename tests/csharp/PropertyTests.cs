@@ -55,9 +55,9 @@ public class PropertyTests
         Assert.Equal(104, props.Count);
         Assert.False(t.GetProperty("Active")!.CanWrite);
         Assert.Equal(typeof(long), t.GetProperty("Port")!.PropertyType);
-        // 41 events (the document's 39 and sftpkit's link pair), each EventHandler<XEventArgs> named OnX.
+        // 42 events (the document's 39, sftpkit's link pair and on_auth_password_change), each EventHandler<XEventArgs> named OnX.
         var events = t.GetEvents().Where(e => e.Name.StartsWith("On")).ToList();
-        Assert.Equal(41, events.Count);
+        Assert.Equal(42, events.Count);
         Assert.Equal(typeof(EventHandler<AuthPasswordEventArgs>), t.GetEvent("OnAuthPassword")!.EventHandlerType);
         Assert.True(typeof(AuthPasswordEventArgs).GetProperty("Accept")!.CanWrite);
         Assert.False(typeof(AuthPasswordEventArgs).GetProperty("Username")!.CanWrite);

@@ -12,7 +12,9 @@
  *   quit (or EOF)        free the server and exit 0 (under ASan, leaks make the exit non-zero)
  * Vetoes and verdicts: --veto-accept, --veto-auth USER, --password-verdict USER=0|1,
  * --pubkey-verdict USER=0|1 (a handler overruling the library's own verdict either way); --stop-on
- * EVENT calls stop() from inside that event's handler (once). */
+ * EVENT calls stop() from inside that event's handler (once). Password change: --force-change USER
+ * sets ForceChangePassword in USER's on_auth_password; --refuse-new-password PW refuses PW in
+ * on_auth_password_change; --request-password-change sets ssh_settings_request_password_change. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -38,6 +40,9 @@ typedef struct {
     int n_veto_auth;
     pair password_verdict[MAX_ITEMS], pubkey_verdict[MAX_ITEMS];
     int n_password_verdict, n_pubkey_verdict;
+    const char *force_change[MAX_ITEMS];
+    int n_force_change;
+    const char *refuse_new_password;
 } policy;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -132,6 +137,16 @@ static int handler(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
         verdict = lookup(p->pubkey_verdict, p->n_pubkey_verdict, username);
     if (verdict)
         sftpkit_event_set_int(ev, "accept", atoi(verdict));
+    if (id == SFTPKIT_EVENT_ON_AUTH_PASSWORD && has_user)
+        for (int i = 0; i < p->n_force_change; i++)
+            if (!strcmp(p->force_change[i], username))
+                sftpkit_event_set_int(ev, "force_change_password", 1);
+    if (id == SFTPKIT_EVENT_ON_AUTH_PASSWORD_CHANGE && p->refuse_new_password) {
+        char *fresh = NULL;
+        if (!sftpkit_event_get_str(ev, "new_password", &fresh) && !strcmp(fresh, p->refuse_new_password))
+            sftpkit_event_set_int(ev, "accept", 0);
+        sftpkit_free(fresh);
+    }
 
     text t = {0};
     put(&t, "{\"event\":");
@@ -326,8 +341,11 @@ static void usage(void)
                     "  [--auth-types N] [--config SETTING]... [--ciphers L] [--kex L] [--macs L] [--pubkey-algs L]\n"
                     "  [--compression L] [--ssh-compression-level N] [--handshake-timeout S] [--socket-timeout S] "
                     "[--speed-in B] [--speed-out B]\n"
-                    "  [--ipv6] [--force-compression] [--software-name NAME] [--veto-accept] [--veto-auth USER]...\n"
-                    "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]... [--stop-on EVENT]\n");
+                    "  [--ipv6] [--force-compression] [--ssh-force-compression] [--use-utf8] [--software-name NAME] "
+                    "[--veto-accept] "
+                    "[--veto-auth USER]...\n"
+                    "  [--password-verdict USER=0|1]... [--pubkey-verdict USER=0|1]... [--stop-on EVENT]\n"
+                    "  [--force-change USER]... [--refuse-new-password PW] [--request-password-change]\n");
 }
 
 static int fail(const char *what)
@@ -395,6 +413,21 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
         }
         if (!strcmp(a, "--force-compression")) {
             if (sftpkit_server_set_force_compression(s, 1))
+                return fail(a);
+            continue;
+        }
+        if (!strcmp(a, "--ssh-force-compression")) { /* ssh_settings_force_compression, the same effect */
+            if (sftpkit_server_set_ssh_settings_force_compression(s, 1))
+                return fail(a);
+            continue;
+        }
+        if (!strcmp(a, "--use-utf8")) {
+            if (sftpkit_server_set_use_utf8(s, 1))
+                return fail(a);
+            continue;
+        }
+        if (!strcmp(a, "--request-password-change")) {
+            if (sftpkit_server_set_ssh_settings_request_password_change(s, 1))
                 return fail(a);
             continue;
         }
@@ -502,6 +535,10 @@ static int configure(sftpkit_server *s, policy *p, sftpkit_key **keys, int *n_ke
             rc = sftpkit_server_set_ssh_settings_software_name(s, v);
         else if (!strcmp(a, "--stop-on"))
             p->stop_on = v;
+        else if (!strcmp(a, "--force-change") && p->n_force_change < MAX_ITEMS)
+            p->force_change[p->n_force_change++] = v;
+        else if (!strcmp(a, "--refuse-new-password"))
+            p->refuse_new_password = v;
         else if (!strcmp(a, "--veto-auth") && p->n_veto_auth < MAX_ITEMS)
             p->veto_auth[p->n_veto_auth++] = v;
         else if ((!strcmp(a, "--password-verdict") || !strcmp(a, "--pubkey-verdict")) && strchr(v, '=')) {

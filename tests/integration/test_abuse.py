@@ -198,6 +198,7 @@ def test_data_past_the_window_closes_the_connection_and_memory_stays_bounded(mak
             break
         time.sleep(0.05)
     assert len(violations) == 4, [e["description"] for e in server.find("on_error")]
+    assert {e["error_code"] for e in violations} == {1048643}  # SFTPKIT_ERROR_PROTOCOL_VIOLATION
     grown_mib = (peak[0] - base["rss"]) / 1024
     print(f"\nwindow flood: peak RSS +{grown_mib:.1f} MiB for 4 connections, sent {[s >> 20 for _, s in results]} MiB")
     assert grown_mib < 64 * RSS_FACTOR, f"RSS grew by {grown_mib:.1f} MiB"
@@ -231,6 +232,7 @@ def test_a_client_that_stops_reading_is_disconnected_after_socket_timeout(make_s
     t.close()
     print(f"\nstalled reader: disconnected after {took:.2f} s (socket_timeout 2 s)")
     assert err, server.find("on_error")
+    assert err[0]["error_code"] == 1048640  # SFTPKIT_ERROR_CONNECTION_TIMEOUT
     assert 2.0 <= took <= 6.0, took
     probe(server)  # after
     back_to_baseline(server, base)
@@ -281,6 +283,7 @@ def test_keepalive_probes_close_a_frozen_client_and_keep_a_live_one(make_server,
         took = time.monotonic() - t0
         print(f"\nkeepalive: frozen client closed after {took:.2f} s (interval 1 s, count 2)")
         assert len(err) == 1, server.find("on_error")
+        assert err[0]["error_code"] == 1048640  # SFTPKIT_ERROR_CONNECTION_TIMEOUT
         assert 1.5 <= took <= 6.0, took
         sftp.listdir(".")  # the idle paramiko session is still there
         assert t.is_active()

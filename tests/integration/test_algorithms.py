@@ -20,8 +20,10 @@ def test_a_removed_cipher_cannot_be_negotiated(make_server, keys):
     assert r.returncode != 0
     assert not server.find("on_session_established")
     # the client only sees the connection close (libssh decides first); the server says why
-    err = server.wait_event("on_error")["description"]
+    error = server.wait_event("on_error")
+    err = error["description"]
     assert "key exchange failed" in err and "encryption" in err and "aes128-ctr" in err, err
+    assert error["error_code"] == 1048641  # SFTPKIT_ERROR_KEY_EXCHANGE_FAILED
     # what is left still works, and pin shows it
     held = HeldSftp(server, server.port, "bob", keys.path("ed25519"), extra=["-c", "aes192-ctr"])
     pinned = server.pin(held.connection_id)
@@ -121,8 +123,9 @@ def test_software_name_is_the_banner(make_server, keys):
     t.close()
 
 
-def test_force_compression(make_server, keys):
-    server = make_server(*user_args(keys), "--force-compression")
+@pytest.mark.parametrize("flag", ["--force-compression", "--ssh-force-compression"])  # the two properties
+def test_force_compression(make_server, keys, flag):
+    server = make_server(*user_args(keys), flag)
     # paramiko without compression offers only "none": no common method
     with pytest.raises((paramiko.SSHException, EOFError, OSError)):
         transport(server.port)

@@ -295,6 +295,7 @@ def test_failed_attempt_limit_closes_the_connection(server):
     server.wait_event("on_disconnect", connection_id=cid)
     err = server.wait_event("on_error")
     assert "too many failed authentication attempts" in err["description"]
+    assert err["error_code"] == 1048642  # SFTPKIT_ERROR_AUTHENTICATION_FAILED
     assert len(server.find("on_auth_failed", connection_id=cid)) == 6
     # the delay grows: 0.2 + 0.4 + 0.6 + 0.8 + 1.0 s before the sixth failure closes it
     assert time.monotonic() - started >= 2.8

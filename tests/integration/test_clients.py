@@ -2,8 +2,9 @@
 made (whatever SYMLINK order it sends to a server that is not OpenSSH), READLINK, REALPATH of
 links (OpenSSH resolves them), rename, the root's listing ('..' describes the root itself), and
 copy-data. Clients: asyncssh, paramiko, OpenSSH sftp, lftp, phpseclib (php-phpseclib3), Ruby
-net-sftp (ruby-net-sftp), PuTTY psftp (putty-tools: no symlink command) and node ssh2 (npm,
-installed here into the build tree on first use)."""
+net-sftp (ruby-net-sftp), PuTTY psftp (putty-tools: no symlink command), node ssh2 (npm,
+installed here into the build tree on first use) and SSH.NET (NuGet, tests/integration/sshnet built
+into the build tree on first use; no copy-data API)."""
 import asyncio
 import json
 import os
@@ -290,3 +291,40 @@ def test_node_ssh2(server, tmp_path):
     assert out == {"readlink": "target.txt", "realdir": "/node/sub/x", "listed": True}, out
     assert_link(d)
     assert_renamed(d)
+
+
+def sshnet_client():
+    """tests/integration/sshnet built into <build>/sshnet with the SSH.NET NuGet package (on first
+    use, and again when its sources are newer than the build)."""
+    if not shutil.which("dotnet"):
+        pytest.fail("dotnet is needed for the SSH.NET client (scripts/install-deps)")
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sshnet")
+    build = os.environ.get("SFTPKIT_BINARY_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+    out = os.path.abspath(os.path.join(build, "sshnet"))
+    dll = os.path.join(out, "SshNetClient.dll")
+    newest = max(os.path.getmtime(os.path.join(here, f)) for f in os.listdir(here))
+    if not os.path.exists(dll) or os.path.getmtime(dll) < newest:
+        env = dict(os.environ, DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
+        p = subprocess.run(["dotnet", "build", os.path.join(here, "SshNetClient.csproj"), "-c", "Release", "-o", out,
+                            "--artifacts-path", out + "-artifacts", "-v", "q"],
+                           capture_output=True, text=True, timeout=300, env=env)
+        assert p.returncode == 0, f"dotnet build of the SSH.NET client failed:\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}"
+    return dll
+
+
+def test_sshnet(server):
+    """SSH.NET sends REALPATH before most requests (its canonical paths), so a link is seen through
+    its target as against OpenSSH; SYMLINK's target goes out as the absolute path it resolved,
+    which is what the link then holds (OpenSSH stores it the same way). No copy-data: SSH.NET has
+    no API for it."""
+    dll = sshnet_client()
+    d = prepare(server, "sshnet")
+    out = json.loads(run(["dotnet", dll, str(server.port), USER, PASSWORD, "/sshnet"]).splitlines()[-1])
+    assert os.path.islink(os.path.join(d, "link")) and os.readlink(os.path.join(d, "link")) == "/sshnet/target.txt"
+    assert not os.path.lexists(os.path.join(d, "target.txt.lnk"))
+    assert out["link_size"] == 6 and out["link_text"] == "target"  # the absolute target resolves in the root
+    assert out["link_full_name"] == "/sshnet/target.txt"  # REALPATH resolved the link
+    assert out["cd_dlink"] == "/sshnet/sub"
+    assert_renamed(d)
+    assert out["root_names"] == [".", "..", "sshnet"]
+    assert out["dotdot"] == out["dot"] and out["dot"], out

@@ -28,6 +28,7 @@ def test_handshake_timeout_closes_a_silent_tcp_connection(make_server):
     cid = last_connection_id(server)
     err = server.wait_event("on_error")
     assert err["description"] == f"connection {cid}: handshake timeout"
+    assert err["error_code"] == 1048640  # SFTPKIT_ERROR_CONNECTION_TIMEOUT
     assert [e["event"] for e in server.connection_events(cid)] == ["on_connect", "on_disconnect", "on_error"]
 
 

@@ -230,5 +230,5 @@ def test_every_event_reaches_its_params_class(srv, hooks):
         setattr(srv, name, lambda p, name=name: got.setdefault(name, type(p).__name__))
     for name in sftpkit.EVENT_IDS:
         assert hooks.fire(srv, name)[0] == 1, name
-    assert len(got) == 41  # the document's 39 and sftpkit's link pair
+    assert len(got) == 42  # the document's 39, sftpkit's link pair and on_auth_password_change
     assert got["on_find_first"] == "SFTPServerFindFirstEventParams"

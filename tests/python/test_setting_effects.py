@@ -67,7 +67,7 @@ def test_host_and_socket_local_address_that_differ_are_refused(server):
 
 @pytest.mark.parametrize("setting", [
     ("fips_mode", True), ("ssh_settings_max_ssh_packet_size", 65536), ("ssh_settings_obfuscate_handshake", True),
-    ("config", "MinDHGroupSize=3072"), ("config", "CustomDHGroupIndex=5"),
+    ("config", "MaxDHGroupSize=1024"),
 ])
 def test_refused_settings_fail_start(server, setting):
     server.host, server.port = "127.0.0.1", free_port()
@@ -81,3 +81,26 @@ def test_refused_settings_fail_start(server, setting):
         server.start()
     assert e.value.code == 1048578 and name in str(e.value)
     assert not server.active
+
+
+@pytest.mark.parametrize("settings,named", [
+    (["MinDHGroupSize=6144", "MaxDHGroupSize=4096"], "MinDHGroupSize"),  # min above max
+    (["CustomDHGroupIndex=0", "MinDHGroupSize=8192"], "CustomDHGroupIndex"),  # group 0 is smaller
+])
+def test_dh_group_limits_that_leave_no_group_fail_start(server, settings, named):
+    """Group exchange sizes reach libssh as a filtered moduli file (tests/integration/
+    test_dh_group_exchange.py shows the groups clients get); limits no group fits are refused."""
+    server.host, server.port = "127.0.0.1", free_port()
+    for setting in settings:
+        server.config(setting)
+    with pytest.raises(sftpkit.SFTPKitError) as e:
+        server.start()
+    assert e.value.code == 1048578 and named in str(e.value)
+    assert not server.active
+
+
+def test_effect_notes_are_in_the_docstrings():
+    """spec/sftpkit.json "effects" reaches the binding's own documentation (tools/gen)."""
+    assert "No effect in sftpkit: libssh speaks SSH-2 only." in SFTPServer.ssh_settings_versions.__doc__
+    assert "Refused: start() fails with 1048578" in SFTPServer.fips_mode.__doc__
+    assert "sftpkit:" not in SFTPServer.base_dir.__doc__ and "Refused" not in SFTPServer.base_dir.__doc__

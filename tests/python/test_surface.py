@@ -48,7 +48,7 @@ def test_every_event(spec):
             prop = getattr(cls, p["name"])
             assert isinstance(prop, property), (e["name"], p["name"])
             assert (prop.fset is not None) == bool(p.get("byref")), (e["name"], p["name"])
-    assert len(sftpkit.EVENT_IDS) == 41  # the document's 39 and sftpkit's link pair
+    assert len(sftpkit.EVENT_IDS) == 42  # the document's 39, sftpkit's link pair and on_auth_password_change
 
 
 def test_constants():

@@ -95,6 +95,8 @@ def _prop_doc(p, m):
         rules.append("index 0..%s-1 (error 1048577 outside)" % pascal(m.lists[p.index]["count"]))
     if rules:
         extra.append("<para>Rule: %s. C: <c>sftpkit_server_get_%s</c>.</para>" % (xml("; ".join(rules)), p.name))
+    if p.effect_note:  # spec/sftpkit.json "effects"
+        extra.append("<para>Effect: %s</para>" % xml(p.effect_note))
     extra.append("<exception cref=\"SFTPKitException\">The library refused the call (see Code).</exception>")
     return extra
 

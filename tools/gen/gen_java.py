@@ -134,6 +134,8 @@ def _prop_tags(p, m, setter=False):
         if rules:
             tags.append("<p>Rules: %s." % html("; ".join(rules)))
         tags.append("<p>C: <code>sftpkit_server_get_%s</code>." % p.name)
+    if p.effect_note:  # spec/sftpkit.json "effects", on the getter and the setter
+        tags.append("<p>Effect: %s" % html(p.effect_note))
     if p.index:
         tags.append("@param index position in the list, 0-based")
     if setter:

@@ -47,6 +47,8 @@ def prop_doc(p):
         parts.append(rem)
     if p.type != "bytes":
         parts.append("Default: %r." % (p.default if p.type != "bool" else bool(p.default)))
+    if p.effect_note:  # spec/sftpkit.json "effects": what the setting really does here
+        parts.append(p.effect_note)
     return "\n\n".join(parts)
 
 

@@ -75,6 +75,16 @@ class Prop:
         self.effect = eff.get("effect", "yes")  # yes | none | refused (spec/sftpkit.json "effects")
         self.effect_why = eff.get("why", "")
 
+    @property
+    def effect_note(self):
+        """One sentence for the bindings' doc comments when the setting is not simply applied."""
+        why = self.effect_why.rstrip(". ")
+        if self.effect == "none":
+            return "No effect in sftpkit: %s." % why
+        if self.effect == "refused":
+            return "Refused: start() fails with 1048578 unless this is at its default: %s." % why
+        return ""
+
     def _typed_default(self, d):
         if self.type == "bool":
             return 1 if str(d).upper() == "TRUE" else 0

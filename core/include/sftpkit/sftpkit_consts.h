@@ -19,6 +19,10 @@
 #define SFTPKIT_ERROR_IO                               1048600 /* Operating system or network error */
 #define SFTPKIT_ERROR_OUT_OF_MEMORY                    1048601 /* Out of memory */
 #define SFTPKIT_ERROR_BAD_KEY                          1048602 /* The key could not be read or is not usable */
+#define SFTPKIT_ERROR_CONNECTION_TIMEOUT               1048640 /* A connection timed out: handshake, idle, keepalive (ClientAliveInterval) or write (socket_timeout) timeout */
+#define SFTPKIT_ERROR_KEY_EXCHANGE_FAILED              1048641 /* Key exchange failed: no algorithm in common, no allowed Diffie-Hellman group, strict key exchange required, or the host key signature failed */
+#define SFTPKIT_ERROR_AUTHENTICATION_FAILED            1048642 /* Too many failed authentication attempts on a connection, or its address is banned for them */
+#define SFTPKIT_ERROR_PROTOCOL_VIOLATION               1048643 /* The client broke the SSH or SFTP protocol */
 
 /* Event ids (stable, append-only). */
 #define SFTPKIT_EVENT_ON_ACCEPT                        1
@@ -62,7 +66,8 @@
 #define SFTPKIT_EVENT_ON_WRITE_FILE                    39
 #define SFTPKIT_EVENT_ON_BEFORE_CREATE_LINK            40
 #define SFTPKIT_EVENT_ON_AFTER_CREATE_LINK             41
-#define SFTPKIT_EVENT_COUNT 41
+#define SFTPKIT_EVENT_ON_AUTH_PASSWORD_CHANGE          42
+#define SFTPKIT_EVENT_COUNT 42
 
 /* The reference document's value sets. */
 #define SFTPKIT_AUTH_MODE_CONFIG_ANY_OF                  0 /* auth_mode_config */

@@ -22,6 +22,7 @@
 #include "api/server.h"
 #include "server/channel_gather.h"
 #include "server/channel_window.h"
+#include "server/close_codes.h"
 #include "server/runtime.h"
 #include "server/throttle.h"
 #include "sftp/engine.h"
@@ -41,7 +42,9 @@ typedef struct {
     ssh_channel channel;
     int sftp_requested;
     int strict_kex;
-    char *negotiated[10]; /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
+    int gex_bits;           /* the group-exchange modulus libssh chose (its log only), 0 = none */
+    char gex_unmatched[64]; /* the client's group-exchange range that no allowed group fits */
+    char *negotiated[10];   /* libssh's "Negotiated k,hk,enc,enc,mac,mac,comp,comp,lang,lang" */
     char *kex_lines;
     char *kbd_user;       /* the user of the pending keyboard-interactive request (responses carry none) */
     char why_text[400];   /* a composed close reason */
@@ -112,6 +115,17 @@ static void log_callback(int priority, const char *function, const char *buffer,
             st->negotiated[i++] = strdup(tok);
         }
         free(copy);
+    } else if (!*st->gex_unmatched && strstr(buffer, "No moduli found for [")) {
+        /* libssh only logs it and leaves the client waiting for a group until the handshake
+         * timeout: end the connection now, with the reason (dh-gex.c, ssh_retrieve_dhgroup_file) */
+        snprintf(st->gex_unmatched, sizeof st->gex_unmatched, "%.60s", strstr(buffer, "No moduli found for [") + 20);
+        if (st->c->fd >= 0)
+            shutdown(st->c->fd, SHUT_RDWR);
+    } else if (strstr(buffer, "bits modulus out of")) { /* dh-gex.c: "Selected N bits modulus out of" */
+        const char *sel = strstr(buffer, "Selected ");
+        int bits = 0;
+        if (sel && sscanf(sel, "Selected %d bits", &bits) == 1 && bits > 0 && bits <= 16384)
+            st->gex_bits = bits;
     } else if (strstr(buffer, "supports strict kex")) {
         st->strict_kex = 1;
     } else if (function && strstr(function, "ssh_list_kex")) {
@@ -269,8 +283,23 @@ static int on_message(ssh_session session, ssh_message msg, void *userdata)
     const char *user = st->kbd_user;
     if (!user)
         return 1;
-    const char *answer = ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
-    int verdict = admit_user(st, sfk_auth_kbd_answer(&st->auth, user, answer ? answer : ""));
+    int verdict;
+    if (st->auth.kbd_change) { /* the answers to "New password:" and "Retype new password:" */
+        const char *fresh =
+            ssh_userauth_kbdint_getnanswers(session) == 2 ? ssh_userauth_kbdint_getanswer(session, 0) : NULL;
+        const char *again = fresh ? ssh_userauth_kbdint_getanswer(session, 1) : NULL;
+        verdict = admit_user(st, sfk_auth_kbd_new_password(&st->auth, user, fresh ? fresh : "", again ? again : ""));
+    } else {
+        const char *answer =
+            ssh_userauth_kbdint_getnanswers(session) >= 1 ? ssh_userauth_kbdint_getanswer(session, 0) : "";
+        verdict = admit_user(st, sfk_auth_kbd_answer(&st->auth, user, answer ? answer : ""));
+    }
+    if (verdict == SFK_AUTH_CHANGE_PASSWORD) { /* right password, but it must change: a second round */
+        const char *prompts[2] = {SFK_AUTH_CHANGE_PROMPT_NEW, SFK_AUTH_CHANGE_PROMPT_RETYPE};
+        char echo[2] = {0, 0};
+        ssh_message_auth_interactive_request(msg, "", SFK_AUTH_CHANGE_INSTRUCTION, 2, prompts, echo);
+        return 0;
+    }
     count_login(st, SFK_LOGIN_KBDINT, user, verdict);
     if (verdict == SSH_AUTH_SUCCESS) {
         ssh_message_auth_reply_success(msg, 0);
@@ -509,7 +538,8 @@ static void publish_info(conn_state *st)
     set_str(&i->client_key_fingerprint, st->auth.client_key_fingerprint);
     i->client_key_bits = st->auth.client_key_bits;
     i->server_key_bits = server_key.bits;
-    i->kex_bits = kex_bits(i->kex_algorithm);
+    i->kex_bits =
+        i->kex_algorithm && strstr(i->kex_algorithm, "group-exchange") ? st->gex_bits : kex_bits(i->kex_algorithm);
     i->key_bits_in = cipher_bits(i->cipher_in);
     i->key_bits_out = cipher_bits(i->cipher_out);
     pthread_mutex_unlock(&c->rt->lock);
@@ -806,6 +836,12 @@ done:;
     int dropped = atomic_load(&c->drop), forced = dropped == SFK_DROP_FORCED;
     if (dropped)
         why = forced ? DROPPED_FORCED : DROPPED;
+    else if (*st.gex_unmatched) /* the shutdown() made it look like a lost link */
+        snprintf(st.why_text, sizeof st.why_text,
+                 "key exchange failed: no Diffie-Hellman group for the client's range %s (min:preferred:max) within "
+                 "MinDHGroupSize..MaxDHGroupSize, CustomDHGroupIndex",
+                 st.gex_unmatched),
+            why = st.why_text;
     else if (st.window_violation) /* the shutdown() made it look like a lost link */
         why = "protocol violation: channel data past the window the server advertised";
     else if (atomic_load(&c->stalled))
@@ -839,7 +875,7 @@ done:;
         char text[480];
         snprintf(text, sizeof text, "connection %" PRId64 ": %s", c->id, why);
         sfk_log(s, SFK_LOG_INFO, "server", "%s", text);
-        sfk_fire_on_error(s, SFTPKIT_ERROR_IO, text);
+        sfk_fire_on_error(s, sfk_close_reason_code(why), text);
     }
     for (int i = 0; i < 10; i++)
         free(st.negotiated[i]);

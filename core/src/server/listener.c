@@ -25,6 +25,7 @@
 #include "ssh/algorithms.h"
 #include "ssh/external_sign_provider.h"
 #include "ssh/host_keys.h"
+#include "ssh/moduli.h"
 #include "util/audit.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -377,6 +378,27 @@ static int configure_bind(sftpkit_server *s, ssh_bind b)
     return rc;
 }
 
+/* MinDHGroupSize/MaxDHGroupSize/CustomDHGroupIndex: a filtered moduli file for this run of the
+ * server, or libssh's own choice when they are at their defaults. */
+static int moduli_setup(sftpkit_server *s, struct sfk_runtime *rt, ssh_bind b)
+{
+    sfk_moduli_limits limits = {.min_bits = sfk_config_int(s, SFK_CFG_MINDHGROUPSIZE),
+                                .max_bits = sfk_config_int(s, SFK_CFG_MAXDHGROUPSIZE),
+                                .index = sfk_config_int(s, SFK_CFG_CUSTOMDHGROUPINDEX)};
+    sfk_moduli_remove(rt->moduli_path);
+    rt->moduli_path = NULL;
+    if (!sfk_moduli_needed(&limits))
+        return 0;
+    int rc = sfk_moduli_write(SFK_MODULI_SYSTEM, &limits, &rt->moduli_path);
+    if (!rc && ssh_bind_options_set(b, SSH_BIND_OPTIONS_MODULI, rt->moduli_path) != SSH_OK)
+        rc = sfk_error(SFTPKIT_ERROR_INVALID_SETUP, "start: libssh refused the moduli file");
+    if (rc) {
+        sfk_moduli_remove(rt->moduli_path);
+        rt->moduli_path = NULL;
+    }
+    return rc;
+}
+
 /* ProxyProtocol and its trusted list, checked and kept for the accept thread. */
 static int proxy_settings(sftpkit_server *s, struct sfk_runtime *rt)
 {
@@ -424,6 +446,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "start: ssh_bind_new failed");
     }
     int rc = configure_bind(s, b);
+    if (!rc)
+        rc = moduli_setup(s, rt, b);
     char *host = NULL;
     int port = 0;
     if (!rc)
@@ -450,6 +474,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
             close(rt->listen_fd[i]);
         rt->nlisten = 0;
         ssh_bind_free(b);
+        sfk_moduli_remove(rt->moduli_path);
+        rt->moduli_path = NULL;
         if (external_sign)
             sfk_ext_provider_release();
         return rc;
@@ -473,6 +499,8 @@ static int start_now(sftpkit_server *s, struct sfk_runtime *rt)
         rt->nlisten = 0;
         ssh_bind_free(b);
         rt->bind = NULL;
+        sfk_moduli_remove(rt->moduli_path);
+        rt->moduli_path = NULL;
         if (external_sign)
             sfk_ext_provider_release();
         return sfk_error(SFTPKIT_ERROR_IO, "start: cannot start the accept thread");
@@ -657,6 +685,8 @@ SFTPKIT_API int sftpkit_server_stop(sftpkit_server *s)
     ssh_bind_free(rt->bind);
     rt->bind = NULL;
     pthread_mutex_unlock(&rt->bind_lock);
+    sfk_moduli_remove(rt->moduli_path); /* every connection that could exchange keys is joined */
+    rt->moduli_path = NULL;
     if (rt->external_sign)
         sfk_ext_provider_release(); /* every connection that could sign has been joined */
     rt->external_sign = 0;
@@ -683,6 +713,7 @@ void sfk_runtime_destroy(sftpkit_server *s)
     pthread_mutex_destroy(&rt->bind_lock);
     pthread_cond_destroy(&rt->changed);
     free(rt->proxy_trusted);
+    sfk_moduli_remove(rt->moduli_path);
     free(rt);
     s->runtime = NULL;
 }

@@ -68,6 +68,7 @@ struct sfk_runtime {
     atomic_int stopping;
     ssh_bind bind;
     pthread_mutex_t bind_lock; /* ssh_bind_accept_fd on one shared bind, one at a time */
+    char *moduli_path;         /* the bind's filtered moduli file (ssh/moduli.c), NULL = the system one */
     sfk_conn *conns;
     int64_t next_id; /* increasing across restarts */
     /* settings fixed at start (frozen while active) */

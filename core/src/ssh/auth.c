@@ -42,11 +42,22 @@ void sfk_auth_init(sfk_auth *a, sftpkit_server *s, int64_t connection_id)
     a->max_failures = (int)sfk_config_int(s, SFK_CFG_MAXAUTHTRIES);
 }
 
+/* The old password of a pending change: wiped, it is a secret. */
+static void forget_old_password(sfk_auth *a)
+{
+    if (a->old_password)
+        OPENSSL_cleanse(a->old_password, strlen(a->old_password));
+    free(a->old_password);
+    a->old_password = NULL;
+    a->kbd_change = 0;
+}
+
 void sfk_auth_clear(sfk_auth *a)
 {
     free(a->username);
     free(a->client_key_algorithm);
     free(a->client_key_fingerprint);
+    forget_old_password(a);
     memset(a, 0, sizeof *a);
 }
 
@@ -126,15 +137,23 @@ static int password_verdict(sftpkit_server *s, const char *user, const char *pas
     return ok;
 }
 
-/* ForceChangePassword: SSH's password-change request (USERAUTH_PASSWD_CHANGEREQ) cannot be sent
- * from a libssh 0.10 server, so a handler that demands a change refuses this login instead of
- * letting the old password through. */
+/* ForceChangePassword over SSH's password method: the password-change request
+ * (USERAUTH_PASSWD_CHANGEREQ) cannot be sent from a libssh 0.10 server, so the attempt is refused
+ * instead of letting the old password through; keyboard-interactive carries the change. */
 static int refused_for_password_change(sfk_auth *a, const char *user, int force_change)
 {
     if (force_change)
-        sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: \"%s\" must change the password; login refused",
+        sfk_log(a->server, SFK_LOG_INFO, "auth",
+                "connection %lld: \"%s\" must change the password, which only a keyboard-interactive password "
+                "login can do; this login refused",
                 (long long)a->connection_id, user);
     return force_change;
+}
+
+/* The handler's starting value of ForceChangePassword: ssh_settings_request_password_change. */
+static int change_requested(sftpkit_server *s)
+{
+    return sfk_prop_int(s, SFK_P_SSH_SETTINGS_REQUEST_PASSWORD_CHANGE, -1) != 0;
 }
 
 int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int method)
@@ -143,9 +162,47 @@ int sfk_auth_password(sfk_auth *a, const char *user, const char *password, int m
         return SSH_AUTH_DENIED;
     if (!(a->offered & method) || !attempt_allowed(a, user, method))
         return conclude(a, user, method, 0);
-    int accept = password_verdict(a->server, user, password), force_change = 0;
+    int accept = password_verdict(a->server, user, password), force_change = change_requested(a->server);
     sfk_fire_on_auth_password(a->server, a->connection_id, user, password, &accept, &force_change);
+    if (accept && force_change && method == SSH_AUTH_METHOD_INTERACTIVE) {
+        forget_old_password(a);
+        if (!(a->old_password = strdup(password)))
+            return conclude(a, user, method, 0);
+        a->kbd_change = 1;
+        return SFK_AUTH_CHANGE_PASSWORD; /* no verdict yet: the new password decides */
+    }
     return conclude(a, user, method, accept && !refused_for_password_change(a, user, force_change));
+}
+
+/* The second keyboard-interactive round of a forced change. Entries that differ, are empty or
+ * repeat the old password fail the login (as PAM's passwd does) rather than re-prompt, so a
+ * client cannot loop here. */
+int sfk_auth_kbd_new_password(sfk_auth *a, const char *user, const char *new_password, const char *retyped)
+{
+    if (a->too_many)
+        return SSH_AUTH_DENIED;
+    if (!a->kbd_change || !a->old_password)
+        return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE, 0);
+    const char *why = !*new_password                                ? "the new password is empty"
+                      : !secret_equal(new_password, retyped)        ? "the two new passwords differ"
+                      : secret_equal(new_password, a->old_password) ? "the new password equals the old one"
+                                                                    : NULL;
+    forget_old_password(a);
+    int accept = !why;
+    if (accept)
+        sfk_fire_on_auth_password_change(a->server, a->connection_id, user, new_password, &accept);
+    else
+        sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: password change of \"%s\" refused: %s",
+                (long long)a->connection_id, user, why);
+    if (accept) {
+        int64_t i = sfk_find_user(a->server, user);
+        if (i >= 0 && sfk_prop_put_str(a->server, SFK_P_USER_PASSWORD, i, new_password))
+            accept = 0; /* out of memory: keeping the old password and letting the user in would lie */
+        else
+            sfk_log(a->server, SFK_LOG_INFO, "auth", "connection %lld: \"%s\" changed the password",
+                    (long long)a->connection_id, user);
+    }
+    return conclude(a, user, SSH_AUTH_METHOD_INTERACTIVE, accept);
 }
 
 /* Is key one of the authorized_keys lines in the user's user_ssh_key, with options that allow
@@ -234,6 +291,7 @@ static int is_otp_user(sftpkit_server *s, int64_t i)
 const char *sfk_auth_kbd_prompt(sfk_auth *a, const char *user)
 {
     int64_t i = sfk_find_user(a->server, user);
+    forget_old_password(a); /* a new request starts over, even after an unfinished change */
     a->kbd_otp = i >= 0 && is_otp_user(a->server, i);
     return a->kbd_otp ? "One-time password: " : "Password: ";
 }
