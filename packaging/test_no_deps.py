@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Proves the release packages work on a machine that has never seen libssh or OpenSSL.
 
-    test_no_deps.py PACKAGES_DIR [SCENARIO...]     (scenarios: python java net8.0 net10.0; default all)
+    test_no_deps.py PACKAGES_DIR [SCENARIO...]     (python sdist java net8.0 net10.0; default all)
 
 Each scenario installs one package from scratch and starts the smallest real server with it
 (packaging/consumers/) under packaging/hide-libs, which covers the system's libssh, libcrypto,
@@ -11,6 +11,8 @@ libssl and the Kerberos libraries with empty files in a private mount namespace:
   net8.0   a new net8.0 console project referencing SFTPKit from a local source (self-contained
            publish for linux-x64: this machine has no .NET 8 runtime), run as its apphost
   net10.0  the same as a framework-dependent net10.0 project, run with `dotnet app.dll`
+  sdist    (not hidden: it links the system's libraries by design) the sdist built from source by
+           `pip wheel --no-build-isolation`, installed in a fresh venv
 Then, from outside the namespace, paramiko logs in, uploads 256 KiB, lists, downloads them back and
 the bytes are compared (and the file on the server's disk too). The server process's memory map
 must show the bundled, hash-named libssh and libcrypto from the package and no system copy.
@@ -226,8 +228,47 @@ def scenario_dotnet(pkgs, work, tfm):
     serve_and_transfer("dotnet " + tfm, hidden(cmd), root, port, where, env=env)
 
 
+def scenario_sdist(pkgs, work):
+    """The sdist builds from source (CMake, the machine's libssh/OpenSSL -dev packages) into a wheel
+    that installs in a fresh venv and serves. Not under hide-libs: such a wheel links the system's
+    libraries by design."""
+    sdist = os.path.join(pkgs, "python", "sftpkit-%s.tar.gz" % version())
+    d = fresh(os.path.join(work, "sdist"))
+    run(["tar", "xzf", sdist, "-C", d])
+    src = os.path.join(d, "sftpkit-%s" % version())
+    wheels = os.path.join(d, "wheels")
+    # the build happens inside src, so ccache (when CMAKE_C_COMPILER_LAUNCHER says so) sees the same
+    # relative paths every run
+    env = dict(os.environ, CCACHE_BASEDIR=d)
+    run([PYTHON, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps", src, "-w", wheels], env=env, cwd=src)
+    built = os.listdir(wheels)
+    if len(built) != 1 or not built[0].endswith("_x86_64.whl"):
+        raise AssertionError("the sdist built %s, expected one x86_64 wheel" % built)
+    root = fresh(os.path.join(d, "root"))
+    venv = os.path.join(d, "venv")
+    run([PYTHON, "-m", "venv", venv])
+    run([os.path.join(venv, "bin", "pip"), "install", "-q", "--no-index", "--no-deps", os.path.join(wheels, built[0])])
+    port = free_port()
+    cmd = [os.path.join(venv, "bin", "python"), os.path.join(CONSUMERS, "server.py"), str(port), root]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise AssertionError("the sdist-built server did not start: %s%s" % (line, proc.stdout.read()))
+        print("  " + line.strip(), flush=True)
+        transfer(port, root)
+        proc.stdin.close()
+        if proc.wait(timeout=60) != 0:
+            raise AssertionError("the sdist-built server exited %d" % proc.returncode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 SCENARIOS = {
     "python": scenario_python,
+    "sdist": scenario_sdist,
     "java": scenario_java,
     "net8.0": lambda p, w: scenario_dotnet(p, w, "net8.0"),
     "net10.0": lambda p, w: scenario_dotnet(p, w, "net10.0"),
