@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Proves the release packages work on a machine that has never seen libssh or OpenSSL.
 
-    test_no_deps.py PACKAGES_DIR [SCENARIO...]     (python sdist java net8.0 net10.0; default all)
+    test_no_deps.py PACKAGES_DIR [SCENARIO...]     (python sdist java net8.0 net10.0 errors; default all)
 
 Each scenario installs one package from scratch and starts the smallest real server with it
 (packaging/consumers/) under packaging/hide-libs, which covers the system's libssh, libcrypto,
@@ -13,6 +13,8 @@ libssl and the Kerberos libraries with empty files in a private mount namespace:
   net10.0  the same as a framework-dependent net10.0 project, run with `dotnet app.dll`
   sdist    (not hidden: it links the system's libraries by design) the sdist built from source by
            `pip wheel --no-build-isolation`, installed in a fresh venv
+  errors   those installs with the bundled libssh covered too (Java: -Dos.arch=riscv64): each must
+           fail with an error naming the platform and the library
 Then, from outside the namespace, paramiko logs in, uploads 256 KiB, lists, downloads them back and
 the bytes are compared (and the file on the server's disk too). The server process's memory map
 must show the bundled, hash-named libssh and libcrypto from the package and no system copy.
@@ -266,12 +268,48 @@ def scenario_sdist(pkgs, work):
             proc.wait()
 
 
+def expect_failure(name, cmd, must_say, env=None):
+    res = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, env=env)
+    out = res.stdout + res.stderr
+    if res.returncode == 0:
+        raise AssertionError("%s: started although its native library cannot load:\n%s" % (name, out))
+    missing = [w for w in must_say if w not in out]
+    if missing:
+        raise AssertionError("%s: the error does not say %s:\n%s" % (name, missing, out[-3000:]))
+    line = next((l for l in out.splitlines() if must_say[0] in l), "")
+    print("  %s: %s" % (name, line.strip()[:300]), flush=True)
+
+
+def scenario_errors(pkgs, work):
+    """What a user sees when the natives cannot load: the installs of the python, java and net10.0
+    scenarios with the bundled libssh also covered (or, for Java, a platform the jar lacks). Each
+    must fail with an error naming the platform and the library."""
+    venv_pkg = os.path.join(work, "python", "venv", "lib", "python3.11", "site-packages", "sftpkit")
+    dotnet_native = os.path.join(work, "dotnet-net10.0", "out", "runtimes", "linux-x64", "native")
+    classes = os.path.join(work, "java", "classes")
+    for need in (venv_pkg, dotnet_native, classes):
+        if not os.path.isdir(need):
+            raise AssertionError("errors runs after the python, java and net10.0 scenarios (%s missing)" % need)
+    bundled = lambda d: [os.path.join(d, f) for f in os.listdir(d) if f.startswith("libssh-")]
+    py = [HIDE_LIBS, *hidden_files(), *bundled(venv_pkg), "--", os.path.join(work, "python", "venv", "bin", "python"),
+          "-c", "import sftpkit"]
+    expect_failure("python", py, ["sftpkit: cannot load its native library on Linux x86_64", "libssh-", "glibc"])
+    net = [HIDE_LIBS, *hidden_files(), *bundled(dotnet_native), "--", "dotnet",
+           os.path.join(work, "dotnet-net10.0", "out", "NoDeps.dll"), "1", "/nonexistent"]
+    expect_failure("net10.0", net, ["SFTPKit: cannot load the native library libsftpkit_csharp.so", "linux-x64", "libssh-"])
+    jar = os.path.join(pkgs, "java", "sftpkit-%s.jar" % version())
+    java = [HIDE_LIBS, *hidden_files(), "--", "java", "-Dos.arch=riscv64", "-cp", jar + ":" + classes, "NoDepsServer",
+            "1", "/nonexistent"]
+    expect_failure("java", java, ["sftpkit: this jar carries no native libraries for linux-riscv64", "linux-aarch64"])
+
+
 SCENARIOS = {
     "python": scenario_python,
     "sdist": scenario_sdist,
     "java": scenario_java,
     "net8.0": lambda p, w: scenario_dotnet(p, w, "net8.0"),
     "net10.0": lambda p, w: scenario_dotnet(p, w, "net10.0"),
+    "errors": scenario_errors,
 }
 
 
