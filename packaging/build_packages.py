@@ -78,6 +78,7 @@ def python_wheel(build, arch, bundle_dir, manifest, out):
     shutil.rmtree(stage, ignore_errors=True)
     shutil.copytree(os.path.join(REPO, "bindings", "python"), stage,
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    shutil.copy2(os.path.join(REPO, "LICENSE"), stage)  # setuptools puts LICENSE* into the wheel's dist-info
     pkg = os.path.join(stage, "pkg", "sftpkit")
     os.makedirs(pkg)
     # The pure-Python half (hand-written + generated) from the x86_64 tree: it is the same for both.
@@ -127,7 +128,9 @@ def java_packages(build, bundles, out):
         # The loader's list: every file to extract, dependencies first, the JNI glue last.
         with open(os.path.join(dest, "natives.list"), "w") as f:
             f.write("\n".join(manifest["load_order"]) + "\n")
-    sh("jar", "--update", "--file", jar, "-C", stage, "natives")
+    os.makedirs(os.path.join(stage, "META-INF"))
+    shutil.copy2(os.path.join(REPO, "LICENSE"), os.path.join(stage, "META-INF", "LICENSE"))
+    sh("jar", "--update", "--file", jar, "-C", stage, "natives", "-C", stage, "META-INF/LICENSE")
     shutil.copyfile(os.path.join(build, "java", "sftpkit-sources.jar"), os.path.join(dist, "sftpkit-%s-sources.jar" % v))
     shutil.copyfile(os.path.join(build, "java", "sftpkit-javadoc.jar"), os.path.join(dist, "sftpkit-%s-javadoc.jar" % v))
     shutil.copyfile(os.path.join(REPO, "bindings", "java", "pom.xml"), os.path.join(dist, "sftpkit-%s.pom" % v))

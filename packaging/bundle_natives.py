@@ -30,6 +30,7 @@ import sys
 
 TRIPLETS = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu"}
 DEB_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+STRIP = {"x86_64": "strip", "aarch64": "aarch64-linux-gnu-strip"}
 ELF_MACHINE = {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64"}
 
 # glibc's own libraries: every Linux machine has them (the platform floor is stated instead).
@@ -164,6 +165,10 @@ def main():
         dest = os.path.join(args.out, name)
         shutil.copyfile(src, dest)
         os.chmod(dest, 0o755)
+        if name in own:
+            # a build tree's RelWithDebInfo libraries: the DWARF doubles their size and no
+            # package's user needs it (Debian's copies come stripped already)
+            run(STRIP[args.arch], "--strip-debug", dest)
         # One patchelf call per change: Debian 12's patchelf 0.14 corrupts the string table when
         # one call combines --set-soname, --replace-needed and --set-rpath.
         if src in (t["source"] for t in third.values()):
