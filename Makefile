@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 1800
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all build deps run test test-c test-asan test-conformance bench bench-abuse generate format clean \
+.PHONY: all build deps run test packages test-c test-asan test-conformance bench bench-abuse generate format clean \
         fuzz-build test-fuzz fuzz fuzz-coverage
 
 all: build
@@ -29,6 +29,12 @@ run: deps build
 # its tests again under ASan+UBSan and under TSan, and the four conformance runners.
 test: deps build
 	@scripts/run-tests $(BUILD) $(ASAN_BUILD) $(JOBS) $(TSAN_BUILD)
+
+# Release packages in $(BUILD)/packages: manylinux wheels + sdist, jar, NuGet, each self-contained
+# for linux-x86_64 and linux-arm64 (cross build in $(BUILD)-arm64). docs/install.md.
+packages: deps build
+	@packaging/build-arm64 $(BUILD)-arm64 $(JOBS)
+	@/usr/bin/python3 packaging/build_packages.py $(BUILD) $(BUILD)-arm64 $(BUILD)/packages
 
 test-c: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit
@@ -72,4 +78,4 @@ fuzz-coverage: deps
 	@tests/fuzz/coverage $(FUZZ_BUILD)-cov $(JOBS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD)-cov
+	rm -rf $(BUILD) $(BUILD)-arm64 $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD)-cov

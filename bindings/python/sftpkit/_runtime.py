@@ -17,7 +17,11 @@ import threading
 import weakref
 from typing import Union
 
-from . import _sftpkit_native as _n
+try:
+    from . import _sftpkit_native as _n
+except ImportError as _e:  # a missing or unloadable native library: name the platform and what is missing
+    from ._native_error import explain as _explain
+    raise ImportError(_explain(_e)) from _e
 from ._logging import LOG as _log, level_name_for, native_log
 
 # What the native layer reads in place (set_client_buffer, byte properties): any object with the
