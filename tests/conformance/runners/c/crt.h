@@ -50,6 +50,7 @@ typedef struct {
 } crt_record;
 
 typedef struct crt_vfs crt_vfs;
+typedef struct crt_provider crt_provider;
 
 typedef struct {
     const json *c;             /* the case */
@@ -82,6 +83,7 @@ typedef struct {
     int nlisting;
 
     crt_vfs *vfs;
+    crt_provider *provider;
 } crt_case;
 
 /* Errors are reported as a malloc'd message through char **err (NULL: fine). */
@@ -107,6 +109,16 @@ void crt_vfs_free(crt_vfs *v);
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err);
 /* Deferred requests told of their cancellation while their back-end call was pending. */
 int crt_vfs_cancelled(crt_vfs *v);
+/* One event against tree v (on_before_* -> fraCustom; file events as the FORMAT's vfs table). */
+int crt_vfs_serve(crt_case *cs, crt_vfs *v, int id, sftpkit_event *ev, const crt_record *r, char **err);
+char *crt_vfs_handle_path(crt_vfs *v, const char *handle); /* malloc'd, NULL: unknown handle */
+char *crt_vfs_norm(const char *path);                      /* malloc'd, FORMAT's normalization */
+
+/* provider.c: the provider behaviour (the event API is C's provider layer) */
+crt_provider *crt_provider_new(crt_case *cs, const json *spec, char **err);
+void crt_provider_free(crt_provider *p);
+int crt_provider_event(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, char **err);
+int crt_provider_check(crt_case *cs, const json *expect, char **err);
 
 /* client.c: the driver */
 int crt_client_start(crt_case *cs, const json *script, int *pid, int *out_fd, char **err);

@@ -1,5 +1,6 @@
 /* The event side of a case (FORMAT.md): the recorder, the handler rules and the two behaviours
- * (listing, vfs). Everything here runs on server threads, inside the one event handler. */
+ * (listing, vfs; provider.c builds on the vfs). Everything here runs on server threads, inside the one event handler.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -851,7 +852,9 @@ static int vfs_defer(crt_case *cs, crt_vfs *v, int id, const crt_record *r, char
     return 0;
 }
 
-static int vfs(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, char **err)
+/* The one in-memory file system both behaviours serve: `vfs` (cs->vfs) and `provider` (a tree
+ * per session or one shared tree, provider.c). */
+int crt_vfs_serve(crt_case *cs, crt_vfs *v, int id, sftpkit_event *ev, const crt_record *r, char **err)
 {
     const char *name = sftpkit_event_name(id);
     if (!strncmp(name, "on_before_", 10)) {
@@ -859,17 +862,17 @@ static int vfs(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, cha
         return 0;
     }
     int data_event = id == SFTPKIT_EVENT_ON_READ_FILE || id == SFTPKIT_EVENT_ON_WRITE_FILE;
-    if (data_event && cs->vfs->deferred) {
-        pthread_mutex_lock(&cs->vfs->lock);
-        int rc = vfs_defer(cs, cs->vfs, id, r, err);
-        pthread_mutex_unlock(&cs->vfs->lock);
+    if (data_event && v->deferred) {
+        pthread_mutex_lock(&v->lock);
+        int rc = vfs_defer(cs, v, id, r, err);
+        pthread_mutex_unlock(&v->lock);
         return rc;
     }
-    if (data_event && cs->vfs->latency_ms)
-        nap(cs->vfs->latency_ms); /* the back-end's round trip, outside the lock: handlers overlap */
-    pthread_mutex_lock(&cs->vfs->lock);
-    int rc = vfs_event(cs, cs->vfs, id, ev, r, err);
-    pthread_mutex_unlock(&cs->vfs->lock);
+    if (data_event && v->latency_ms)
+        nap(v->latency_ms); /* the back-end's round trip, outside the lock: handlers overlap */
+    pthread_mutex_lock(&v->lock);
+    int rc = vfs_event(cs, v, id, ev, r, err);
+    pthread_mutex_unlock(&v->lock);
     return rc;
 }
 
@@ -879,6 +882,20 @@ int crt_vfs_cancelled(crt_vfs *v)
     int n = v->cancelled;
     pthread_mutex_unlock(&v->lock);
     return n;
+}
+
+char *crt_vfs_handle_path(crt_vfs *v, const char *handle)
+{
+    pthread_mutex_lock(&v->lock);
+    const char *p = handle_path(v, handle);
+    char *copy = p ? strdup(p) : NULL;
+    pthread_mutex_unlock(&v->lock);
+    return copy;
+}
+
+char *crt_vfs_norm(const char *path)
+{
+    return norm(path);
 }
 
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err)
@@ -941,7 +958,9 @@ static int on_event(void *user, sftpkit_server *s, int id, sftpkit_event *ev)
 
     int rc = 0;
     if (cs->vfs)
-        rc = vfs(cs, id, ev, &r, &err);
+        rc = crt_vfs_serve(cs, cs->vfs, id, ev, &r, &err);
+    if (rc == 0 && cs->provider)
+        rc = crt_provider_event(cs, id, ev, &r, &err);
     if (rc == 0 && json_get(cs->c, "listing"))
         rc = listing(cs, id, ev, &r, &err);
     if (rc == 0 && id == SFTPKIT_EVENT_ON_EXTERNAL_SIGN && json_get(cs->c, "external_signer"))

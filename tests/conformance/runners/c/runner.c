@@ -406,6 +406,8 @@ static int check_expect(crt_case *cs, char **err)
         if (crt_vfs_check(cs, cs->vfs, vfs, err) < 0)
             return -1;
     }
+    if (crt_provider_check(cs, exp, err) < 0)
+        return -1;
     const json *vars = json_get(exp, "vars");
     for (size_t w = 0; vars && w < vars->count; w++) {
         crt_val v;
@@ -454,6 +456,8 @@ static int run_case(const json *c, const char *conf, const char *python, char **
         rc = fixture(&cs, err);
     if (rc == 0 && json_get(c, "vfs") && !(cs.vfs = crt_vfs_new(&cs, json_get(c, "vfs"), err)))
         rc = crt_fail(err, "vfs: bad description");
+    if (rc == 0 && json_get(c, "provider") && !(cs.provider = crt_provider_new(&cs, json_get(c, "provider"), err)))
+        rc = crt_fail(err, "provider: bad description");
     if (rc == 0)
         rc = crt_install_handler(&cs, err);
     if (rc == 0)
@@ -467,6 +471,7 @@ static int run_case(const json *c, const char *conf, const char *python, char **
 
     crt_rmtree(cs.tmp);
     crt_vfs_free(cs.vfs);
+    crt_provider_free(cs.provider);
     for (size_t i = 0; i < cs.nrec; i++)
         for (int p = 0; p < cs.records[i].count; p++)
             crt_val_free(&cs.records[i].vals[p]);
