@@ -104,7 +104,8 @@ int crt_api_step(crt_case *cs, const json *step, const crt_record *params, char 
 
 /* events.c: recorder, rules, behaviours */
 int crt_install_handler(crt_case *cs, char **err);
-crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, char **err);
+/* more_members: the caller's own members of spec besides the tree's (NULL-terminated, or NULL) */
+crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, const char *const *more_members, char **err);
 void crt_vfs_free(crt_vfs *v);
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err);
 /* Deferred requests told of their cancellation while their back-end call was pending. */

@@ -10,6 +10,9 @@
 
 enum { MAX_SESSIONS = 64 }; /* a case opens a few connections; more is a runner bug */
 
+/* members of "provider" beyond the tree (FORMAT.md, Behaviour provider) */
+static const char *const provider_members[] = {"per_session", "errors", NULL};
+
 typedef struct {
     int64_t conn;
     char *user, *address; /* from on_auth_succeeded / on_connect */
@@ -41,7 +44,7 @@ crt_provider *crt_provider_new(crt_case *cs, const json *spec, char **err)
         crt_fail(err, "provider.errors must be a list");
         return crt_provider_free(p), NULL;
     }
-    if (!(p->shared = crt_vfs_new(cs, spec, err)))
+    if (!(p->shared = crt_vfs_new(cs, spec, provider_members, err)))
         return crt_provider_free(p), NULL;
     return p;
 }
@@ -218,7 +221,7 @@ int crt_provider_event(crt_case *cs, int id, sftpkit_event *ev, const crt_record
     if (s && !s->called) {
         s->called = 1;
         p->calls[p->ncalls++] = (size_t)(s - p->sessions);
-        if (p->per_session && !(s->tree = crt_vfs_new(cs, p->spec, err)))
+        if (p->per_session && !(s->tree = crt_vfs_new(cs, p->spec, provider_members, err)))
             s = NULL;
     }
     crt_vfs *tree = s ? (p->per_session ? s->tree : p->shared) : NULL;

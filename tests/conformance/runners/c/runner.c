@@ -454,7 +454,7 @@ static int run_case(const json *c, const char *conf, const char *python, char **
     const json *server = json_get(c, "server");
     if (rc == 0 && server && server->t == J_BOOL && server->b)
         rc = fixture(&cs, err);
-    if (rc == 0 && json_get(c, "vfs") && !(cs.vfs = crt_vfs_new(&cs, json_get(c, "vfs"), err)))
+    if (rc == 0 && json_get(c, "vfs") && !(cs.vfs = crt_vfs_new(&cs, json_get(c, "vfs"), NULL, err)))
         rc = crt_fail(err, "vfs: bad description");
     if (rc == 0 && json_get(c, "provider") && !(cs.provider = crt_provider_new(&cs, json_get(c, "provider"), err)))
         rc = crt_fail(err, "provider: bad description");
