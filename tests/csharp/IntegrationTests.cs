@@ -157,7 +157,8 @@ public class IntegrationTests
         var files = new ConcurrentDictionary<string, byte[]>();
         var open = new ConcurrentDictionary<string, (string Path, MemoryStream Data)>();
         Exception? outside = null;
-        int reads = 0;
+        int reads = 0, writes = 0;
+        byte[] scratch = new byte[SFTPServer.MaxWriteLength];
         using var t = new TestServer(srv =>
         {
             srv.BaseDir = "";
@@ -173,14 +174,16 @@ public class IntegrationTests
             srv.OnWriteFile += (s, e) =>
             {
                 var f = open[e.Handle].Data;
-                // the view without a copy, and the copying Span form: the same bytes
-                ReadOnlySpan<byte> view = srv.PeekClientBuffer(e.ConnectionId, e.Handle);
-                byte[] scratch = new byte[view.Length];
-                int n = srv.GetClientBuffer(e.ConnectionId, null, scratch.AsSpan());
-                Assert.Equal(view.Length, n);
-                Assert.True(view.SequenceEqual(scratch));
+                // into memory the handler owns (no byte[] from the binding), Span or Memory
+                int n = Interlocked.Increment(ref writes) % 2 == 0
+                    ? srv.GetClientBuffer(e.ConnectionId, e.Handle, scratch.AsSpan())
+                    : srv.GetClientBuffer(e.ConnectionId, null, scratch.AsMemory());
+                Assert.True(n > 0);
+                // a destination too small copies nothing and says so
+                var tooSmall = Assert.Throws<SFTPKitException>(() => srv.GetClientBuffer(e.ConnectionId, null, new Span<byte>(scratch, 0, n - 1)));
+                Assert.Equal(ErrorCode.InvalidParameter, tooSmall.Code);
                 f.Position = e.Offset;
-                f.Write(view);
+                f.Write(scratch, 0, n);
             };
             srv.OnReadFile += (s, e) =>
             {
@@ -188,15 +191,9 @@ public class IntegrationTests
                 if (e.Offset >= f.Length) { e.OperationStatus = OperationStatus.ostEOF; return; }
                 int n = (int)Math.Min(e.Size, f.Length - e.Offset);
                 if (Interlocked.Increment(ref reads) % 2 == 0) // both forms, alternately
-                {
-                    Span<byte> room = srv.LendClientBuffer(e.ConnectionId, e.Handle);
-                    f.GetBuffer().AsSpan((int)e.Offset, n).CopyTo(room);
-                    srv.CommitClientBuffer(e.ConnectionId, null, n);
-                }
+                    srv.SetClientBuffer(e.ConnectionId, e.Handle, f.GetBuffer().AsSpan((int)e.Offset, n));
                 else
-                {
-                    srv.SetClientBuffer(e.ConnectionId, e.Handle, new ReadOnlyMemory<byte>(f.GetBuffer(), (int)e.Offset, n));
-                }
+                    srv.SetClientBuffer(e.ConnectionId, null, new ReadOnlyMemory<byte>(f.GetBuffer(), (int)e.Offset, n));
             };
             srv.OnCloseFile += (s, e) =>
             {
@@ -206,7 +203,7 @@ public class IntegrationTests
         });
         try
         {
-            t.Server.PeekClientBuffer(1, null);
+            t.Server.GetClientBuffer(1, null, scratch.AsSpan());
         }
         catch (SFTPKitException ex)
         {

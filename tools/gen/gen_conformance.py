@@ -80,8 +80,8 @@ def bad_values(p, m):
 
 
 def _is_time(p, m):
-    """spec/sftpkit.json value_types.times: the date-time strings the bindings type."""
-    return p.name in m.ext.get("value_types", {}).get("times", [])
+    """spec/sftpkit.json value_sets.times: the date-time strings the bindings type."""
+    return p.name in m.ext.get("value_sets", {}).get("times", [])
 
 
 def prop_case(p, m):

@@ -23,9 +23,9 @@ NATIVE_ALIAS = "using N = SFTPKit.Interop.SFTPKitNative;\n"
 CS_TYPE = {"bool": "bool", "int": "long", "string": "string", "bytes": "byte[]"}
 
 
-def value_types(m):
-    """spec/sftpkit.json "value_types": which enum each int param/property carries, which are times."""
-    return m.ext.get("value_types", {})
+def time_props(m):
+    """spec/sftpkit.json value_sets.times: string properties that are date-times."""
+    return m.ext.get("value_sets", {}).get("times", [])
 
 
 def enum_name(group):
@@ -34,18 +34,16 @@ def enum_name(group):
 
 def prop_type(p, m):
     """The C# type of property p: its enum, DateTimeOffset? for date-times, else the plain type."""
-    vt = value_types(m)
-    if p.type == "int" and p.name in vt.get("properties", {}):
-        return enum_name(vt["properties"][p.name])
-    if p.type == "string" and p.name in vt.get("times", []):
+    if p.type == "int" and p.name in m.prop_value_set:
+        return enum_name(m.prop_value_set[p.name])
+    if p.type == "string" and p.name in time_props(m):
         return "DateTimeOffset?"
     return CS_TYPE[p.type]
 
 
 def param_type(p, m):
-    vt = value_types(m)
-    if p.type == "int" and p.name in vt.get("params", {}):
-        return enum_name(vt["params"][p.name])
+    if p.type == "int" and p.name in m.param_value_set:
+        return enum_name(m.param_value_set[p.name])
     return CS_TYPE[p.type]
 CS_KEYWORDS = {"abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class",
                "const", "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event",
@@ -372,9 +370,9 @@ def constants_cs(m):
         o.append("        /// <summary>%s.</summary>" % xml(text))
         o.append("        public const int %s = %d;" % (pascal(name.lower()), code))
     o += ["    }", ""]
-    flags = set(value_types(m).get("flags", []))
+    flags = m.flag_sets
     for group in sorted(m.enums):
-        # 64-bit, as the parameters and properties that carry them (spec "value_types" says which)
+        # 64-bit, as the parameters and properties that carry them (spec "value_sets" says which)
         if group in flags:
             o.append("    /// <summary>The reference document's %s flags (combine with |).</summary>" % group)
             o.append("    [System.Flags]")

@@ -120,14 +120,14 @@ namespace SFTPKit
             s.OnWriteFile += (_, e) => OnWrite(e);
             s.OnCloseFile += (_, e) => OnClose(e);
             s.OnFindFirst += (_, e) => OnFindFirst(e);
-            s.OnFindNext += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st => NextEntries(st, e.Handle));
+            s.OnFindNext += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st => NextEntries(st, e.Handle));
             s.OnFindClose += (_, e) =>
             {
                 if (Of(e.ConnectionId) is Session st && st.Listings.TryRemove(e.Handle, out var it))
                     it.Dispose();
                 e.OperationStatus = OperationStatus.ostOk;
             };
-            s.OnRequestAttributes += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            s.OnRequestAttributes += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 SftpFileInfo info;
                 if (!string.IsNullOrEmpty(e.Handle) && st.Files.TryGetValue(e.Handle, out OpenFile? f))
@@ -146,7 +146,7 @@ namespace SFTPKit
                 CommitEntry(st.Id, e.Handle, info);
                 return OperationStatus.ostOk;
             });
-            s.OnSetAttributes += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            s.OnSetAttributes += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 SftpFileChange change = ReadChange(st.Id, e.Handle);
                 OpenFile? f = null;
@@ -163,7 +163,7 @@ namespace SFTPKit
                 FsOf(st).SetInfo(f != null ? f.Path : e.Path, change);
                 return OperationStatus.ostOk;
             });
-            s.OnRemove += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            s.OnRemove += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 // REMOVE and RMDIR share the event: the entry itself says which it is.
                 ISftpFileSystem fs = FsOf(st);
@@ -173,12 +173,12 @@ namespace SFTPKit
                     fs.RemoveFile(e.Path);
                 return OperationStatus.ostOk;
             });
-            s.OnRenameFile += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            s.OnRenameFile += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 FsOf(st).Rename(e.OldPath, e.NewPath);
                 return OperationStatus.ostOk;
             });
-            s.OnCreateDirectory += (_, e) => e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            s.OnCreateDirectory += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 FsOf(st).CreateDirectory(e.Path);
                 return OperationStatus.ostOk;
@@ -188,7 +188,7 @@ namespace SFTPKit
             s.OnBeforeCreateLink += (_, e) =>
             {
                 e.Action = FileRequestAction.fraCustom;
-                OperationStatus st = Guard(e.ConnectionId, e.EventName, ss =>
+                OperationStatus st = Guard(e, e.ConnectionId, ss =>
                 {
                     FsOf(ss).CreateLink(e.LinkPath, e.TargetPath, e.HardLink);
                     return OperationStatus.ostOk;
@@ -207,7 +207,7 @@ namespace SFTPKit
             s.OnTranslatePath += (_, e) =>
             {
                 string? answer = null;
-                OperationStatus st = Guard(e.ConnectionId, e.EventName, ss =>
+                OperationStatus st = Guard(e, e.ConnectionId, ss =>
                 {
                     answer = FsOf(ss).RealPath(e.Path);
                     return OperationStatus.ostOk;
@@ -268,7 +268,7 @@ namespace SFTPKit
 
         // ---- errors: the provider's exception -> the client's status and text ------------------
 
-        private OperationStatus Guard(long connectionId, string eventName, Func<Session, OperationStatus> body)
+        private OperationStatus Guard(SFTPKitEventArgs e, long connectionId, Func<Session, OperationStatus> body)
         {
             try
             {
@@ -276,18 +276,18 @@ namespace SFTPKit
             }
             catch (Exception ex)
             {
-                return Fail(connectionId, eventName, ex);
+                return Fail(e, ex);
             }
         }
 
-        private OperationStatus Fail(long connectionId, string eventName, Exception ex)
+        private OperationStatus Fail(SFTPKitEventArgs e, Exception ex)
         {
             if (ex is SftpException se)
             {
-                TrySetMessage(connectionId, se.Message);
+                TrySetMessage(e, se.Message);
                 return se.Status;
             }
-            _srv.ReportProviderError(ex, eventName); // unexpected: logged, the client gets the standard text
+            _srv.ReportProviderError(ex, e.EventName); // unexpected: logged, the client gets the standard text
             return ex switch
             {
                 FileNotFoundException or DirectoryNotFoundException => OperationStatus.ostNoSuchFile,
@@ -297,15 +297,15 @@ namespace SFTPKit
             };
         }
 
-        private void TrySetMessage(long connectionId, string message)
+        private void TrySetMessage(SFTPKitEventArgs e, string message)
         {
             try
             {
-                _srv.SetClientStatusMessage(connectionId, null, message);
+                e.SetStatusMessage(message);
             }
-            catch (SFTPKitException)
+            catch (Exception ex) when (ex is SFTPKitException or ArgumentException)
             {
-                // no request in a handler any more (cannot happen from these handlers); the status stands
+                // a text with a NUL, or the event already gone: the status stands with its standard text
             }
         }
 
@@ -313,7 +313,7 @@ namespace SFTPKit
 
         private void OnOpen(OpenFileEventArgs e)
         {
-            e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 Stream stream = FsOf(st).OpenFile(e.Path, e.Modes);
                 var f = new OpenFile(e.Path, stream);
@@ -335,8 +335,9 @@ namespace SFTPKit
                 Session st = SessionOf(e.ConnectionId);
                 if (!st.Files.TryGetValue(e.Handle, out OpenFile? f))
                     throw new SftpException(OperationStatus.ostInvalidParameter, "not an open file: " + e.Handle);
-                // The reply's own room: the stream reads straight into it (no copy, no allocation).
-                Span<byte> room = _srv.LendClientBuffer(e.ConnectionId, null);
+                // The stream reads into this thread's buffer, which then goes into the reply: one
+                // copy, no allocation per event.
+                Span<byte> room = Scratch();
                 if (room.Length > e.Size)
                     room = room[..(int)e.Size];
                 int n;
@@ -358,12 +359,12 @@ namespace SFTPKit
                     e.OperationStatus = OperationStatus.ostEOF;
                     return;
                 }
-                _srv.CommitClientBuffer(e.ConnectionId, null, n);
+                _srv.SetClientBuffer(e.ConnectionId, null, (ReadOnlySpan<byte>)room[..n]);
                 e.OperationStatus = OperationStatus.ostOk;
             }
             catch (Exception ex)
             {
-                e.OperationStatus = Fail(e.ConnectionId, e.EventName, ex);
+                e.OperationStatus = Fail(e, ex);
             }
         }
 
@@ -374,7 +375,8 @@ namespace SFTPKit
                 Session st = SessionOf(e.ConnectionId);
                 if (!st.Files.TryGetValue(e.Handle, out OpenFile? f))
                     throw new SftpException(OperationStatus.ostInvalidParameter, "not an open file: " + e.Handle);
-                ReadOnlySpan<byte> data = _srv.PeekClientBuffer(e.ConnectionId, null); // the client's bytes, no copy
+                Span<byte> scratch = Scratch();
+                ReadOnlySpan<byte> data = scratch[.._srv.GetClientBuffer(e.ConnectionId, null, scratch)]; // no allocation
                 lock (f)
                 {
                     Seek(f, e.Offset);
@@ -385,9 +387,16 @@ namespace SFTPKit
             }
             catch (Exception ex)
             {
-                e.OperationStatus = Fail(e.ConnectionId, e.EventName, ex);
+                e.OperationStatus = Fail(e, ex);
             }
         }
+
+        // One buffer per server thread for READ and WRITE data (a request's data never outlives its
+        // handler call, and one thread runs one handler at a time).
+        [ThreadStatic]
+        private static byte[]? t_scratch;
+
+        private static Span<byte> Scratch() => t_scratch ??= GC.AllocateUninitializedArray<byte>(SFTPServer.MaxWriteLength);
 
         private static void Seek(OpenFile f, long offset)
         {
@@ -418,7 +427,7 @@ namespace SFTPKit
 
         private void OnClose(CloseFileEventArgs e)
         {
-            e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 if (!st.Files.TryRemove(e.Handle, out OpenFile? f))
                     throw new SftpException(OperationStatus.ostInvalidParameter, "not an open file: " + e.Handle);
@@ -432,7 +441,7 @@ namespace SFTPKit
 
         private void OnFindFirst(FindFirstEventArgs e)
         {
-            e.OperationStatus = Guard(e.ConnectionId, e.EventName, st =>
+            e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
                 IEnumerator<SftpFileInfo> it = FsOf(st).List(e.Path).GetEnumerator();
                 if (!st.Listings.TryAdd(e.Handle, it))

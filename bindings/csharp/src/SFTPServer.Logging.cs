@@ -51,7 +51,7 @@ namespace SFTPKit
             // weak, like the event handler's: the native side must not keep the server alive
             GCHandle self = GCHandle.Alloc(this, GCHandleType.Weak);
             int rc = N.sftpkit_server_set_log_handler(h.Ptr,
-                (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr, IntPtr, void>)&LogTrampoline,
+                (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, int, IntPtr, IntPtr, void>)&LogTrampoline,
                 GCHandle.ToIntPtr(self),
                 (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseUser);
             if (rc != 0)
@@ -92,7 +92,7 @@ namespace SFTPKit
 
         // Called by the library on server threads; nothing may unwind into native code.
         [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
-        private static void LogTrampoline(IntPtr user, int level, IntPtr module, IntPtr message)
+        private static void LogTrampoline(IntPtr user, IntPtr server, int level, IntPtr module, IntPtr message)
         {
             try
             {
