@@ -225,7 +225,7 @@ def args_class(e):
 def event_members(e):
     cls = args_class(e)
     field = "_" + e.camel
-    o = ["        private EventHandler<%s> %s;" % (cls, field), ""]
+    o = ["        private EventHandler<%s>? %s;" % (cls, field), ""]
     o += doc(8, e.summary, e.remarks, [
         "<para>Raised on a server thread, synchronously: the client's request waits for the handlers. "
         "Id <c>SFTPKIT_EVENT_%s</c> = %d.</para>" % (e.upper, e.id)])
@@ -259,7 +259,7 @@ def dispatch_method(m):
 
 
 def server_cs(m):
-    o = [NOTE, "#nullable disable", "using System;", NATIVE_ALIAS, "namespace SFTPKit", "{",
+    o = [NOTE, "#nullable enable", "using System;", NATIVE_ALIAS, "namespace SFTPKit", "{",
          "    public sealed partial class SFTPServer", "    {"]
     body = []
     body.append("        // ---- properties (%d) ----" % len(m.props))
@@ -288,7 +288,7 @@ def _param_read(p, t="long"):
 
 def event_args_cs(m):
     names = sorted({p.name for e in m.events for p in e.params})
-    o = [NOTE, "#nullable disable", "using System;", "", "namespace SFTPKit", "{",
+    o = [NOTE, "#nullable enable", "using System;", "", "namespace SFTPKit", "{",
          "    /// <summary>Event parameter names as NUL-terminated UTF-8, encoded once.</summary>",
          "    internal static class P", "    {"]
     for n in names:
