@@ -41,12 +41,13 @@ SFK_CS_HANDLE(sftpkit_event)
 SFK_CS_HANDLE(void)
 
 /* function pointers (handler, destroy-notify) */
-%typemap(ctype) sftpkit_event_handler, void (*)(void *) "void *"
-%typemap(imtype) sftpkit_event_handler, void (*)(void *) "global::System.IntPtr"
-%typemap(cstype) sftpkit_event_handler, void (*)(void *) "global::System.IntPtr"
+%typemap(ctype) sftpkit_event_handler, sftpkit_log_handler, void (*)(void *) "void *"
+%typemap(imtype) sftpkit_event_handler, sftpkit_log_handler, void (*)(void *) "global::System.IntPtr"
+%typemap(cstype) sftpkit_event_handler, sftpkit_log_handler, void (*)(void *) "global::System.IntPtr"
 %typemap(in) sftpkit_event_handler %{ $1 = (sftpkit_event_handler)$input; %}
+%typemap(in) sftpkit_log_handler %{ $1 = (sftpkit_log_handler)$input; %}
 %typemap(in) void (*)(void *) %{ $1 = ($1_ltype)$input; %}
-%typemap(csin) sftpkit_event_handler, void (*)(void *) "$csinput"
+%typemap(csin) sftpkit_event_handler, sftpkit_log_handler, void (*)(void *) "$csinput"
 
 /* ---- scalars ------------------------------------------------------------------------------ */
 %typemap(ctype) size_t "uint64_t"
@@ -85,6 +86,7 @@ SFK_CS_OUT(size_t *, ulong)
 /* char** (caller frees with sftpkit_free), uint8_t** buffers and const char** (static) as IntPtr */
 SFK_CS_OUT(char **, global::System.IntPtr)
 SFK_CS_OUT(uint8_t **, global::System.IntPtr)
+SFK_CS_OUT(const uint8_t **, global::System.IntPtr)
 SFK_CS_OUT(const char **, global::System.IntPtr)
 
 /* ---- bytes in: byte[] pinned for the call ------------------------------------------------- */

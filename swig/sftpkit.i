@@ -111,12 +111,15 @@
 /* sftpkit.h includes these with #include, which SWIG does not follow; name them explicitly.
  * Constants (sftpkit_consts.h) are not wrapped: each idiomatic layer generates its own from
  * spec/, with the document's names. */
-#ifndef SWIGPYTHON
-/* A raw C function pointer means nothing to Java or C#: a binding wraps it with its own
- * trampoline (as python.i does) and then drops this line. */
+#if !defined(SWIGPYTHON) && !defined(SWIGCSHARP)
+/* A raw C function pointer means nothing to Java: a binding wraps it with its own trampoline
+ * (as python.i does; csharp.i passes an [UnmanagedCallersOnly] pointer) and then drops this line. */
 %ignore sftpkit_server_set_log_handler;
-/* Caller memory as uint8_t*: Java and C# wrap it with their own buffer types (ByteBuffer,
- * Span) and then drop this line; the bare pointer type would only be an unusable proxy. */
+#endif
+#ifndef SWIGPYTHON
+/* Caller memory as uint8_t*: Java wraps it with its own buffer types (ByteBuffer) and then drops
+ * this line; C# calls it through a direct P/Invoke with a pinned Span (SFTPServer.Buffers.cs).
+ * The bare pointer type would only be an unusable proxy. */
 %ignore sftpkit_server_get_client_buffer_into;
 #endif
 %include "sftpkit/sftpkit.h"

@@ -134,15 +134,15 @@ public unsafe class DispatchTests
         var open = (delegate* unmanaged<IntPtr, long, byte*, long*, IntPtr*, int>)NativeLibrary.GetExport(Hooks, "sfkt_fire_open_file");
         var translate = (delegate* unmanaged<IntPtr, long, byte*, IntPtr*, long*, int>)NativeLibrary.GetExport(Hooks, "sfkt_fire_translate_path");
         var free = (delegate* unmanaged<IntPtr, void>)NativeLibrary.GetExport(Hooks, "sfkt_free");
-        long status = OperationStatus.ostNoSuchFile, action = FileRequestAction.fraAuto;
+        long status = (long)OperationStatus.ostNoSuchFile, action = (long)FileRequestAction.fraAuto;
         IntPtr handle, abs;
         fixed (byte* p = Z("/dír/😀.txt"))
         {
             Assert.Equal(1, open(NativeOf(srv), 1, p, &status, &handle));
             Assert.Equal(1, translate(NativeOf(srv), 1, p, &abs, &action));
         }
-        Assert.Equal(OperationStatus.ostOk, status);
-        Assert.Equal(FileRequestAction.fraCustom, action);
+        Assert.Equal(OperationStatus.ostOk, (OperationStatus)status);
+        Assert.Equal(FileRequestAction.fraCustom, (FileRequestAction)action);
         Assert.Equal("hándle-/dír/😀.txt", Marshal.PtrToStringUTF8(handle));
         Assert.Equal("/virtual/dír/😀.txt", Marshal.PtrToStringUTF8(abs));
         free(handle);
@@ -158,15 +158,15 @@ public unsafe class DispatchTests
         srv.OnTranslatePath += (s, e) => throw new IOException("disk gone");
         var open = (delegate* unmanaged<IntPtr, long, byte*, long*, IntPtr*, int>)NativeLibrary.GetExport(Hooks, "sfkt_fire_open_file");
         var translate = (delegate* unmanaged<IntPtr, long, byte*, IntPtr*, long*, int>)NativeLibrary.GetExport(Hooks, "sfkt_fire_translate_path");
-        long status = OperationStatus.ostOk, action = FileRequestAction.fraAuto;
+        long status = (long)OperationStatus.ostOk, action = (long)FileRequestAction.fraAuto;
         IntPtr handle, abs;
         fixed (byte* p = Z("/a"))
         {
             open(NativeOf(srv), 1, p, &status, &handle);
             translate(NativeOf(srv), 1, p, &abs, &action);
         }
-        Assert.Equal(OperationStatus.ostAccessDenied, status);
-        Assert.Equal(FileRequestAction.fraAbort, action);
+        Assert.Equal(OperationStatus.ostAccessDenied, (OperationStatus)status);
+        Assert.Equal(FileRequestAction.fraAbort, (FileRequestAction)action);
         Assert.Equal(2, srv.HandlerExceptionCount);
     }
 

@@ -45,6 +45,8 @@ def good_value(p, m):
             return 6
         return 1234567890123
     if p.type == "string":
+        if _is_time(p, m):
+            return "2024-01-02T03:04:05Z"  # typed bindings (C# DateTimeOffset) carry real times only
         if "choice" in v:
             return [c for c in v["choice"] if c != p.default][0]
         if "algorithms" in v:
@@ -72,9 +74,14 @@ def bad_values(p, m):
         out.append(("-all", ERR_VALUE))
         if a["unsupported"]:
             out.append((a["unsupported"][0], ERR_VALUE))
-    if p.type == "string":
+    if p.type == "string" and not _is_time(p, m):  # a typed binding's null time means "not set" ("")
         out.append((None, ERR_PARAM))
     return out
+
+
+def _is_time(p, m):
+    """spec/sftpkit.json value_sets.times: the date-time strings the bindings type."""
+    return p.name in m.ext.get("value_sets", {}).get("times", [])
 
 
 def prop_case(p, m):

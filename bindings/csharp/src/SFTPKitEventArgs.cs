@@ -31,6 +31,18 @@ namespace SFTPKit
         /// <summary>After a handler threw: deny (accept=false, action=fraAbort, operation_status=ostAccessDenied; on_after_* events keep the library's status).</summary>
         internal abstract void FailClosed();
 
+        /// <summary>
+        /// The text the client receives with this request's reply when it is a failure status (the
+        /// status is the handler's OperationStatus or Action); an OK reply keeps no text. For the
+        /// custom file events, on_before_* answering fraAbort and on_after_*. At most 1024 bytes are
+        /// kept. A file system provider's SftpException sets it for you.
+        /// </summary>
+        public void SetStatusMessage(string message)
+        {
+            EnsureOpen(nameof(SetStatusMessage));
+            SFTPKitException.Check(N.sftpkit_event_set_status_message(_ev, Utf8.Encode(message ?? "")));
+        }
+
         private protected void EnsureOpen(string property)
         {
             if (_ev == IntPtr.Zero)

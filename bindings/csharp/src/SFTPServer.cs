@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 using N = SFTPKit.Interop.SFTPKitNative;
 
 namespace SFTPKit
@@ -22,7 +23,7 @@ namespace SFTPKit
     /// never disposed. Servers still running when the process exits are disposed by a ProcessExit hook.</item>
     /// </list>
     /// </summary>
-    public sealed partial class SFTPServer : IDisposable
+    public sealed partial class SFTPServer : IDisposable, IAsyncDisposable
     {
         // Started servers, so the GC cannot finalize (and so stop) a server that is serving clients.
         private static readonly HashSet<SFTPServer> s_running = new HashSet<SFTPServer>();
@@ -66,6 +67,25 @@ namespace SFTPKit
             _handle.Dispose(); // marks the handle closed first, so a racing Start() unroots itself
             Unroot();
         }
+
+        /// <summary>
+        /// <see cref="Dispose"/> on a thread-pool thread: stopping joins the server's threads, which
+        /// can take as long as the slowest handler in progress.
+        /// </summary>
+        public ValueTask DisposeAsync()
+        {
+            if (IsDisposed)
+                return ValueTask.CompletedTask;
+            return new ValueTask(Task.Run(Dispose));
+        }
+
+        /// <summary>Starts the server (Start on a thread-pool thread: binding the port and loading keys).</summary>
+        public Task StartAsync(CancellationToken cancellationToken = default) =>
+            Task.Run(Start, cancellationToken);
+
+        /// <summary>Stops the server (Stop on a thread-pool thread: it closes every connection and joins their threads).</summary>
+        public Task StopAsync(CancellationToken cancellationToken = default) =>
+            Task.Run(Stop, cancellationToken);
 
         // ---- helpers used by the generated half ------------------------------------------------------
 
@@ -248,10 +268,12 @@ namespace SFTPKit
         {
             Interlocked.Increment(ref _handlerExceptions);
             LastHandlerException = ex;
+            bool logged = LogHandlerError(ex, eventName);
             EventHandler<HandlerExceptionEventArgs> listeners = HandlerException;
             if (listeners == null)
             {
-                WriteStandardError("sftpkit: the " + eventName + " handler threw (request denied): " + ex);
+                if (!logged)
+                    WriteStandardError("sftpkit: the " + eventName + " handler threw (request denied): " + ex);
                 return;
             }
             try

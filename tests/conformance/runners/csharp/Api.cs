@@ -39,6 +39,16 @@ static class Api
         {
             if (v is bool) return v;
         }
+        else if (t.IsEnum) // the spec's value sets are enums in C#; the cases carry their numbers
+        {
+            if (v is long l) return Enum.ToObject(t, l);
+        }
+        else if (t == typeof(DateTimeOffset?)) // the spec's date-time strings
+        {
+            if (v == null || v is string { Length: 0 }) return null;
+            if (v is string s && DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal, out var when)) return when;
+        }
         else if (t == typeof(byte[]))
         {
             if (v is byte[]) return v;
@@ -48,7 +58,20 @@ static class Api
         throw new CaseFailure($"{what}: a {(v == null ? "null" : v.GetType().Name)} value does not fit {t.Name}");
     }
 
-    public static object FromBinding(object v) => v is int i ? (long)i : v;
+    /// <summary>The binding's typed values back as the cases' JSON values: numbers, and date-times as the library's strings.</summary>
+    public static object FromBinding(object v) => v switch
+    {
+        int i => (long)i,
+        Enum e => Convert.ToInt64(e),
+        DateTimeOffset d => d.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        null => "", // only a date-time that is not set reads null
+        _ => v,
+    };
+
+    // The cases call the document's forms (byte[] buffers), not the Span/Memory overloads.
+    private static bool PlainParameters(MethodInfo m) => m.GetParameters().All(p =>
+        p.ParameterType == typeof(long) || p.ParameterType == typeof(int) || p.ParameterType == typeof(string) ||
+        p.ParameterType == typeof(bool) || p.ParameterType == typeof(byte[]) || p.ParameterType.IsEnum);
 
     /// <summary>Runs a binding call; TargetInvocationException is unwrapped so SFTPKitException surfaces.</summary>
     public static object Invoke(MethodInfo m, object target, object[] args)
@@ -94,7 +117,8 @@ static class Api
 
     public static object CallMethod(SFTPServer srv, string name, IReadOnlyList<object> args)
     {
-        var m = typeof(SFTPServer).GetMethods().FirstOrDefault(x => x.Name == Pascal(name) && x.GetParameters().Length == args.Count)
+        var m = typeof(SFTPServer).GetMethods().FirstOrDefault(x => x.Name == Pascal(name) && x.GetParameters().Length == args.Count
+                                                                     && PlainParameters(x))
                 ?? throw new CaseFailure($"no method {name} taking {args.Count} argument(s)");
         var ps = m.GetParameters();
         var conv = new object[args.Count];

@@ -43,15 +43,15 @@ sealed class Listing
                 if (_path is { } pm && !Values.Match(pm, p["path"], _ctx)) return;
                 if (_handle != null) f.Handle = _handle;
                 lock (_next) _next[f.Handle] = 0;
-                f.OperationStatus = Serve(srv, f.ConnectionId, f.Handle);
+                f.OperationStatus = (OperationStatus)(Serve(srv, f.ConnectionId, f.Handle));
                 break;
             case FindNextEventArgs n:
                 lock (_next) if (!_next.ContainsKey(n.Handle)) return;
-                n.OperationStatus = Serve(srv, n.ConnectionId, n.Handle);
+                n.OperationStatus = (OperationStatus)(Serve(srv, n.ConnectionId, n.Handle));
                 break;
             case FindCloseEventArgs c:
                 lock (_next) if (!_next.Remove(c.Handle)) return;
-                c.OperationStatus = 1;
+                c.OperationStatus = (OperationStatus)(1);
                 break;
         }
     }
@@ -120,24 +120,24 @@ sealed class Vfs
         {
             switch (e)
             {
-                case BeforeCreateDirectoryEventArgs a: a.Action = 2; break;
-                case BeforeDownloadFileEventArgs a: a.Action = 2; break;
-                case BeforeFindEventArgs a: a.Action = 2; break;
-                case BeforeRemoveEventArgs a: a.Action = 2; break;
-                case BeforeRenameFileEventArgs a: a.Action = 2; break;
-                case BeforeRequestAttributesEventArgs a: a.Action = 2; break;
-                case BeforeSetAttributesEventArgs a: a.Action = 2; break;
-                case BeforeUploadFileEventArgs a: a.Action = 2; break;
-                case OpenFileEventArgs o: o.OperationStatus = Open(o); break;
+                case BeforeCreateDirectoryEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeDownloadFileEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeFindEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeRemoveEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeRenameFileEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeRequestAttributesEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeSetAttributesEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case BeforeUploadFileEventArgs a: a.Action = FileRequestAction.fraCustom; break;
+                case OpenFileEventArgs o: o.OperationStatus = (OperationStatus)(Open(o)); break;
                 case ReadFileEventArgs r:
-                    if (!_open.TryGetValue(r.Handle, out var rp) || !Files.TryGetValue(rp, out var data)) { r.OperationStatus = 2; break; }
-                    if (r.Offset >= data.Length) { r.OperationStatus = 7; break; }
+                    if (!_open.TryGetValue(r.Handle, out var rp) || !Files.TryGetValue(rp, out var data)) { r.OperationStatus = (OperationStatus)(2); break; }
+                    if (r.Offset >= data.Length) { r.OperationStatus = (OperationStatus)(7); break; }
                     int n = (int)Math.Min(r.Size, data.Length - r.Offset);
                     srv.SetClientBuffer(r.ConnectionId, r.Handle, data.AsSpan((int)r.Offset, n).ToArray());
-                    r.OperationStatus = 1;
+                    r.OperationStatus = (OperationStatus)(1);
                     break;
                 case WriteFileEventArgs w:
-                    if (!_open.TryGetValue(w.Handle, out var wp)) { w.OperationStatus = 2; break; }
+                    if (!_open.TryGetValue(w.Handle, out var wp)) { w.OperationStatus = (OperationStatus)(2); break; }
                     var chunk = srv.GetClientBuffer(w.ConnectionId, w.Handle);
                     var old = Files.TryGetValue(wp, out var cur) ? cur : Array.Empty<byte>();
                     long end = Math.Max(old.Length, w.Offset + chunk.Length);
@@ -145,51 +145,51 @@ sealed class Vfs
                     old.CopyTo(buf, 0);
                     chunk.CopyTo(buf, (int)w.Offset);
                     Files[wp] = buf;
-                    w.OperationStatus = 1;
+                    w.OperationStatus = (OperationStatus)(1);
                     break;
-                case CloseFileEventArgs c: c.OperationStatus = _open.Remove(c.Handle) ? 1 : 2; break;
+                case CloseFileEventArgs c: c.OperationStatus = (OperationStatus)(_open.Remove(c.Handle) ? 1 : 2); break;
                 case CreateDirectoryEventArgs m:
                 {
                     string path = Norm(m.Path);
-                    m.OperationStatus = Exists(path) ? 3 : !Dirs.Contains(Parent(path)) ? 2 : Add(path);
+                    m.OperationStatus = (OperationStatus)(Exists(path) ? 3 : !Dirs.Contains(Parent(path)) ? 2 : Add(path));
                     break;
                 }
                 case RemoveEventArgs rm:
                 {
                     string path = Norm(rm.Path);
-                    if (path == "/") rm.OperationStatus = 3;
-                    else if (Files.Remove(path)) rm.OperationStatus = 1;
-                    else if (Dirs.Contains(path)) rm.OperationStatus = Children(path).Any() ? 3 : Dirs.Remove(path) ? 1 : 2;
-                    else rm.OperationStatus = 2;
+                    if (path == "/") rm.OperationStatus = (OperationStatus)(3);
+                    else if (Files.Remove(path)) rm.OperationStatus = (OperationStatus)(1);
+                    else if (Dirs.Contains(path)) rm.OperationStatus = (OperationStatus)(Children(path).Any() ? 3 : Dirs.Remove(path) ? 1 : 2);
+                    else rm.OperationStatus = (OperationStatus)(2);
                     break;
                 }
-                case RenameFileEventArgs rn: rn.OperationStatus = Rename(Norm(rn.OldPath), Norm(rn.NewPath)); break;
+                case RenameFileEventArgs rn: rn.OperationStatus = (OperationStatus)(Rename(Norm(rn.OldPath), Norm(rn.NewPath))); break;
                 case RequestAttributesEventArgs ra:
                 {
                     string path = Lookup(ra.Path, ra.Handle);
-                    if (path == null || !Exists(path)) { ra.OperationStatus = 2; break; }
+                    if (path == null || !Exists(path)) { ra.OperationStatus = (OperationStatus)(2); break; }
                     Entry.Commit(srv, ra.ConnectionId, ra.Handle, Fields(path));
-                    ra.OperationStatus = 1;
+                    ra.OperationStatus = (OperationStatus)(1);
                     break;
                 }
                 case SetAttributesEventArgs sa:
                 {
                     string path = Lookup(sa.Path, sa.Handle);
-                    sa.OperationStatus = path != null && Exists(path) ? 1 : 2;
+                    sa.OperationStatus = (OperationStatus)(path != null && Exists(path) ? 1 : 2);
                     break;
                 }
                 case FindFirstEventArgs ff:
                 {
                     string dir = Norm(ff.Path);
-                    if (!Dirs.Contains(dir)) { ff.OperationStatus = 2; break; }
+                    if (!Dirs.Contains(dir)) { ff.OperationStatus = (OperationStatus)(2); break; }
                     string h = "find" + (++_findCount);
                     ff.Handle = h;
                     _finds[h] = (Children(dir).ToList(), dir, 0);
-                    ff.OperationStatus = Serve(srv, ff.ConnectionId, h);
+                    ff.OperationStatus = (OperationStatus)(Serve(srv, ff.ConnectionId, h));
                     break;
                 }
-                case FindNextEventArgs fn: fn.OperationStatus = _finds.ContainsKey(fn.Handle) ? Serve(srv, fn.ConnectionId, fn.Handle) : 2; break;
-                case FindCloseEventArgs fc: fc.OperationStatus = _finds.Remove(fc.Handle) ? 1 : 2; break;
+                case FindNextEventArgs fn: fn.OperationStatus = (OperationStatus)(_finds.ContainsKey(fn.Handle) ? Serve(srv, fn.ConnectionId, fn.Handle) : 2); break;
+                case FindCloseEventArgs fc: fc.OperationStatus = (OperationStatus)(_finds.Remove(fc.Handle) ? 1 : 2); break;
             }
         }
     }
@@ -229,7 +229,7 @@ sealed class Vfs
     private long Open(OpenFileEventArgs o)
     {
         string path = Norm(o.Path);
-        long modes = o.Modes;
+        long modes = (long)o.Modes;
         bool write = (modes & (2 | 8 | 128 | 4 | 16)) != 0;
         if (write)
         {

@@ -10,6 +10,7 @@ sealed class CaseRunner
     private readonly CaseContext _ctx;
     private readonly List<Rule> _rules = new();
     private Vfs _vfs;
+    private ProviderBehaviour _provider;
     private Listing _listing;
     private ExternalSigner _externalSigner;
 
@@ -33,7 +34,7 @@ sealed class CaseRunner
     public void Run()
     {
         foreach (var m in _case.EnumerateObject())
-            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "external_signer" or "steps" or "expect" or "unsubscribed"))
+            if (m.Name is not ("name" or "doc" or "server" or "fixture" or "handlers" or "listing" or "vfs" or "external_signer" or "steps" or "expect" or "unsubscribed" or "provider"))
                 throw new CaseFailure($"unknown case member {m.Name}");
         _ctx.Server = new SFTPServer();
         if (Member("server") is { ValueKind: JsonValueKind.True })
@@ -76,7 +77,7 @@ sealed class CaseRunner
         }
         if (failure != null) throw new CaseFailure(failure);
         if (_ctx.HandlerFailures.TryPeek(out var hf)) throw new CaseFailure("handler: " + hf);
-        if (Member("expect") is { } expect) Expectations.Check(expect, _ctx, _vfs);
+        if (Member("expect") is { } expect) Expectations.Check(expect, _ctx, _vfs, _provider);
     }
 
     private string Teardown()
@@ -162,6 +163,12 @@ sealed class CaseRunner
                 _rules.Add(r);
             }
         if (Member("vfs") is { } vfs) _vfs = new Vfs(vfs, _ctx);
+        if (Member("provider") is { } prov)
+        {
+            // installed before the recorder and the rules: they run after the provider answered
+            _provider = new ProviderBehaviour(prov, _ctx);
+            _provider.Install(_ctx.Server);
+        }
         if (Member("listing") is { } listing) _listing = new Listing(listing, _ctx);
         if (Member("external_signer") is { } signer) _externalSigner = new ExternalSigner(signer, _ctx);
         // Subscribe to all 41 events (every public OnX event of SFTPServer: the document's 39 and

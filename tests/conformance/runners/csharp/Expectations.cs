@@ -13,7 +13,7 @@ static class Expectations
         r.Event == spec.GetProperty("event").GetString()
         && ParamsMatch(spec.TryGetProperty("params", out var ps) ? ps : null, r, ctx);
 
-    public static void Check(JsonElement expect, CaseContext ctx, Vfs vfs)
+    public static void Check(JsonElement expect, CaseContext ctx, Vfs vfs, ProviderBehaviour provider = null)
     {
         var records = ctx.Records();
         foreach (var m in expect.EnumerateObject())
@@ -52,6 +52,23 @@ static class Expectations
                 case "vfs":
                     CheckVfs(m.Value, vfs, ctx);
                     break;
+                case "provider":
+                    if (provider == null) throw new CaseFailure("expect.provider without a provider behaviour");
+                    lock (provider.Shared) CheckVfs(m.Value, provider.Shared, ctx);
+                    break;
+                case "provider_sessions":
+                {
+                    if (provider == null) throw new CaseFailure("expect.provider_sessions without a provider behaviour");
+                    var want = m.Value.EnumerateArray().ToList();
+                    List<Dictionary<string, object>> got;
+                    lock (provider.Sessions) got = provider.Sessions.ToList();
+                    if (got.Count != want.Count) throw new CaseFailure($"the factory ran {got.Count} times, expected {want.Count}");
+                    for (int i = 0; i < want.Count; i++)
+                        foreach (var f in want[i].EnumerateObject())
+                            if (!got[i].TryGetValue(f.Name, out var v) || !Values.Match(f.Value, v, ctx))
+                                throw new CaseFailure($"factory call {i}: {f.Name} is {(got[i].TryGetValue(f.Name, out var g) ? g : "missing")}, expected {f.Value.GetRawText()}");
+                    break;
+                }
                 case "vars":
                     foreach (var v in m.Value.EnumerateObject())
                     {

@@ -1,0 +1,405 @@
+#nullable enable
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+
+namespace SFTPKit
+{
+    /// <summary>
+    /// A file system in memory, thread-safe, for tests, demos and as a starting point: share one
+    /// instance between sessions (<c>srv.UseFileSystem(new MemoryFileSystem())</c>) or make one per
+    /// user in the factory. Files opened for writing are visible to readers as they are written.
+    /// The total size of all files is capped by <see cref="MaxTotalBytes"/> (a hostile client must
+    /// not be able to fill the server's memory): writes past it fail with "quota exceeded".
+    /// </summary>
+    public class MemoryFileSystem : ISftpFileSystem
+    {
+        private readonly object _lock = new();
+        private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
+        private long _totalBytes;
+
+        /// <summary>An empty file system (just "/"), holding at most <paramref name="maxTotalBytes"/> bytes of file data.</summary>
+        public MemoryFileSystem(long maxTotalBytes = 1L << 30)
+        {
+            MaxTotalBytes = maxTotalBytes;
+            _nodes["/"] = new Node(true);
+        }
+
+        /// <summary>The most file data (all files together) the file system holds.</summary>
+        public long MaxTotalBytes { get; }
+
+        /// <summary>File data held now, in bytes.</summary>
+        public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+        private sealed class Node
+        {
+            internal readonly bool IsDirectory;
+            internal byte[] Data = Array.Empty<byte>();
+            internal long Length;
+            internal DateTimeOffset MTime = DateTimeOffset.UtcNow, ATime = DateTimeOffset.UtcNow;
+            internal UnixFileMode Mode;
+
+            internal Node(bool dir)
+            {
+                IsDirectory = dir;
+                Mode = dir ? (UnixFileMode)0b111_101_101 : (UnixFileMode)0b110_100_100;
+            }
+        }
+
+        // ---- convenience for the application ------------------------------------------------
+
+        /// <summary>Creates or replaces a file (parent directories are created).</summary>
+        public void WriteAllBytes(string path, ReadOnlySpan<byte> data)
+        {
+            path = SftpPath.Normalize(path);
+            lock (_lock)
+            {
+                EnsureDirectories(SftpPath.Parent(path));
+                if (_nodes.TryGetValue(path, out Node? n) && n.IsDirectory)
+                    throw new SftpException(SftpException.Failure, "is a directory: " + path);
+                n ??= _nodes[path] = new Node(false);
+                lock (n)
+                {
+                    SetLength(n, 0);
+                    WriteAt(n, 0, data);
+                }
+            }
+        }
+
+        /// <summary>The content of a file (a copy).</summary>
+        public byte[] ReadAllBytes(string path)
+        {
+            Node n = Get(SftpPath.Normalize(path));
+            if (n.IsDirectory)
+                throw new SftpException(SftpException.Failure, "is a directory: " + path);
+            lock (n)
+                return n.Data.AsSpan(0, (int)n.Length).ToArray();
+        }
+
+        /// <summary>Whether a file or directory exists.</summary>
+        public bool Exists(string path)
+        {
+            lock (_lock)
+                return _nodes.ContainsKey(SftpPath.Normalize(path));
+        }
+
+        private void EnsureDirectories(string dir)
+        {
+            if (_nodes.TryGetValue(dir, out Node? n))
+            {
+                if (!n.IsDirectory)
+                    throw new SftpException(SftpException.Failure, "not a directory: " + dir);
+                return;
+            }
+            EnsureDirectories(SftpPath.Parent(dir));
+            _nodes[dir] = new Node(true);
+        }
+
+        // ---- ISftpFileSystem --------------------------------------------------------------------
+
+        /// <inheritdoc/>
+        public virtual Stream OpenFile(string path, FileOpenMode mode)
+        {
+            bool write = (mode & (FileOpenMode.cfmWrite | FileOpenMode.cfmAppend | FileOpenMode.cfmCreate |
+                                  FileOpenMode.cfmTruncate | FileOpenMode.cfmOpenOrCreate)) != 0;
+            Node n;
+            lock (_lock)
+            {
+                if (_nodes.TryGetValue(path, out Node? found))
+                {
+                    if ((mode & FileOpenMode.cfmExcl) != 0 && (mode & FileOpenMode.cfmCreate) != 0)
+                        throw new SftpException(SftpException.Failure, "file exists: " + path);
+                    if (found.IsDirectory)
+                        throw new SftpException(SftpException.Failure, "is a directory: " + path);
+                    n = found;
+                }
+                else
+                {
+                    if ((mode & (FileOpenMode.cfmCreate | FileOpenMode.cfmOpenOrCreate)) == 0)
+                        throw SftpException.NoSuchFile(path);
+                    if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
+                        throw SftpException.NoSuchFile(SftpPath.Parent(path));
+                    n = _nodes[path] = new Node(false);
+                }
+            }
+            if ((mode & FileOpenMode.cfmTruncate) != 0)
+                lock (n)
+                    SetLength(n, 0);
+            return new NodeStream(this, n, write);
+        }
+
+        /// <inheritdoc/>
+        public virtual SftpFileInfo GetInfo(string path)
+        {
+            Node n = Get(path);
+            lock (n)
+                return Info(SftpPath.Name(path), n);
+        }
+
+        /// <inheritdoc/>
+        public virtual IEnumerable<SftpFileInfo> List(string path)
+        {
+            List<SftpFileInfo> entries;
+            lock (_lock)
+            {
+                if (!_nodes.TryGetValue(path, out Node? dir))
+                    throw SftpException.NoSuchFile(path);
+                if (!dir.IsDirectory)
+                    throw new SftpException(SftpException.Failure, "not a directory: " + path);
+                // a snapshot: the listing does not change under the client while it reads it
+                entries = ChildrenOf(path).Select(kv => Info(SftpPath.Name(kv.Key), kv.Value)).ToList();
+            }
+            return entries;
+        }
+
+        /// <inheritdoc/>
+        public virtual void CreateDirectory(string path)
+        {
+            lock (_lock)
+            {
+                if (_nodes.ContainsKey(path))
+                    throw new SftpException(SftpException.Failure, "exists: " + path);
+                if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
+                    throw SftpException.NoSuchFile(SftpPath.Parent(path));
+                _nodes[path] = new Node(true);
+            }
+        }
+
+        /// <inheritdoc/>
+        public virtual void RemoveDirectory(string path)
+        {
+            lock (_lock)
+            {
+                if (path == "/")
+                    throw SftpException.AccessDenied("the root cannot be removed");
+                if (!_nodes.TryGetValue(path, out Node? n))
+                    throw SftpException.NoSuchFile(path);
+                if (!n.IsDirectory)
+                    throw new SftpException(SftpException.Failure, "not a directory: " + path);
+                if (ChildrenOf(path).Any())
+                    throw new SftpException(SftpException.Failure, "directory not empty: " + path);
+                _nodes.Remove(path);
+            }
+        }
+
+        /// <inheritdoc/>
+        public virtual void RemoveFile(string path)
+        {
+            lock (_lock)
+            {
+                if (!_nodes.TryGetValue(path, out Node? n))
+                    throw SftpException.NoSuchFile(path);
+                if (n.IsDirectory)
+                    throw new SftpException(SftpException.Failure, "is a directory: " + path);
+                _nodes.Remove(path);
+                lock (n)
+                    SetLength(n, 0); // give its bytes back to the quota
+            }
+        }
+
+        /// <inheritdoc/>
+        public virtual void Rename(string oldPath, string newPath)
+        {
+            lock (_lock)
+            {
+                if (oldPath == "/")
+                    throw SftpException.AccessDenied("the root cannot be renamed");
+                if (!_nodes.TryGetValue(oldPath, out Node? n))
+                    throw SftpException.NoSuchFile(oldPath);
+                if (_nodes.ContainsKey(newPath))
+                    throw new SftpException(SftpException.Failure, "exists: " + newPath);
+                if (!_nodes.TryGetValue(SftpPath.Parent(newPath), out Node? parent) || !parent.IsDirectory)
+                    throw SftpException.NoSuchFile(SftpPath.Parent(newPath));
+                if (n.IsDirectory && newPath.StartsWith(oldPath + "/", StringComparison.Ordinal))
+                    throw new SftpException(SftpException.Failure, "a directory cannot move into itself");
+                string prefix = oldPath + "/";
+                var moved = _nodes.Where(kv => kv.Key == oldPath || kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+                foreach (var kv in moved)
+                    _nodes.Remove(kv.Key);
+                foreach (var kv in moved)
+                    _nodes[newPath + kv.Key[oldPath.Length..]] = kv.Value;
+            }
+        }
+
+        /// <inheritdoc/>
+        public virtual void SetInfo(string path, SftpFileChange change)
+        {
+            Node n = Get(path);
+            lock (n)
+            {
+                if (change.Length is long size)
+                {
+                    if (n.IsDirectory)
+                        throw new SftpException(SftpException.Failure, "is a directory: " + path);
+                    SetLength(n, size);
+                }
+                if (change.LastWriteTime is DateTimeOffset m)
+                    n.MTime = m;
+                if (change.LastAccessTime is DateTimeOffset a)
+                    n.ATime = a;
+                if (change.Permissions is UnixFileMode p)
+                    n.Mode = p;
+            }
+        }
+
+        // ---- internals -----------------------------------------------------------------------
+
+        private Node Get(string path)
+        {
+            lock (_lock)
+                return _nodes.TryGetValue(path, out Node? n) ? n : throw SftpException.NoSuchFile(path);
+        }
+
+        private IEnumerable<KeyValuePair<string, Node>> ChildrenOf(string dir)
+        {
+            string prefix = dir == "/" ? "/" : dir + "/";
+            return _nodes.Where(kv => kv.Key != "/" && kv.Key.StartsWith(prefix, StringComparison.Ordinal) &&
+                                      kv.Key.IndexOf('/', prefix.Length) < 0)
+                         .OrderBy(kv => kv.Key, StringComparer.Ordinal);
+        }
+
+        private static SftpFileInfo Info(string name, Node n) => new()
+        {
+            Name = name,
+            IsDirectory = n.IsDirectory,
+            Length = n.IsDirectory ? 0 : n.Length,
+            LastWriteTime = n.MTime,
+            LastAccessTime = n.ATime,
+            Permissions = n.Mode,
+        };
+
+        // Callers hold the node's lock.
+        private void SetLength(Node n, long length)
+        {
+            if (length < 0)
+                throw new SftpException(OperationStatus.ostInvalidParameter, "negative size");
+            Reserve(length - n.Length);
+            if (length > n.Data.Length)
+                Array.Resize(ref n.Data, checked((int)length));
+            else if (length < n.Length)
+                n.Data.AsSpan((int)length, (int)(n.Length - length)).Clear();
+            n.Length = length;
+            n.MTime = DateTimeOffset.UtcNow;
+        }
+
+        private void WriteAt(Node n, long offset, ReadOnlySpan<byte> data)
+        {
+            long end = offset + data.Length;
+            if (end > int.MaxValue)
+                throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            if (end > n.Length)
+            {
+                Reserve(end - n.Length);
+                if (end > n.Data.Length)
+                    Array.Resize(ref n.Data, (int)Math.Min(int.MaxValue, Math.Max(end, 2L * n.Data.Length)));
+                n.Length = end;
+            }
+            data.CopyTo(n.Data.AsSpan((int)offset));
+            n.MTime = DateTimeOffset.UtcNow;
+        }
+
+        private void Reserve(long delta)
+        {
+            if (delta <= 0)
+            {
+                Interlocked.Add(ref _totalBytes, delta);
+                return;
+            }
+            if (Interlocked.Add(ref _totalBytes, delta) > MaxTotalBytes)
+            {
+                Interlocked.Add(ref _totalBytes, -delta);
+                throw new SftpException(SftpException.Failure, "quota exceeded");
+            }
+        }
+
+        /// <summary>A stream over one file's bytes with its own position; every call locks the file.</summary>
+        private sealed class NodeStream : Stream
+        {
+            private readonly MemoryFileSystem _fs;
+            private readonly Node _n;
+            private readonly bool _write;
+            private long _pos;
+            private bool _closed;
+
+            internal NodeStream(MemoryFileSystem fs, Node n, bool write)
+            {
+                _fs = fs;
+                _n = n;
+                _write = write;
+            }
+
+            public override bool CanRead => !_closed;
+            public override bool CanSeek => !_closed;
+            public override bool CanWrite => !_closed && _write;
+
+            public override long Length
+            {
+                get
+                {
+                    lock (_n)
+                        return _n.Length;
+                }
+            }
+
+            public override long Position
+            {
+                get => _pos;
+                set => _pos = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+            }
+
+            public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+            public override int Read(Span<byte> buffer)
+            {
+                lock (_n)
+                {
+                    if (_pos >= _n.Length)
+                        return 0;
+                    int n = (int)Math.Min(buffer.Length, _n.Length - _pos);
+                    _n.Data.AsSpan((int)_pos, n).CopyTo(buffer);
+                    _pos += n;
+                    _n.ATime = DateTimeOffset.UtcNow;
+                    return n;
+                }
+            }
+
+            public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+            public override void Write(ReadOnlySpan<byte> buffer)
+            {
+                if (!CanWrite)
+                    throw SftpException.AccessDenied("the file is open for reading only");
+                lock (_n)
+                {
+                    _fs.WriteAt(_n, _pos, buffer);
+                    _pos += buffer.Length;
+                }
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => _pos + offset,
+                _ => Length + offset,
+            };
+
+            public override void SetLength(long value)
+            {
+                if (!CanWrite)
+                    throw SftpException.AccessDenied("the file is open for reading only");
+                lock (_n)
+                    _fs.SetLength(_n, value);
+            }
+
+            public override void Flush() { }
+
+            protected override void Dispose(bool disposing)
+            {
+                _closed = true;
+                base.Dispose(disposing);
+            }
+        }
+    }
+}

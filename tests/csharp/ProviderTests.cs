@@ -1,0 +1,268 @@
+#nullable enable
+using System.Collections.Concurrent;
+using System.Text;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using SFTPKit;
+using Xunit;
+
+namespace SFTPKit.Tests;
+
+/// <summary>
+/// The file system provider layer (ISftpFileSystem, MemoryFileSystem, SftpException) against a real
+/// client (SSH.NET), with no BaseDir: every byte the client sees comes from the provider.
+/// </summary>
+[Collection("server")]
+public class ProviderTests
+{
+    private static TestServer Serve(Func<SftpSession, ISftpFileSystem> factory, Action<SFTPServer>? more = null) =>
+        new(srv =>
+        {
+            srv.BaseDir = ""; // nothing on disk: a provider that fell through to the local fs would fail
+            srv.UseFileSystem(factory);
+            more?.Invoke(srv);
+        });
+
+    [Fact]
+    public void MemoryFileSystemServesEveryOperation()
+    {
+        var fs = new MemoryFileSystem();
+        fs.WriteAllBytes("/README.txt", Encoding.UTF8.GetBytes("in memory\n"));
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        Assert.Equal("in memory\n", c.ReadAllText("/README.txt"));
+
+        byte[] big = new byte[700_000]; // several READ/WRITE requests, pipelined by the client
+        new Random(3).NextBytes(big);
+        c.CreateDirectory("/d");
+        c.UploadFile(new MemoryStream(big), "/d/big.bin");
+        Assert.Equal(big, fs.ReadAllBytes("/d/big.bin"));
+        var back = new MemoryStream();
+        c.DownloadFile("/d/big.bin", back);
+        Assert.Equal(big, back.ToArray());
+
+        Assert.Equal(new[] { "README.txt", "d" }, c.ListDirectory("/").Select(f => f.Name).Where(n => n is not "." and not "..").OrderBy(n => n, StringComparer.Ordinal));
+        var attrs = c.GetAttributes("/d/big.bin");
+        Assert.Equal(big.Length, attrs.Size);
+        Assert.True(c.GetAttributes("/d").IsDirectory);
+
+        c.RenameFile("/d/big.bin", "/d/moved.bin");
+        Assert.False(fs.Exists("/d/big.bin"));
+        Assert.True(fs.Exists("/d/moved.bin"));
+
+        // SETSTAT: a new mtime and permissions arrive in the provider
+        var when = new DateTime(2020, 5, 6, 7, 8, 9, DateTimeKind.Utc);
+        var change = c.GetAttributes("/d/moved.bin");
+        change.LastWriteTimeUtc = when;
+        change.LastAccessTimeUtc = when;
+        change.OwnerCanExecute = true;
+        c.SetAttributes("/d/moved.bin", change);
+        SftpFileInfo info = fs.GetInfo("/d/moved.bin");
+        Assert.Equal(new DateTimeOffset(when), info.LastWriteTime);
+        Assert.True((info.Permissions!.Value & UnixFileMode.UserExecute) != 0);
+        Assert.Equal(when, c.GetAttributes("/d/moved.bin").LastWriteTimeUtc);
+
+        Assert.Throws<SftpPathNotFoundException>(() => c.ReadAllText("/nope"));
+        c.DeleteFile("/d/moved.bin");
+        Assert.Throws<SftpPermissionDeniedException>(() => c.DeleteDirectory("/")); // the root stays
+        c.DeleteDirectory("/d");
+        Assert.False(fs.Exists("/d"));
+        Assert.Equal(10, fs.TotalBytes); // the quota got the removed file's bytes back
+        Assert.Equal("/d", SftpPath.Normalize("/a/../d/."));
+        Assert.Equal("/", c.WorkingDirectory);
+    }
+
+    [Fact]
+    public void TheProviderStatusAndMessageReachTheClient()
+    {
+        var fs = new Refusing();
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        var denied = Assert.Throws<SftpPermissionDeniedException>(() => c.ReadAllText("/secret.txt"));
+        Assert.Equal("alice's files are closed today", denied.Message);
+        var missing = Assert.Throws<SftpPathNotFoundException>(() => c.GetAttributes("/gone"));
+        Assert.StartsWith("No such file: /gone", missing.Message); // SSH.NET appends the path
+        // an exception that is not an SftpException: standard text, the error is reported
+        long before = t.Server.HandlerExceptionCount;
+        Assert.Throws<SftpPermissionDeniedException>(() => c.CreateDirectory("/x"));
+        Assert.Equal(before + 1, t.Server.HandlerExceptionCount);
+        Assert.IsType<UnauthorizedAccessException>(t.Server.LastHandlerException);
+        // the message belongs to its request only: the next failure has its own standard text
+        var other = Assert.ThrowsAny<Renci.SshNet.Common.SftpException>(() => c.RenameFile("/a", "/b"));
+        Assert.DoesNotContain("closed today", other.Message);
+    }
+
+    private sealed class Refusing : MemoryFileSystem
+    {
+        public override Stream OpenFile(string path, FileOpenMode mode) =>
+            throw new SFTPKit.SftpException(OperationStatus.ostAccessDenied, "alice's files are closed today");
+
+        public override void CreateDirectory(string path) => throw new UnauthorizedAccessException("no");
+    }
+
+    [Fact]
+    public void EachSessionGetsItsOwnFileSystemFromTheFactory()
+    {
+        var sessions = new ConcurrentQueue<SftpSession>();
+        var disposed = new ConcurrentQueue<string>();
+        using var t = Serve(s =>
+        {
+            sessions.Enqueue(s);
+            var fs = new PerUser(s.User, disposed);
+            fs.WriteAllBytes("/whoami", Encoding.UTF8.GetBytes(s.User));
+            return fs;
+        }, srv =>
+        {
+            srv.UserCount = 2;
+            srv.SetUserUsername(1, "bob");
+            srv.SetUserPassword(1, "bob");
+        });
+        using (var demo = t.Client())
+        using (var bob = t.Client("bob", "bob"))
+        {
+            demo.Connect();
+            bob.Connect();
+            Assert.Equal("demo", demo.ReadAllText("/whoami"));
+            Assert.Equal("bob", bob.ReadAllText("/whoami"));
+            demo.WriteAllText("/mine", "demo's");
+            Assert.False(bob.Exists("/mine")); // another session's object
+            Assert.True(demo.Exists("/mine"));
+        }
+        Assert.Equal(2, sessions.Count);
+        Assert.All(sessions, s => Assert.Equal("127.0.0.1", s.RemoteAddress));
+        Assert.All(sessions, s => Assert.InRange(s.RemotePort, 1, 65535));
+        Assert.Equal(2, sessions.Select(s => s.ConnectionId).Distinct().Count());
+        // disposed when the session ends
+        Assert.True(SpinWait.SpinUntil(() => disposed.Count == 2, TimeSpan.FromSeconds(10)));
+        Assert.Equal(new[] { "bob", "demo" }, disposed.OrderBy(x => x));
+    }
+
+    private sealed class PerUser : MemoryFileSystem, IDisposable
+    {
+        private readonly string _user;
+        private readonly ConcurrentQueue<string> _disposed;
+
+        public PerUser(string user, ConcurrentQueue<string> disposed)
+        {
+            _user = user;
+            _disposed = disposed;
+        }
+
+        public void Dispose() => _disposed.Enqueue(_user);
+    }
+
+    [Fact]
+    public void ConcurrentClientsOnASharedProviderKeepTheirDataApart()
+    {
+        const int clients = 8;
+        var fs = new MemoryFileSystem();
+        using var t = Serve(_ => fs, srv =>
+        {
+            srv.Config("MaxStartups=0");
+            srv.Config("PerSourceMaxStartups=0");
+        });
+        var errors = new ConcurrentQueue<Exception>();
+        var threads = Enumerable.Range(0, clients).Select(i => new Thread(() =>
+        {
+            try
+            {
+                using var c = t.Client();
+                c.Connect();
+                byte[] data = new byte[150_000 + i * 1000];
+                new Random(i).NextBytes(data);
+                for (int round = 0; round < 3; round++)
+                {
+                    c.UploadFile(new MemoryStream(data), $"/f{i}.bin", true);
+                    var back = new MemoryStream();
+                    c.DownloadFile($"/f{i}.bin", back);
+                    Assert.Equal(data, back.ToArray());
+                }
+                Assert.Contains($"f{i}.bin", c.ListDirectory("/").Select(f => f.Name));
+            }
+            catch (Exception ex)
+            {
+                errors.Enqueue(ex);
+            }
+        })).ToList();
+        threads.ForEach(th => th.Start());
+        threads.ForEach(th => Assert.True(th.Join(TimeSpan.FromSeconds(120))));
+        Assert.Empty(errors);
+        Assert.Equal(clients, fs.List("/").Count());
+    }
+
+    [Fact]
+    public void AStreamThatCannotSeekServesSequentialTransfers()
+    {
+        var uploaded = new ConcurrentDictionary<string, byte[]>();
+        using var t = Serve(_ => new Sequential(uploaded));
+        using var c = t.Client();
+        c.Connect();
+        byte[] data = new byte[400_000];
+        new Random(5).NextBytes(data);
+        c.UploadFile(new MemoryStream(data), "/up.bin");
+        Assert.Equal(data, uploaded["/up.bin"]); // committed at CLOSE, as an object store would
+        var back = new MemoryStream();
+        c.DownloadFile("/up.bin", back);
+        Assert.Equal(data, back.ToArray());
+    }
+
+    /// <summary>An object-store-like provider: uploads are one PUT at close, downloads one GET stream.</summary>
+    private sealed class Sequential : MemoryFileSystem
+    {
+        private readonly ConcurrentDictionary<string, byte[]> _store;
+
+        public Sequential(ConcurrentDictionary<string, byte[]> store) => _store = store;
+
+        public override Stream OpenFile(string path, FileOpenMode mode) =>
+            (mode & FileOpenMode.cfmWrite) != 0
+                ? new Upload(b => _store[path] = b)
+                : new NoSeek(new MemoryStream(_store.TryGetValue(path, out var b) ? b : throw SFTPKit.SftpException.NoSuchFile(path)));
+
+        public override SftpFileInfo GetInfo(string path) =>
+            _store.TryGetValue(path, out var b) ? SftpFileInfo.File(SftpPath.Name(path), b.Length)
+            : path == "/" ? SftpFileInfo.Directory("/") : throw SFTPKit.SftpException.NoSuchFile(path);
+
+        private sealed class Upload : MemoryStream
+        {
+            private readonly Action<byte[]> _commit;
+
+            public Upload(Action<byte[]> commit) => _commit = commit;
+
+            public override bool CanSeek => false;
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                    _commit(ToArray());
+                base.Dispose(disposing);
+            }
+        }
+
+        private sealed class NoSeek : Stream
+        {
+            private readonly Stream _inner;
+
+            public NoSeek(Stream inner) => _inner = inner;
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => false;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            public override void Flush() { }
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
+    }
+
+    [Fact]
+    public void UseFileSystemTwiceIsRefused()
+    {
+        using var srv = new SFTPServer();
+        srv.UseFileSystem(new MemoryFileSystem());
+        Assert.Throws<InvalidOperationException>(() => srv.UseFileSystem(new MemoryFileSystem()));
+    }
+}
