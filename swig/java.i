@@ -357,3 +357,103 @@ int sfk_java_live_registrations(void)
     return atomic_load(&sfk_java_live_users);
 }
 %}
+
+/* ---- caller-owned buffers for get/set_client_buffer (issue 14 item 4) -------------------------
+ * The generated setClientBuffer(long, String, byte[]) / getClientBuffer(long, String) copy a
+ * whole Java array per call (a fresh byte[] for every READ and WRITE event). These take the
+ * application's own memory instead: a direct ByteBuffer by address, or a byte[] region, so a
+ * handler that reuses one buffer allocates nothing per event. The get_* calls return the number
+ * of bytes the write carries; when that is more than `cap` nothing is copied (the Java side
+ * reports it). A negative value is -(error code) with the library's last error set. */
+%typemap(jni) jobject sfk_buf "jobject"
+%typemap(jtype) jobject sfk_buf "java.nio.ByteBuffer"
+%typemap(jstype) jobject sfk_buf "java.nio.ByteBuffer"
+%typemap(javain) jobject sfk_buf "$javainput"
+%typemap(jni) jbyteArray sfk_arr "jbyteArray"
+%typemap(jtype) jbyteArray sfk_arr "byte[]"
+%typemap(jstype) jbyteArray sfk_arr "byte[]"
+%typemap(javain) jbyteArray sfk_arr "$javainput"
+
+%{
+/* The [pos, pos+len) window of a direct buffer, or NULL with IllegalArgumentException pending. */
+static uint8_t *sfk_java_direct_window(JNIEnv *jenv, jobject buf, int32_t pos, int32_t len)
+{
+    uint8_t *base = buf ? (uint8_t *)(*jenv)->GetDirectBufferAddress(jenv, buf) : NULL;
+    jlong cap = base ? (*jenv)->GetDirectBufferCapacity(jenv, buf) : -1;
+    if (!base || pos < 0 || len < 0 || (jlong)pos + len > cap) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                                "sftpkit: not a direct buffer, or the window lies outside it");
+        return NULL;
+    }
+    return base + pos;
+}
+
+static int sfk_java_array_window_ok(JNIEnv *jenv, jbyteArray arr, int32_t off, int32_t len)
+{
+    if (!arr || off < 0 || len < 0 || (jlong)off + len > (*jenv)->GetArrayLength(jenv, arr)) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaIndexOutOfBoundsException,
+                                "sftpkit: offset/length outside the array");
+        return 0;
+    }
+    return 1;
+}
+%}
+
+%inline %{
+int sfk_java_set_client_buffer_direct(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id, const char *handle,
+                                      jobject sfk_buf, int32_t pos, int32_t len)
+{
+    uint8_t *p = sfk_java_direct_window(jenv_, sfk_buf, pos, len);
+    if (!p)
+        return SFTPKIT_ERROR_INVALID_PARAMETER;
+    return sftpkit_server_set_client_buffer(s, connection_id, handle, p, (size_t)len);
+}
+
+int sfk_java_set_client_buffer_array(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id, const char *handle,
+                                     jbyteArray sfk_arr, int32_t off, int32_t len)
+{
+    if (!sfk_java_array_window_ok(jenv_, sfk_arr, off, len))
+        return SFTPKIT_ERROR_INVALID_PARAMETER;
+    /* Critical access pins the array without a copy; the call only copies into the reply
+     * (a short lock, no JNI calls, nothing that waits for the application). */
+    uint8_t *base = (uint8_t *)(*jenv_)->GetPrimitiveArrayCritical(jenv_, sfk_arr, NULL);
+    if (!base)
+        return SFTPKIT_ERROR_OUT_OF_MEMORY;
+    int rc = sftpkit_server_set_client_buffer(s, connection_id, handle, base + off, (size_t)len);
+    (*jenv_)->ReleasePrimitiveArrayCritical(jenv_, sfk_arr, base, JNI_ABORT);
+    return rc;
+}
+
+int64_t sfk_java_get_client_buffer_direct(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id,
+                                          const char *handle, jobject sfk_buf, int32_t pos, int32_t cap)
+{
+    uint8_t *p = sfk_java_direct_window(jenv_, sfk_buf, pos, cap);
+    if (!p)
+        return -SFTPKIT_ERROR_INVALID_PARAMETER;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = sftpkit_server_get_client_buffer(s, connection_id, handle, &data, &len);
+    if (rc)
+        return -(int64_t)rc;
+    if (len <= (size_t)cap && len)
+        memcpy(p, data, len);
+    sftpkit_free(data);
+    return (int64_t)len;
+}
+
+int64_t sfk_java_get_client_buffer_array(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id,
+                                         const char *handle, jbyteArray sfk_arr, int32_t off, int32_t cap)
+{
+    if (!sfk_java_array_window_ok(jenv_, sfk_arr, off, cap))
+        return -SFTPKIT_ERROR_INVALID_PARAMETER;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = sftpkit_server_get_client_buffer(s, connection_id, handle, &data, &len);
+    if (rc)
+        return -(int64_t)rc;
+    if (len <= (size_t)cap && len)
+        (*jenv_)->SetByteArrayRegion(jenv_, sfk_arr, off, (jsize)len, (const jbyte *)data);
+    sftpkit_free(data);
+    return (int64_t)len;
+}
+%}

@@ -227,10 +227,10 @@ class EventsTest {
             byte[][] strs = new byte[sh.params.length][];
             strs[1] = FireHooks.utf8("a\u00e9.txt");
             strs[2] = FireHooks.utf8("");
-            ints[3] = FileRequestAction.fraAuto;
+            ints[3] = FileRequestAction.fraAuto.value();
             FireHooks.fire(FireHooks.ptr(s), sh.id, ints, strs);
             assertArrayEquals(FireHooks.utf8("/srv/\u00fc/\ud83d\ude00/a\u00e9.txt"), strs[2]);
-            assertEquals(FileRequestAction.fraCustom, ints[3]);
+            assertEquals(FileRequestAction.fraCustom.value(), ints[3]);
         }
     }
 

@@ -90,13 +90,13 @@ class HandlerExceptionsTest {
             s.setOnAccept(e -> {
                 throw new RuntimeException("no");
             });
-            assertEquals(FileRequestAction.fraAbort, fireInts(s, "on_before_upload_file", FileRequestAction.fraAuto)[2]);
-            assertEquals(OperationStatus.ostAccessDenied, fireInts(s, "on_open_file", OperationStatus.ostOk)[4]);
+            assertEquals(FileRequestAction.fraAbort.value(), fireInts(s, "on_before_upload_file", FileRequestAction.fraAuto.value())[2]);
+            assertEquals(OperationStatus.ostAccessDenied.value(), fireInts(s, "on_open_file", OperationStatus.ostOk.value())[4]);
             assertEquals(0, fireInts(s, "on_accept", 1)[2], "on_accept: accept fails closed");
             s.setOnAfterRemove(e -> {
                 throw new RuntimeException("no");
             });
-            assertEquals(OperationStatus.ostOk, fireInts(s, "on_after_remove", OperationStatus.ostOk)[2],
+            assertEquals(OperationStatus.ostOk.value(), fireInts(s, "on_after_remove", OperationStatus.ostOk.value())[2],
                     "on_after_* keep the library's status: the operation already happened");
             assertEquals(4, s.getHandlerExceptionCount());
         }
