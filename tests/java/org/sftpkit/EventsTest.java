@@ -112,14 +112,25 @@ class EventsTest {
         return after;
     }
 
+    /** The C-level value: getXValue() where a typed getX() (an enum) takes the plain name. */
     static Object get(Object event, String param) throws Exception {
-        return event.getClass().getMethod("get" + Shape.pascal(param)).invoke(event);
+        try {
+            return event.getClass().getMethod("get" + Shape.pascal(param) + "Value").invoke(event);
+        } catch (NoSuchMethodException plain) {
+            return event.getClass().getMethod("get" + Shape.pascal(param)).invoke(event);
+        }
     }
 
     static void set(Object event, Shape sh, int i, Object v) throws Throwable {
         Class<?> t = sh.types[i] == 0 ? boolean.class : sh.types[i] == 1 ? long.class : String.class;
         try {
-            event.getClass().getMethod("set" + Shape.pascal(sh.params[i]), t).invoke(event, v);
+            Method m;
+            try {
+                m = event.getClass().getMethod("set" + Shape.pascal(sh.params[i]), t);
+            } catch (NoSuchMethodException typed) { // an enum-typed setX: the number is setXValue
+                m = event.getClass().getMethod("set" + Shape.pascal(sh.params[i]) + "Value", t);
+            }
+            m.invoke(event, v);
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.ReadOnlyFileSystemException;
@@ -555,10 +555,9 @@ final class ProviderBridge implements SFTPServerListener {
     /** The OperationStatus value for t (0: a generic failure), logged. */
     private long failure(SFTPKitEvent e, String what, Throwable t) {
         long st = statusOf(t);
-        if (t instanceof SftpException || t instanceof NoSuchFileException || t instanceof FileAlreadyExistsException
-                || t instanceof AccessDeniedException) {
-            log(Level.DEBUG, e.getEventName() + ": " + what + ": " + t.getMessage(), null);
-        } else {
+        if (t instanceof SftpException || t instanceof FileSystemException) { // the client's business
+            log(Level.DEBUG, e.getEventName() + ": " + what + ": " + t, null);
+        } else { // a bug or an outage of the provider: the operator's business
             log(Level.WARNING, e.getEventName() + ": " + what + " failed", t);
         }
         StatusMessages.set(e, t.getMessage());
