@@ -36,31 +36,35 @@ JAVA_KEYWORDS = {
     "record", "yield"}
 
 
-# Which integer properties and event parameters carry one of the document's value sets, and which
-# string properties are date-times. The value sets themselves come from the spec ("enums"); this
-# table only says where they are used (the spec's type for them is plain int64 / string). Typed
-# accessors take the plain names (getModes() -> Set<FileOpenMode>); the C-level value stays
-# reachable as getXValue()/setXValue(long) and, for times, getXText()/setXText(String).
-FLAG_GROUPS = {"file_open_mode", "file_access", "auth_type"}  # bit sets (a value may hold several)
-PROP_ENUMS = {"auth_types": ("auth_type", True), "client_file_entry_file_type": ("file_type", False),
-              "external_crypto_method": ("external_crypto_method", False),
-              "external_crypto_mode": ("external_crypto_mode", False),
-              "user_otp_algorithm": ("otp_algorithm", False)}
-PARAM_ENUMS = {"operation_status": ("operation_status", False), "action": ("file_request_action", False),
-               "auth_type": ("auth_type", False), "modes": ("file_open_mode", True),
-               "access": ("file_access", True)}
+# Which integer properties and event parameters carry one of the document's value sets comes from
+# spec/sftpkit.json "value_sets" (spec_model: prop_value_set, param_value_set, flag_sets); which
+# string properties are date-times is listed here. Typed accessors take the plain names
+# (getModes() -> Set<FileOpenMode>); the C-level value stays reachable as getXValue()/setXValue(long)
+# and, for times, getXText()/setXText(String).
 TIME_PROPS = {"client_file_entry_a_time", "client_file_entry_c_time", "client_file_entry_m_time"}
+VALUE_SETS = {"props": {}, "params": {}, "flags": set()}  # filled from the model by outputs()
+
+
+def load_value_sets(m):
+    VALUE_SETS["props"] = dict(m.prop_value_set)
+    VALUE_SETS["params"] = dict(m.param_value_set)
+    VALUE_SETS["flags"] = set(m.flag_sets)
+    for name in TIME_PROPS:
+        if name not in m.prop_by_name:
+            raise SystemExit("gen_java: TIME_PROPS names an unknown property %s" % name)
+
+
+def _enum_of(group):
+    return (pascal(group), group in VALUE_SETS["flags"]) if group else None
 
 
 def prop_enum(p):
     """(EnumClass, is_set) for an enum-typed int property, else None."""
-    t = PROP_ENUMS.get(p.name)
-    return (pascal(t[0]), t[1]) if t and p.type == "int" else None
+    return _enum_of(VALUE_SETS["props"].get(p.name)) if p.type == "int" else None
 
 
 def param_enum(p):
-    t = PARAM_ENUMS.get(p.name)
-    return (pascal(t[0]), t[1]) if t and p.type == "int" else None
+    return _enum_of(VALUE_SETS["params"].get(p.name)) if p.type == "int" else None
 
 
 def typed(enum):
@@ -657,7 +661,7 @@ def event_java(e):
             o.append("    private boolean %sSet;" % p.camel)
     o.append("")
     o.append("    %s(SFTPServer server, long ev) {" % cls)
-    o.append("        super(server, \"%s\");" % e.name)
+    o.append("        super(server, \"%s\", ev);" % e.name)
     for p in e.params:
         if p.type == "bool":
             rd = "readInt(ev, P.%s) != 0" % p.name.upper()
@@ -859,9 +863,9 @@ def error_code_java(m):
 
 def enum_java(group, values):
     """A Java enum per value set: constants with the document's names and numbers, value() and
-    of(long); bit sets (FLAG_GROUPS) also setOf(long) / maskOf(Collection)."""
+    of(long); bit sets (value_sets "flags") also setOf(long) / maskOf(Collection)."""
     cls = pascal(group)
-    is_flags = group in FLAG_GROUPS
+    is_flags = group in VALUE_SETS["flags"]
     o = header()
     o.append("/**")
     o.append(" * The reference document's %s values%s." % (
@@ -968,6 +972,7 @@ def info_java(m):
 
 
 def outputs(m):
+    load_value_sets(m)
     out = {
         OUT + "SFTPServer.java": (server_java(m), False),
         OUT + "SFTPServerListener.java": (listener_java(m), False),

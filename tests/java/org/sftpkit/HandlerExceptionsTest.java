@@ -134,7 +134,7 @@ class HandlerExceptionsTest {
     }
 
     /** A System.Logger that keeps what it is given. */
-    static final class CapturingLogger implements System.Logger {
+    static class CapturingLogger implements System.Logger {
         final java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         @Override

@@ -25,12 +25,14 @@ final class EventHub {
     private long registration; // guarded by this; native sfk_java_user*, valid while the server lives
     private volatile HandlerExceptionHandler exceptionHandler;
     private volatile System.Logger logger = Logging.defaultLogger();
+    private final NativeLog nativeLog;
     private volatile Throwable lastException;
     private final AtomicLong exceptions = new AtomicLong();
 
     EventHub(SFTPServer server, NativeHandle handle) {
         this.handle = handle;
         this.dispatcher = new Dispatcher(server, handle);
+        this.nativeLog = NativeLog.install(handle, logger);
         SFTPServerListener[][] byId = new SFTPServerListener[EventTable.MAX_ID + 1][];
         java.util.Arrays.fill(byId, NONE);
         this.listenersById = byId;
@@ -174,6 +176,10 @@ final class EventHub {
 
     void setLogger(System.Logger l) {
         logger = l != null ? l : Logging.defaultLogger();
+        NativeLog sink = nativeLog;
+        if (sink != null) {
+            sink.setLogger(logger);
+        }
     }
 
     void setExceptionHandler(HandlerExceptionHandler h) {

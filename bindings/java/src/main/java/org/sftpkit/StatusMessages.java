@@ -1,15 +1,21 @@
 package org.sftpkit;
 
 /**
- * The message text that goes with a failed reply. The C library has no call for it yet on this
- * branch (being added for all bindings; see docs/vfs/java.md), so the provider layer only logs the
- * message and the client gets the status code with the library's standard text.
+ * The message text that goes with a failed reply (sftpkit_event_set_status_message), set by the
+ * provider layer from the exception's message. Never fails the request itself.
  */
 final class StatusMessages {
     private StatusMessages() {
     }
 
     static void set(SFTPKitEvent e, String message) {
-        // no C entry point yet: the status code still reaches the client
+        if (message == null || message.isEmpty() || !e.isOpen()) {
+            return;
+        }
+        try {
+            e.setStatusMessage(message);
+        } catch (RuntimeException ignored) {
+            // the status code still reaches the client
+        }
     }
 }
