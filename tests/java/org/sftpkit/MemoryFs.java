@@ -37,7 +37,7 @@ final class MemoryFs implements SftpFileSystem {
             throw new SftpException(OperationStatus.ostAccessDenied, "denied by the test provider");
         }
         if (path.equals("/boom")) {
-            throw new IllegalStateException("a bug in the provider");
+            throw new IllegalStateException("a bug in the provider: internal-detail");
         }
         if (dirs.contains(path)) {
             throw new SftpException(null, path + " is a directory");

@@ -560,7 +560,11 @@ final class ProviderBridge implements SFTPServerListener {
         } else { // a bug or an outage of the provider: the operator's business
             log(Level.WARNING, e.getEventName() + ": " + what + " failed", t);
         }
-        StatusMessages.set(e, t.getMessage());
+        // Only an SftpException's message is meant for the client: other exceptions can carry
+        // host paths (FileSystemException) or internals (a bug's message); those get the status alone.
+        if (t instanceof SftpException) {
+            StatusMessages.set(e, t.getMessage());
+        }
         return st;
     }
 
