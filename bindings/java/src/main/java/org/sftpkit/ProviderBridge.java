@@ -350,7 +350,7 @@ final class ProviderBridge implements SFTPServerListener {
                 if (a == null || a.getName() == null || a.getName().isEmpty()) {
                     continue;
                 }
-                putEntry(a, Paths.child(l.dir, a.getName()), true);
+                Entries.put(server, a, Paths.child(l.dir, a.getName()), true);
                 server.setClientFileEntry(conn, handle);
                 sent++;
             }
@@ -362,31 +362,6 @@ final class ProviderBridge implements SFTPServerListener {
         if (l.source instanceof AutoCloseable) {
             quietly("close the listing of " + l.dir, (AutoCloseable) l.source);
         }
-    }
-
-    /** Fills every client_file_entry_* field (they keep their values between entries). */
-    private void putEntry(SftpAttributes a, String path, boolean listing) {
-        SFTPServer s = server;
-        boolean dir = a.isDirectory();
-        int mode = a.getPermissions() != null ? a.getPermissions() : (dir ? 0755 : 0644);
-        s.setClientFileEntryName(a.getName() != null ? a.getName() : Paths.name(path));
-        s.setClientFileEntryPath(path);
-        s.setClientFileEntryDirectory(dir);
-        s.setClientFileEntryFileType(a.getType() != null ? a.getType() : FileType.cftFile);
-        s.setClientFileEntrySize(a.getSize());
-        s.setClientFileEntryMTime(a.getModified());
-        s.setClientFileEntryATime(a.getAccessed() != null ? a.getAccessed() : a.getModified());
-        s.setClientFileEntryUserRead((mode & 0400) != 0);
-        s.setClientFileEntryUserWrite((mode & 0200) != 0);
-        s.setClientFileEntryUserExecute((mode & 0100) != 0);
-        s.setClientFileEntryGroupRead((mode & 040) != 0);
-        s.setClientFileEntryGroupWrite((mode & 020) != 0);
-        s.setClientFileEntryGroupExecute((mode & 010) != 0);
-        s.setClientFileEntryOtherRead((mode & 04) != 0);
-        s.setClientFileEntryOtherWrite((mode & 02) != 0);
-        s.setClientFileEntryOtherExecute((mode & 01) != 0);
-        s.setClientFileEntryOwner(a.getOwner() != null ? a.getOwner() : "");
-        s.setClientFileEntryLongName(listing && a.getLongName() != null ? a.getLongName() : "");
     }
 
     // ---- attributes ---------------------------------------------------------------------------
@@ -421,7 +396,7 @@ final class ProviderBridge implements SFTPServerListener {
             if (a == null) {
                 throw SftpException.noSuchFile(path);
             }
-            putEntry(a, path, false);
+            Entries.put(server, a, path, false);
             server.setClientFileEntry(e.getConnectionId(), handle);
             e.setOperationStatusValue(OperationStatus.ostOk.value());
         } catch (Throwable t) {
@@ -436,7 +411,7 @@ final class ProviderBridge implements SFTPServerListener {
         String path = e.getPath();
         try {
             server.getClientFileEntry(e.getConnectionId(), handle);
-            SftpAttributes change = requestedChange();
+            SftpAttributes change = Entries.requestedChange(server);
             SftpFile f = handle.isEmpty() ? null : s.files.get(handle);
             if (f != null) {
                 path = s.filePaths.getOrDefault(handle, path);
@@ -455,22 +430,6 @@ final class ProviderBridge implements SFTPServerListener {
         } catch (Throwable t) {
             e.setOperationStatusValue(failure(e, "setstat " + path, t));
         }
-    }
-
-    /** The client_file_entry_* values get_client_file_entry filled during on_set_attributes. */
-    private SftpAttributes requestedChange() {
-        SFTPServer s = server;
-        SftpAttributes a = new SftpAttributes().size(s.getClientFileEntrySize());
-        FileType t = s.getClientFileEntryFileType();
-        if (t != null && t != FileType.cftUnknown) { // cftUnknown: permissions not part of the request
-            int mode = (s.getClientFileEntryUserRead() ? 0400 : 0) | (s.getClientFileEntryUserWrite() ? 0200 : 0)
-                    | (s.getClientFileEntryUserExecute() ? 0100 : 0) | (s.getClientFileEntryGroupRead() ? 040 : 0)
-                    | (s.getClientFileEntryGroupWrite() ? 020 : 0) | (s.getClientFileEntryGroupExecute() ? 010 : 0)
-                    | (s.getClientFileEntryOtherRead() ? 04 : 0) | (s.getClientFileEntryOtherWrite() ? 02 : 0)
-                    | (s.getClientFileEntryOtherExecute() ? 01 : 0);
-            a.permissions(mode);
-        }
-        return a.modified(s.getClientFileEntryMTime()).accessed(s.getClientFileEntryATime());
     }
 
     // ---- names --------------------------------------------------------------------------------
