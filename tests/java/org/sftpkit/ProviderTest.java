@@ -172,6 +172,35 @@ class ProviderTest {
     }
 
     @Test
+    void stoppingTheServerClosesEverySessionsFileSystem() throws Exception {
+        int port = ServerTest.freePort();
+        ConcurrentLinkedQueue<MemoryFs> made = new ConcurrentLinkedQueue<>();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> {
+                MemoryFs fs = new MemoryFs(session);
+                made.add(fs);
+                return fs;
+            });
+            s.start();
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='a', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "f = s.open('/kept-open.txt', 'wb'); f.write(b'x')",
+                    "print('open', flush=True)",
+                    "sys.stdin.readline()"), "" + port).redirectErrorStream(true).start();
+            assertEquals("open", new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine());
+            s.stop(); // the client is still connected, with a file open
+            assertEquals(1, made.size());
+            assertTrue(made.peek().closed, "stop() ends the session and closes its file system");
+            p.getOutputStream().close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void nullFactoryResultIsARefusalNotACrash() throws Exception {
         int port = ServerTest.freePort();
         try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
