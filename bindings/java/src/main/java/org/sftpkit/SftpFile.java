@@ -13,7 +13,8 @@ import java.nio.ByteBuffer;
 public interface SftpFile extends AutoCloseable {
     /**
      * Reads up to {@code dst.remaining()} bytes at offset into dst (advancing its position).
-     * A short read is fine; the binding asks again for the rest of the client's request.
+     * A short read is fine; the binding asks again for the rest of the client's request. 0 with
+     * room left stops there (nothing read at all is end of file for the client).
      *
      * @param offset where to read
      * @param dst where to put the bytes (a direct buffer of at most the client's read size)
