@@ -357,3 +357,182 @@ int sfk_java_live_registrations(void)
     return atomic_load(&sfk_java_live_users);
 }
 %}
+
+/* ---- caller-owned buffers for get/set_client_buffer (issue 14 item 4) -------------------------
+ * The generated setClientBuffer(long, String, byte[]) / getClientBuffer(long, String) copy a
+ * whole Java array per call (a fresh byte[] for every READ and WRITE event). These take the
+ * application's own memory instead: a direct ByteBuffer by address, or a byte[] region, so a
+ * handler that reuses one buffer allocates nothing per event (and get_client_buffer_into copies the
+ * WRITE's data straight into that memory). The get_* calls return the number of bytes the write
+ * carries; when that is more than `cap` nothing is copied (the Java side reports it). A negative
+ * value is -(error code) with the library's last error set. */
+%ignore sftpkit_server_get_client_buffer_into; /* raw pointers: wrapped by the functions below */
+%typemap(jni) jobject sfk_buf "jobject"
+%typemap(jtype) jobject sfk_buf "java.nio.ByteBuffer"
+%typemap(jstype) jobject sfk_buf "java.nio.ByteBuffer"
+%typemap(javain) jobject sfk_buf "$javainput"
+%typemap(jni) jbyteArray sfk_arr "jbyteArray"
+%typemap(jtype) jbyteArray sfk_arr "byte[]"
+%typemap(jstype) jbyteArray sfk_arr "byte[]"
+%typemap(javain) jbyteArray sfk_arr "$javainput"
+
+%{
+/* The [pos, pos+len) window of a direct buffer, or NULL with IllegalArgumentException pending. */
+static uint8_t *sfk_java_direct_window(JNIEnv *jenv, jobject buf, int32_t pos, int32_t len)
+{
+    uint8_t *base = buf ? (uint8_t *)(*jenv)->GetDirectBufferAddress(jenv, buf) : NULL;
+    jlong cap = base ? (*jenv)->GetDirectBufferCapacity(jenv, buf) : -1;
+    if (!base || pos < 0 || len < 0 || (jlong)pos + len > cap) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                                "sftpkit: not a direct buffer, or the window lies outside it");
+        return NULL;
+    }
+    return base + pos;
+}
+
+static int sfk_java_array_window_ok(JNIEnv *jenv, jbyteArray arr, int32_t off, int32_t len)
+{
+    if (!arr || off < 0 || len < 0 || (jlong)off + len > (*jenv)->GetArrayLength(jenv, arr)) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaIndexOutOfBoundsException,
+                                "sftpkit: offset/length outside the array");
+        return 0;
+    }
+    return 1;
+}
+%}
+
+%inline %{
+int sfk_java_set_client_buffer_direct(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id, const char *handle,
+                                      jobject sfk_buf, int32_t pos, int32_t len)
+{
+    uint8_t *p = sfk_java_direct_window(jenv_, sfk_buf, pos, len);
+    if (!p)
+        return SFTPKIT_ERROR_INVALID_PARAMETER;
+    return sftpkit_server_set_client_buffer(s, connection_id, handle, p, (size_t)len);
+}
+
+int sfk_java_set_client_buffer_array(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id, const char *handle,
+                                     jbyteArray sfk_arr, int32_t off, int32_t len)
+{
+    if (!sfk_java_array_window_ok(jenv_, sfk_arr, off, len))
+        return SFTPKIT_ERROR_INVALID_PARAMETER;
+    /* Critical access pins the array without a copy; the call only copies into the reply
+     * (a short lock, no JNI calls, nothing that waits for the application). */
+    uint8_t *base = (uint8_t *)(*jenv_)->GetPrimitiveArrayCritical(jenv_, sfk_arr, NULL);
+    if (!base)
+        return SFTPKIT_ERROR_OUT_OF_MEMORY;
+    int rc = sftpkit_server_set_client_buffer(s, connection_id, handle, base + off, (size_t)len);
+    (*jenv_)->ReleasePrimitiveArrayCritical(jenv_, sfk_arr, base, JNI_ABORT);
+    return rc;
+}
+
+int64_t sfk_java_get_client_buffer_direct(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id,
+                                          const char *handle, jobject sfk_buf, int32_t pos, int32_t cap)
+{
+    uint8_t *p = sfk_java_direct_window(jenv_, sfk_buf, pos, cap);
+    if (!p)
+        return -SFTPKIT_ERROR_INVALID_PARAMETER;
+    size_t len = 0;
+    int rc = sftpkit_server_get_client_buffer_into(s, connection_id, handle, p, (size_t)cap, &len);
+    if (rc && !(rc == SFTPKIT_ERROR_INVALID_PARAMETER && len > (size_t)cap))
+        return -(int64_t)rc;
+    return (int64_t)len; /* more than cap: nothing was copied, the caller reports the size */
+}
+
+int64_t sfk_java_get_client_buffer_array(JNIEnv *jenv_, sftpkit_server *s, int64_t connection_id,
+                                         const char *handle, jbyteArray sfk_arr, int32_t off, int32_t cap)
+{
+    if (!sfk_java_array_window_ok(jenv_, sfk_arr, off, cap))
+        return -SFTPKIT_ERROR_INVALID_PARAMETER;
+    /* pinned, not copied: the library copies the WRITE's data straight into the array */
+    uint8_t *base = (uint8_t *)(*jenv_)->GetPrimitiveArrayCritical(jenv_, sfk_arr, NULL);
+    if (!base)
+        return -SFTPKIT_ERROR_OUT_OF_MEMORY;
+    size_t len = 0;
+    int rc = sftpkit_server_get_client_buffer_into(s, connection_id, handle, base + off, (size_t)cap, &len);
+    (*jenv_)->ReleasePrimitiveArrayCritical(jenv_, sfk_arr, base, 0);
+    if (rc && !(rc == SFTPKIT_ERROR_INVALID_PARAMETER && len > (size_t)cap))
+        return -(int64_t)rc;
+    return (int64_t)len;
+}
+%}
+
+/* ---- the native log to System.Logger ---------------------------------------------------------
+ * One sink object per server (org.sftpkit.NativeLog, `void line(int level, byte[] module,
+ * byte[] message)`), held by a global reference that destroy_user releases. Lines arrive on server
+ * threads (attached like event threads) and on the Java thread inside start()/stop(). */
+%typemap(jni) jobject sink "jobject"
+%typemap(jtype) jobject sink "Object"
+%typemap(jstype) jobject sink "Object"
+%{
+typedef struct {
+    JavaVM *vm;
+    jobject sink;   /* global reference */
+    jmethodID line; /* void line(int, byte[], byte[]) */
+} sfk_java_log_user;
+
+static void sfk_java_log_trampoline(void *user, sftpkit_server *s, int level, const char *module, const char *message)
+{
+    (void)s;
+    sfk_java_log_user *u = (sfk_java_log_user *)user;
+    JNIEnv *env = sfk_java_env(u->vm);
+    if (!env || (*env)->PushLocalFrame(env, 8) != 0) {
+        if (env)
+            (*env)->ExceptionClear(env);
+        return;
+    }
+    /* A line may come while the thread already has a Java exception pending (a log line from a
+     * library call a Java method made); keep it for the caller. */
+    jthrowable pending = (*env)->ExceptionOccurred(env);
+    if (pending)
+        (*env)->ExceptionClear(env);
+    jbyteArray m = sfk_java_bytes(env, module ? module : "", module ? strlen(module) : 0);
+    jbyteArray t = m ? sfk_java_bytes(env, message ? message : "", message ? strlen(message) : 0) : NULL;
+    if (m && t)
+        (*env)->CallVoidMethod(env, u->sink, u->line, (jint)level, m, t);
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionDescribe(env);
+        (*env)->ExceptionClear(env);
+    }
+    if (pending)
+        (*env)->Throw(env, pending);
+    (*env)->PopLocalFrame(env, NULL);
+}
+
+static void sfk_java_log_release(void *user)
+{
+    sfk_java_log_user *u = (sfk_java_log_user *)user;
+    JNIEnv *env = sfk_java_env(u->vm);
+    if (env)
+        (*env)->DeleteGlobalRef(env, u->sink);
+    free(u);
+}
+%}
+
+%inline %{
+/* Sends s's native log to sink (null: back to the console). 0 or an error code. */
+int sfk_java_set_log_sink(JNIEnv *jenv_, sftpkit_server *s, jobject sink)
+{
+    if (!sink)
+        return sftpkit_server_set_log_handler(s, NULL, NULL, NULL);
+    jclass cls = (*jenv_)->GetObjectClass(jenv_, sink);
+    jmethodID mid = (*jenv_)->GetMethodID(jenv_, cls, "line", "(I[B[B)V");
+    (*jenv_)->DeleteLocalRef(jenv_, cls);
+    if (!mid)
+        return SFTPKIT_ERROR_INVALID_PARAMETER; /* NoSuchMethodError pending */
+    sfk_java_log_user *u = (sfk_java_log_user *)calloc(1, sizeof *u);
+    if (!u)
+        return SFTPKIT_ERROR_OUT_OF_MEMORY;
+    if ((*jenv_)->GetJavaVM(jenv_, &u->vm) != 0 || !(u->sink = (*jenv_)->NewGlobalRef(jenv_, sink))) {
+        free(u);
+        return SFTPKIT_ERROR_OUT_OF_MEMORY;
+    }
+    u->line = mid;
+    int rc = sftpkit_server_set_log_handler(s, sfk_java_log_trampoline, u, sfk_java_log_release);
+    if (rc) { /* not taken: ours to release */
+        (*jenv_)->DeleteGlobalRef(jenv_, u->sink);
+        free(u);
+    }
+    return rc;
+}
+%}

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.security.spec.KeySpec;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -95,7 +96,7 @@ public final class CallbackAuthServer {
             srv.setHost(host);
             srv.setPort(port);
             srv.setBaseDir(Path.of(root).toAbsolutePath().toString());
-            srv.setAuthTypes(AuthType.atPassword); // passwords only: our callback decides
+            srv.setAuthTypes(EnumSet.of(AuthType.atPassword)); // passwords only: our callback decides
 
             // The decision: a lambda for the one event that matters.
             srv.setOnAuthPassword(e -> e.setAccept(checkPassword(e.getUsername(), e.getPassword())));

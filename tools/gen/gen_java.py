@@ -36,6 +36,42 @@ JAVA_KEYWORDS = {
     "record", "yield"}
 
 
+# Which integer properties and event parameters carry one of the document's value sets comes from
+# spec/sftpkit.json "value_sets" (spec_model: prop_value_set, param_value_set, flag_sets); which
+# string properties are date-times is listed here. Typed accessors take the plain names
+# (getModes() -> Set<FileOpenMode>); the C-level value stays reachable as getXValue()/setXValue(long)
+# and, for times, getXText()/setXText(String).
+TIME_PROPS = {"client_file_entry_a_time", "client_file_entry_c_time", "client_file_entry_m_time"}
+VALUE_SETS = {"props": {}, "params": {}, "flags": set()}  # filled from the model by outputs()
+
+
+def load_value_sets(m):
+    VALUE_SETS["props"] = dict(m.prop_value_set)
+    VALUE_SETS["params"] = dict(m.param_value_set)
+    VALUE_SETS["flags"] = set(m.flag_sets)
+    for name in TIME_PROPS:
+        if name not in m.prop_by_name:
+            raise SystemExit("gen_java: TIME_PROPS names an unknown property %s" % name)
+
+
+def _enum_of(group):
+    return (pascal(group), group in VALUE_SETS["flags"]) if group else None
+
+
+def prop_enum(p):
+    """(EnumClass, is_set) for an enum-typed int property, else None."""
+    return _enum_of(VALUE_SETS["props"].get(p.name)) if p.type == "int" else None
+
+
+def param_enum(p):
+    return _enum_of(VALUE_SETS["params"].get(p.name)) if p.type == "int" else None
+
+
+def typed(enum):
+    cls, is_set = enum
+    return "java.util.Set<%s>" % cls if is_set else cls
+
+
 def ident(name):
     """A Java identifier for a spec parameter name (camelCase, keywords suffixed with _)."""
     c = camel(name)
@@ -147,21 +183,74 @@ def _prop_tags(p, m, setter=False):
     return tags
 
 
+def raw_suffix(p):
+    """The name suffix of the C-level accessors when a typed pair takes the plain name."""
+    if prop_enum(p):
+        return "Value"
+    if p.name in TIME_PROPS:
+        return "Text"
+    return ""
+
+
 def property_members(p, m):
     t = JAVA_TYPE[p.type]
     o = []
     idx_param = "int index, " if p.index else ""
+    idx_arg = "index" if p.index else ""
     args = "p, index" if p.index else "p"
+    raw = p.pascal + raw_suffix(p)
     o += javadoc(4, p.summary, p.remarks, _prop_tags(p, m))
-    o.append("    public %s get%s(%s) {" % (t, p.pascal, idx_param.rstrip(", ")))
+    o.append("    public %s get%s(%s) {" % (t, raw, idx_param.rstrip(", ")))
     o += _leased(_getter(p, args))
     o.append("    }")
     if not p.readonly:
         o.append("")
         o += javadoc(4, "Sets " + p.name + ": " + p.summary, None, _prop_tags(p, m, setter=True))
-        o.append("    public void set%s(%s%s value) {" % (p.pascal, idx_param, t))
+        o.append("    public void set%s(%s%s value) {" % (raw, idx_param, t))
         o += _leased(_setter(p, args))
         o.append("    }")
+    enum = prop_enum(p)
+    if enum:
+        cls, is_set = enum
+        idx_tag = ["@param index position in the list, 0-based"] if p.index else []
+        o.append("")
+        o += javadoc(4, p.summary + " (typed: %s)." % html(typed(enum)), None, [
+            "<p>The same value as {@link #get%s(%s)}, as %s.%s" % (
+                raw, "int" if p.index else "", html(typed(enum)),
+                "" if is_set else " {@code null} when the value is none of the set's.")]
+            + idx_tag + ["@return the value"])
+        o.append("    public %s get%s(%s) {" % (typed(enum), p.pascal, idx_param.rstrip(", ")))
+        o.append("        return %s.%s(get%s(%s));" % (cls, "setOf" if is_set else "of", raw, idx_arg))
+        o.append("    }")
+        if not p.readonly:
+            o.append("")
+            o += javadoc(4, "Sets " + p.name + " from " + ("a set of " if is_set else "a ") + cls + ".", None,
+                         idx_tag + ["@param value the new value" + (" (null or empty: none)" if is_set else ""),
+                                    "@throws SFTPKitException if the library refuses the value (nothing changes)"])
+            o.append("    public void set%s(%s%s value) {" % (p.pascal, idx_param, typed(enum)))
+            if is_set:
+                val = "%s.maskOf(value)" % cls
+            else:
+                o.append("        java.util.Objects.requireNonNull(value, \"%s\");" % p.name)
+                val = "value.value()"
+            o.append("        set%s(%s%s);" % (raw, "index, " if p.index else "", val))
+            o.append("    }")
+    if p.name in TIME_PROPS:
+        o.append("")
+        o += javadoc(4, p.summary + " (typed: an Instant, null when unset).", None, [
+            "<p>The same value as {@link #get%s()}, parsed (whole seconds, UTC)." % raw,
+            "@return the time, or {@code null} when none is set"])
+        o.append("    public java.time.Instant get%s() {" % p.pascal)
+        o.append("        return Times.parse(get%s());" % raw)
+        o.append("    }")
+        if not p.readonly:
+            o.append("")
+            o += javadoc(4, "Sets " + p.name + " from an Instant (sent with whole seconds).", None, [
+                "@param value the time, or {@code null} for none",
+                "@throws SFTPKitException if the library refuses the value (nothing changes)"])
+            o.append("    public void set%s(java.time.Instant value) {" % p.pascal)
+            o.append("        set%s(Times.format(value));" % raw)
+            o.append("    }")
     return o
 
 
@@ -314,6 +403,7 @@ def server_java(m):
     o += [
         "    private final NativeHandle nativeRef;",
         "    private final EventHub hub;",
+        "    private ProviderBridge provider; // guarded by this",
         "",
         "    /**",
         "     * Creates a server with every property at its documented default.",
@@ -400,6 +490,117 @@ def server_java(m):
         "        return hub.exceptionCount();",
         "    }",
         "",
+        "    /**",
+        "     * Serves a file system of your own: a factory makes one {@link SftpFileSystem} per session",
+        "     * (user, connection id, remote address), whose methods answer every file request. It claims",
+        "     * the requests itself (the on_before_* events answer fraCustom unless a handler of yours",
+        "     * already said fraAbort, so a path policy set with setOnBeforeX keeps working) and serves",
+        "     * the custom events; no base_dir is needed. {@code null} removes it (sessions in progress",
+        "     * have their file systems closed). See {@link NioFileSystem} for any java.nio.file.FileSystem.",
+        "     *",
+        "     * @param factory makes each session's file system, or {@code null}",
+        "     * @throws SFTPKitException if the server is closed",
+        "     */",
+        "    public synchronized void setFileSystem(SftpFileSystemFactory factory) {",
+        "        ProviderBridge old = provider;",
+        "        provider = null;",
+        "        if (old != null) {",
+        "            hub.removeListener(old);",
+        "            old.detach();",
+        "        }",
+        "        if (factory != null) {",
+        "            ProviderBridge b = new ProviderBridge(this, factory);",
+        "            hub.addListener(b);",
+        "            provider = b;",
+        "        }",
+        "    }",
+        "",
+        "    /**",
+        "     * Sets the logger of this server's Java side: handler exceptions (when no",
+        "     * {@link #setOnHandlerException(HandlerExceptionHandler)} is set), file-system provider",
+        "     * failures and the native log. {@code null} restores {@code System.getLogger(\"org.sftpkit\")}.",
+        "     *",
+        "     * @param logger the logger, or {@code null}",
+        "     */",
+        "    public void setLogger(System.Logger logger) {",
+        "        hub.setLogger(logger);",
+        "        NativeLog.loggerChanged(this);",
+        "    }",
+        "",
+        "    /**",
+        "     * The logger set with {@link #setLogger(System.Logger)} (or the default one).",
+        "     *",
+        "     * @return the logger",
+        "     */",
+        "    public System.Logger getLogger() {",
+        "        return hub.logger();",
+        "    }",
+        "",
+        "    /**",
+        "     * {@code set_client_buffer} from your own memory: in on_read_file, supplies src's remaining",
+        "     * bytes (at most the event's Size are sent) and moves src's position past them. A direct",
+        "     * buffer is read in place; a heap buffer through its array: nothing is allocated. Use an",
+        "     * empty handle for the request in progress.",
+        "     *",
+        "     * @param connectionId the event's connection id",
+        "     * @param handle the event's handle, or \"\" for the request in progress",
+        "     * @param src the data",
+        "     * @throws SFTPKitException as {@link #setClientBuffer(long, String, byte[])}",
+        "     */",
+        "    public void setClientBuffer(long connectionId, String handle, java.nio.ByteBuffer src) {",
+        "        ClientBuffers.set(nativeRef, connectionId, ClientBuffers.handleZ(handle), src);",
+        "    }",
+        "",
+        "    /**",
+        "     * {@code set_client_buffer} from a region of an array (no copy of the array is made).",
+        "     *",
+        "     * @param connectionId the event's connection id",
+        "     * @param handle the event's handle, or \"\" for the request in progress",
+        "     * @param data the array",
+        "     * @param offset where the data starts",
+        "     * @param length how many bytes",
+        "     * @throws SFTPKitException as {@link #setClientBuffer(long, String, byte[])}",
+        "     * @throws IndexOutOfBoundsException if the region is outside the array",
+        "     */",
+        "    public void setClientBuffer(long connectionId, String handle, byte[] data, int offset, int length) {",
+        "        java.util.Objects.checkFromIndexSize(offset, length, data.length);",
+        "        ClientBuffers.set(nativeRef, connectionId, ClientBuffers.handleZ(handle), data, offset, length);",
+        "    }",
+        "",
+        "    /**",
+        "     * {@code get_client_buffer} into your own memory: in on_write_file, copies the client's data",
+        "     * into dst at its position and moves the position past it. Nothing is allocated. If dst has",
+        "     * less room than the write carries, nothing is copied and SFTPKitException (INVALID_PARAMETER)",
+        "     * says how much is needed; a WRITE carries at most 261120 bytes from clients that honour",
+        "     * limits@openssh.com (OpenSSH), at most one packet (1 MiB) from any.",
+        "     *",
+        "     * @param connectionId the event's connection id",
+        "     * @param handle the event's handle, or \"\" for the request in progress",
+        "     * @param dst where to copy (direct or heap, not read-only)",
+        "     * @return the number of bytes copied",
+        "     * @throws SFTPKitException as {@link #getClientBuffer(long, String)}, or when dst is too small",
+        "     */",
+        "    public int getClientBuffer(long connectionId, String handle, java.nio.ByteBuffer dst) {",
+        "        return ClientBuffers.get(nativeRef, connectionId, ClientBuffers.handleZ(handle), dst);",
+        "    }",
+        "",
+        "    /**",
+        "     * {@code get_client_buffer} into a region of an array.",
+        "     *",
+        "     * @param connectionId the event's connection id",
+        "     * @param handle the event's handle, or \"\" for the request in progress",
+        "     * @param data the array",
+        "     * @param offset where to copy to",
+        "     * @param length the room there",
+        "     * @return the number of bytes copied",
+        "     * @throws SFTPKitException as {@link #getClientBuffer(long, String)}, or when the room is too small",
+        "     * @throws IndexOutOfBoundsException if the region is outside the array",
+        "     */",
+        "    public int getClientBuffer(long connectionId, String handle, byte[] data, int offset, int length) {",
+        "        java.util.Objects.checkFromIndexSize(offset, length, data.length);",
+        "        return ClientBuffers.get(nativeRef, connectionId, ClientBuffers.handleZ(handle), data, offset, length);",
+        "    }",
+        "",
         "    /** The native server (the tests' hooks lease it). */",
         "    NativeHandle nativeHandle() {",
         "        return nativeRef;",
@@ -460,7 +661,7 @@ def event_java(e):
             o.append("    private boolean %sSet;" % p.camel)
     o.append("")
     o.append("    %s(SFTPServer server, long ev) {" % cls)
-    o.append("        super(server, \"%s\");" % e.name)
+    o.append("        super(server, \"%s\", ev);" % e.name)
     for p in e.params:
         if p.type == "bool":
             rd = "readInt(ev, P.%s) != 0" % p.name.upper()
@@ -472,6 +673,8 @@ def event_java(e):
     o.append("    }")
     for p in e.params:
         t = JAVA_TYPE[p.type]
+        enum = param_enum(p)
+        raw = p.pascal + ("Value" if enum else "")
         o.append("")
         o.append("    /**")
         o.append("     * The %s parameter%s." % (html(p.name), " (by-ref: the library's verdict until a handler sets it)"
@@ -479,9 +682,21 @@ def event_java(e):
         o.append("     *")
         o.append("     * @return %s" % _param_doc(p))
         o.append("     */")
-        o.append("    public %s get%s() {" % (t, p.pascal))
+        o.append("    public %s get%s() {" % (t, raw))
         o.append("        return %s;" % p.camel)
         o.append("    }")
+        if enum:
+            cls, is_set = enum
+            o.append("")
+            o.append("    /**")
+            o.append("     * The %s parameter as %s%s." % (html(p.name), html(typed(enum)),
+                     "" if is_set else " ({@code null} when the value is none of the set's)"))
+            o.append("     *")
+            o.append("     * @return the value")
+            o.append("     */")
+            o.append("    public %s get%s() {" % (typed(enum), p.pascal))
+            o.append("        return %s.%s(%s);" % (cls, "setOf" if is_set else "of", p.camel))
+            o.append("    }")
         if p.byref:
             o.append("")
             o.append("    /**")
@@ -490,11 +705,26 @@ def event_java(e):
             o.append("     * @param value the new value")
             o.append("     * @throws IllegalStateException if called after the event was delivered")
             o.append("     */")
-            o.append("    public void set%s(%s value) {" % (p.pascal, t))
+            o.append("    public void set%s(%s value) {" % (raw, t))
             o.append("        ensureOpen(\"%s\");" % p.name)
             o.append("        %s = value;" % p.camel)
             o.append("        %sSet = true;" % p.camel)
             o.append("    }")
+            if enum:
+                cls, is_set = enum
+                o.append("")
+                o.append("    /**")
+                o.append("     * Sets the by-ref %s parameter from %s." % (html(p.name), html(typed(enum))))
+                o.append("     *")
+                o.append("     * @param value the new value")
+                o.append("     * @throws IllegalStateException if called after the event was delivered")
+                o.append("     */")
+                o.append("    public void set%s(%s value) {" % (p.pascal, typed(enum)))
+                if is_set:
+                    o.append("        set%s(%s.maskOf(value));" % (raw, cls))
+                else:
+                    o.append("        set%s(java.util.Objects.requireNonNull(value, \"%s\").value());" % (raw, p.name))
+                o.append("    }")
     o.append("")
     o.append("    @Override")
     o.append("    void writeBack(long ev) {")
@@ -521,11 +751,11 @@ def event_java(e):
         if p.name == "accept":
             o += ["        accept = false;", "        acceptSet = true;"]
         elif p.name == "action":
-            o += ["        action = FileRequestAction.fraAbort;", "        actionSet = true;"]
+            o += ["        action = FileRequestAction.fraAbort.value();", "        actionSet = true;"]
         elif p.name == "operation_status" and not e.name.startswith("on_after_"):
             # on_after_* events report what already happened: they keep the library's status
             # (the same rule in every binding).
-            o += ["        operationStatus = OperationStatus.ostAccessDenied;", "        operationStatusSet = true;"]
+            o += ["        operationStatus = OperationStatus.ostAccessDenied.value();", "        operationStatusSet = true;"]
     o.append("    }")
     o.append("")
     o.append("    @Override")
@@ -632,18 +862,89 @@ def error_code_java(m):
 
 
 def enum_java(group, values):
+    """A Java enum per value set: constants with the document's names and numbers, value() and
+    of(long); bit sets (value_sets "flags") also setOf(long) / maskOf(Collection)."""
     cls = pascal(group)
+    is_flags = group in VALUE_SETS["flags"]
     o = header()
     o.append("/**")
-    o.append(" * The reference document's %s values, as the 64-bit properties and parameters that carry them." % group)
+    o.append(" * The reference document's %s values%s." % (
+        group, " (bits: a value may combine several, see {@link #setOf(long)})" if is_flags else ""))
+    o.append(" *")
+    o.append(" * <p>Properties and event parameters that carry them have a typed accessor with the plain")
+    o.append(" * name and the C-level number as {@code getXValue()} / {@code setXValue(long)}.")
     o.append(" */")
-    o.append("public final class %s {" % cls)
-    for name, value in values.items():
+    o.append("public enum %s {" % cls)
+    items = list(values.items())
+    for i, (name, value) in enumerate(items):
         o.append("    /** %s = %d. */" % (name, value))
-        o.append("    public static final long %s = %d;" % (name, value))
-        o.append("")
-    o.append("    private %s() {" % cls)
+        o.append("    %s(%dL)%s" % (name, value, ";" if i == len(items) - 1 else ","))
+        if i != len(items) - 1:
+            o.append("")
+    o.append("")
+    o.append("    private static final %s[] ALL = values();" % cls)
+    o.append("    private final long value;")
+    o.append("")
+    o.append("    %s(long value) {" % cls)
+    o.append("        this.value = value;")
     o.append("    }")
+    o.append("")
+    o.append("    /**")
+    o.append("     * The number the library uses.")
+    o.append("     *")
+    o.append("     * @return the value")
+    o.append("     */")
+    o.append("    public long value() {")
+    o.append("        return value;")
+    o.append("    }")
+    o.append("")
+    o.append("    /**")
+    o.append("     * The constant with this number.")
+    o.append("     *")
+    o.append("     * @param value the number")
+    o.append("     * @return the constant, or {@code null} when none has it")
+    o.append("     */")
+    o.append("    public static %s of(long value) {" % cls)
+    o.append("        for (%s c : ALL) {" % cls)
+    o.append("            if (c.value == value) {")
+    o.append("                return c;")
+    o.append("            }")
+    o.append("        }")
+    o.append("        return null;")
+    o.append("    }")
+    if is_flags:
+        o.append("")
+        o.append("    /**")
+        o.append("     * The constants whose bits are set in a value (bits no constant has are left out).")
+        o.append("     *")
+        o.append("     * @param mask the value")
+        o.append("     * @return a new, modifiable set")
+        o.append("     */")
+        o.append("    public static java.util.EnumSet<%s> setOf(long mask) {" % cls)
+        o.append("        java.util.EnumSet<%s> s = java.util.EnumSet.noneOf(%s.class);" % (cls, cls))
+        o.append("        for (%s c : ALL) {" % cls)
+        o.append("            if ((mask & c.value) != 0) {")
+        o.append("                s.add(c);")
+        o.append("            }")
+        o.append("        }")
+        o.append("        return s;")
+        o.append("    }")
+        o.append("")
+        o.append("    /**")
+        o.append("     * The value with the bits of every constant given.")
+        o.append("     *")
+        o.append("     * @param flags the constants ({@code null} or empty: 0)")
+        o.append("     * @return the value")
+        o.append("     */")
+        o.append("    public static long maskOf(java.util.Collection<%s> flags) {" % cls)
+        o.append("        long m = 0;")
+        o.append("        if (flags != null) {")
+        o.append("            for (%s c : flags) {" % cls)
+        o.append("                m |= c.value;")
+        o.append("            }")
+        o.append("        }")
+        o.append("        return m;")
+        o.append("    }")
     o.append("}")
     return write(o)
 
@@ -671,6 +972,7 @@ def info_java(m):
 
 
 def outputs(m):
+    load_value_sets(m)
     out = {
         OUT + "SFTPServer.java": (server_java(m), False),
         OUT + "SFTPServerListener.java": (listener_java(m), False),
@@ -742,6 +1044,7 @@ def java_value(v, ptype):
 
 def _prop_test(p, m, gen_tests):
     t = JAVA_TYPE[p.type]
+    name = p.pascal + raw_suffix(p)  # the C-level accessors (typed ones are tested by hand)
     o = ["    @Test", "    void %s() {" % camel("prop_" + p.name), "        try (SFTPServer s = new SFTPServer()) {"]
     b = []
     ix = "0, " if p.index else ""
@@ -750,37 +1053,37 @@ def _prop_test(p, m, gen_tests):
         b.append("s.set%s(1);" % pascal(m.lists[p.index]["count"]))
     # the documented default
     if p.type == "bytes":
-        b.append("assertArrayEquals(new byte[0], s.get%s(%s), \"%s default\");" % (p.pascal, ixg, p.name))
+        b.append("assertArrayEquals(new byte[0], s.get%s(%s), \"%s default\");" % (name, ixg, p.name))
     else:
-        b.append("assertEquals(%s, s.get%s(%s), \"%s default\");" % (java_value(p.default, p.type), p.pascal, ixg,
+        b.append("assertEquals(%s, s.get%s(%s), \"%s default\");" % (java_value(p.default, p.type), name, ixg,
                                                                      p.name))
     if p.index:
         for bad in ("1", "-1", "1000000"):
-            b.append("assertCode(ErrorCode.INVALID_PARAMETER, \"%s\", () -> s.get%s(%s));" % (p.name, p.pascal, bad))
+            b.append("assertCode(ErrorCode.INVALID_PARAMETER, \"%s\", () -> s.get%s(%s));" % (p.name, name, bad))
     if p.readonly:
-        b.append("assertNoSetter(\"set%s\");" % p.pascal)
+        b.append("assertNoSetter(\"set%s\");" % name)
     else:
         good = gen_tests.good_value(p, m)
         if p.type == "bytes":
             b.append("byte[] data = {1, 2, 0, (byte) 255};")
             b.append("s.set%s(%sdata);" % (p.pascal, ix))
-            b.append("assertArrayEquals(data, s.get%s(%s));" % (p.pascal, ixg))
+            b.append("assertArrayEquals(data, s.get%s(%s));" % (name, ixg))
             b.append("s.set%s(%snull);" % (p.pascal, ix))
-            b.append("assertArrayEquals(new byte[0], s.get%s(%s), \"null sets empty\");" % (p.pascal, ixg))
+            b.append("assertArrayEquals(new byte[0], s.get%s(%s), \"null sets empty\");" % (name, ixg))
             if p.index:
                 b.append("assertCode(ErrorCode.INVALID_PARAMETER, \"%s\", () -> s.set%s(1, data));"
-                         % (p.name, p.pascal))
+                         % (p.name, name))
         elif good is not None:
             jv = java_value(_c_literal(good, p.type), p.type)
-            b.append("s.set%s(%s%s);" % (p.pascal, ix, jv))
-            b.append("assertEquals(%s, s.get%s(%s));" % (jv, p.pascal, ixg))
+            b.append("s.set%s(%s%s);" % (name, ix, jv))
+            b.append("assertEquals(%s, s.get%s(%s));" % (jv, name, ixg))
             if p.index:
                 b.append("assertCode(ErrorCode.INVALID_PARAMETER, \"%s\", () -> s.set%s(1, %s));"
-                         % (p.name, p.pascal, jv))
+                         % (p.name, name, jv))
             for bad, err in gen_tests.bad_values(p, m):
                 bv = java_value(_c_literal(bad, p.type), p.type)
-                b.append("assertCode(%s, \"%s\", () -> s.set%s(%s%s));" % (ERR_CODES[err], p.name, p.pascal, ix, bv))
-                b.append("assertEquals(%s, s.get%s(%s), \"unchanged after a refused value\");" % (jv, p.pascal, ixg))
+                b.append("assertCode(%s, \"%s\", () -> s.set%s(%s%s));" % (ERR_CODES[err], p.name, name, ix, bv))
+                b.append("assertEquals(%s, s.get%s(%s), \"unchanged after a refused value\");" % (jv, name, ixg))
     o += ["            " + x for x in b]
     o += ["        }", "    }", ""]
     return o

@@ -112,14 +112,25 @@ class EventsTest {
         return after;
     }
 
+    /** The C-level value: getXValue() where a typed getX() (an enum) takes the plain name. */
     static Object get(Object event, String param) throws Exception {
-        return event.getClass().getMethod("get" + Shape.pascal(param)).invoke(event);
+        try {
+            return event.getClass().getMethod("get" + Shape.pascal(param) + "Value").invoke(event);
+        } catch (NoSuchMethodException plain) {
+            return event.getClass().getMethod("get" + Shape.pascal(param)).invoke(event);
+        }
     }
 
     static void set(Object event, Shape sh, int i, Object v) throws Throwable {
         Class<?> t = sh.types[i] == 0 ? boolean.class : sh.types[i] == 1 ? long.class : String.class;
         try {
-            event.getClass().getMethod("set" + Shape.pascal(sh.params[i]), t).invoke(event, v);
+            Method m;
+            try {
+                m = event.getClass().getMethod("set" + Shape.pascal(sh.params[i]), t);
+            } catch (NoSuchMethodException typed) { // an enum-typed setX: the number is setXValue
+                m = event.getClass().getMethod("set" + Shape.pascal(sh.params[i]) + "Value", t);
+            }
+            m.invoke(event, v);
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }
@@ -227,10 +238,10 @@ class EventsTest {
             byte[][] strs = new byte[sh.params.length][];
             strs[1] = FireHooks.utf8("a\u00e9.txt");
             strs[2] = FireHooks.utf8("");
-            ints[3] = FileRequestAction.fraAuto;
+            ints[3] = FileRequestAction.fraAuto.value();
             FireHooks.fire(FireHooks.ptr(s), sh.id, ints, strs);
             assertArrayEquals(FireHooks.utf8("/srv/\u00fc/\ud83d\ude00/a\u00e9.txt"), strs[2]);
-            assertEquals(FileRequestAction.fraCustom, ints[3]);
+            assertEquals(FileRequestAction.fraCustom.value(), ints[3]);
         }
     }
 

@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -90,13 +87,13 @@ class HandlerExceptionsTest {
             s.setOnAccept(e -> {
                 throw new RuntimeException("no");
             });
-            assertEquals(FileRequestAction.fraAbort, fireInts(s, "on_before_upload_file", FileRequestAction.fraAuto)[2]);
-            assertEquals(OperationStatus.ostAccessDenied, fireInts(s, "on_open_file", OperationStatus.ostOk)[4]);
+            assertEquals(FileRequestAction.fraAbort.value(), fireInts(s, "on_before_upload_file", FileRequestAction.fraAuto.value())[2]);
+            assertEquals(OperationStatus.ostAccessDenied.value(), fireInts(s, "on_open_file", OperationStatus.ostOk.value())[4]);
             assertEquals(0, fireInts(s, "on_accept", 1)[2], "on_accept: accept fails closed");
             s.setOnAfterRemove(e -> {
                 throw new RuntimeException("no");
             });
-            assertEquals(OperationStatus.ostOk, fireInts(s, "on_after_remove", OperationStatus.ostOk)[2],
+            assertEquals(OperationStatus.ostOk.value(), fireInts(s, "on_after_remove", OperationStatus.ostOk.value())[2],
                     "on_after_* keep the library's status: the operation already happened");
             assertEquals(4, s.getHandlerExceptionCount());
         }
@@ -136,29 +133,54 @@ class HandlerExceptionsTest {
         }
     }
 
+    /** A System.Logger that keeps what it is given. */
+    static class CapturingLogger implements System.Logger {
+        final java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String getName() {
+            return "capture";
+        }
+
+        @Override
+        public boolean isLoggable(Level level) {
+            return true;
+        }
+
+        @Override
+        public void log(Level level, java.util.ResourceBundle bundle, String msg, Throwable thrown) {
+            lines.add(level + " " + msg + (thrown != null ? " | " + thrown : ""));
+        }
+
+        @Override
+        public void log(Level level, java.util.ResourceBundle bundle, String format, Object... params) {
+            lines.add(level + " " + java.text.MessageFormat.format(format, params));
+        }
+
+        String text() {
+            return String.join("\n", lines);
+        }
+    }
+
     @Test
-    void withoutAReporterTheExceptionGoesToStandardError() {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    void withoutAReporterTheExceptionGoesToTheLogger() {
+        CapturingLogger log = new CapturingLogger();
         try (SFTPServer s = new SFTPServer()) {
-            System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            s.setLogger(log);
             s.setOnAuthPassword(e -> {
-                throw new IllegalArgumentException("visible on stderr");
+                throw new IllegalArgumentException("visible in the log");
             });
             assertEquals(0, auth(s, 1)[0]);
-        } finally {
-            System.setErr(saved);
         }
-        String text = buf.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("on_auth_password") && text.contains("visible on stderr"), text);
+        String text = log.text();
+        assertTrue(text.startsWith("ERROR ") && text.contains("on_auth_password") && text.contains("visible in the log"), text);
     }
 
     @Test
     void aThrowingReporterIsContained() {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        CapturingLogger log = new CapturingLogger();
         try (SFTPServer s = new SFTPServer()) {
-            System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            s.setLogger(log);
             s.setOnHandlerException((event, error) -> {
                 throw new RuntimeException("reporter broke");
             });
@@ -168,10 +190,8 @@ class HandlerExceptionsTest {
             assertEquals(0, auth(s, 1)[0]);
             s.setOnAuthPassword(e -> e.setAccept(true));
             assertEquals(1, auth(s, 0)[0], "the next event is handled normally");
-        } finally {
-            System.setErr(saved);
         }
-        assertTrue(buf.toString(StandardCharsets.UTF_8).contains("reporter broke"));
+        assertTrue(log.text().contains("reporter broke"), log.text());
     }
 
     @Test

@@ -55,7 +55,7 @@ class KeyTest {
             s.setServerKeyCount(1);
             s.setServerKeyHandle(0, k.getHandle());
             assertEquals("ssh-rsa", s.getServerKeyAlgorithm(0));
-            s.setExternalCryptoMode(3); // DCAuth is refused by name
+            s.setExternalCryptoMode(ExternalCryptoMode.ecmDCAuth); // DCAuth is refused by name
             e = assertThrows(SFTPKitException.class, s::start);
             assertEquals(1048578, e.getCode());
             assertTrue(e.getMessage().contains("DCAuth"), e.getMessage());

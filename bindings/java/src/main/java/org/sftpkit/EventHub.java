@@ -24,12 +24,15 @@ final class EventHub {
     private volatile SFTPServerListener[][] listenersById;
     private long registration; // guarded by this; native sfk_java_user*, valid while the server lives
     private volatile HandlerExceptionHandler exceptionHandler;
+    private volatile System.Logger logger = Logging.defaultLogger();
+    private final NativeLog nativeLog;
     private volatile Throwable lastException;
     private final AtomicLong exceptions = new AtomicLong();
 
     EventHub(SFTPServer server, NativeHandle handle) {
         this.handle = handle;
         this.dispatcher = new Dispatcher(server, handle);
+        this.nativeLog = NativeLog.install(handle, logger);
         SFTPServerListener[][] byId = new SFTPServerListener[EventTable.MAX_ID + 1][];
         java.util.Arrays.fill(byId, NONE);
         this.listenersById = byId;
@@ -167,6 +170,18 @@ final class EventHub {
         }
     }
 
+    System.Logger logger() {
+        return logger;
+    }
+
+    void setLogger(System.Logger l) {
+        logger = l != null ? l : Logging.defaultLogger();
+        NativeLog sink = nativeLog;
+        if (sink != null) {
+            sink.setLogger(logger);
+        }
+    }
+
     void setExceptionHandler(HandlerExceptionHandler h) {
         exceptionHandler = h;
     }
@@ -186,13 +201,13 @@ final class EventHub {
             lastException = t;
             HandlerExceptionHandler h = exceptionHandler;
             if (h == null) {
-                printReport(eventName, t);
+                logReport(logger, eventName, t);
                 return;
             }
             try {
                 h.onHandlerException(eventName, t);
             } catch (Throwable inner) {
-                printReport("the HandlerExceptionHandler of " + eventName, inner);
+                logReport(logger, "the HandlerExceptionHandler of " + eventName, inner);
             }
         } catch (Throwable ignored) {
             // Nowhere left to report to; never let anything escape into native code.
@@ -200,9 +215,13 @@ final class EventHub {
     }
 
     static void printReport(String eventName, Throwable t) {
+        logReport(Logging.defaultLogger(), eventName, t);
+    }
+
+    /** Handler failures are errors of the application: ERROR with the stack trace. */
+    static void logReport(System.Logger to, String eventName, Throwable t) {
         try {
-            System.err.println("sftpkit: the " + eventName + " handler threw (request denied): " + t);
-            t.printStackTrace();
+            to.log(System.Logger.Level.ERROR, "the " + eventName + " handler threw (request denied)", t);
         } catch (Throwable ignored) {
             // as above
         }

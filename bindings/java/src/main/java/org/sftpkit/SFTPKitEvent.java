@@ -9,10 +9,29 @@ public abstract class SFTPKitEvent {
     private final SFTPServer server;
     private final String eventName;
     private volatile boolean open = true;
+    /** The native event, valid only while the handlers run (0 afterwards). */
+    private volatile long ev;
 
-    SFTPKitEvent(SFTPServer server, String eventName) {
+    SFTPKitEvent(SFTPServer server, String eventName, long ev) {
         this.server = server;
         this.eventName = eventName;
+        this.ev = ev;
+    }
+
+    /**
+     * The text the client receives with this request's reply when the reply is a failure status
+     * (custom file events, on_before_* answering fraAbort, on_after_*); an OK reply carries none.
+     * The last call wins; {@code null} or "" clears; at most 1024 bytes are kept.
+     *
+     * @param message the text (UTF-8 on the wire)
+     * @throws IllegalStateException if called after the event was delivered
+     */
+    public void setStatusMessage(String message) {
+        ensureOpen("status message");
+        int rc = SFTPKitNative.sftpkit_event_set_status_message(ev, Utf8.z(message == null ? "" : message));
+        if (rc != 0) {
+            throw SFTPKitException.fromLastError(rc);
+        }
     }
 
     /**
@@ -51,6 +70,7 @@ public abstract class SFTPKitEvent {
 
     final void close() {
         open = false;
+        ev = 0;
     }
 
     /** Writes the by-ref parameters a handler set back into the native event. */

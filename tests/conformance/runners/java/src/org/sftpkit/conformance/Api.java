@@ -31,9 +31,37 @@ final class Api {
         return Character.toLowerCase(p.charAt(0)) + p.substring(1);
     }
 
-    private static Method find(Class<?> cls, String name, int arity, String what) {
+    /**
+     * The C-level accessor's name: an enum-typed or Instant-typed property or parameter keeps its
+     * number / text as getXValue / getXText (the cases speak the C ABI's values), others getX.
+     */
+    static String rawName(Class<?> cls, String name, int arity) {
+        for (String suffix : new String[] {"Value", "Text"}) {
+            for (Method m : cls.getMethods()) {
+                if (m.getName().equals(name + suffix) && m.getParameterCount() == arity) {
+                    return name + suffix;
+                }
+            }
+        }
+        return name;
+    }
+
+    static Method rawGetter(Class<?> cls, String name, int arity) throws NoSuchMethodException {
+        String raw = rawName(cls, name, arity);
         for (Method m : cls.getMethods()) {
-            if (m.getName().equals(name) && m.getParameterCount() == arity) {
+            if (m.getName().equals(raw) && m.getParameterCount() == arity) {
+                return m;
+            }
+        }
+        throw new NoSuchMethodException(name);
+    }
+
+    private static Method find(Class<?> cls, String name, int arity, String what) {
+        name = rawName(cls, name, arity);
+        for (Method m : cls.getMethods()) {
+            // the ByteBuffer overloads of get/set_client_buffer are the binding's own, not the spec's
+            if (m.getName().equals(name) && m.getParameterCount() == arity
+                    && !java.util.Arrays.asList(m.getParameterTypes()).contains(java.nio.ByteBuffer.class)) {
                 return m;
             }
         }

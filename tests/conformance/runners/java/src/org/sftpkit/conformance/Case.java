@@ -29,7 +29,7 @@ import org.sftpkit.SSHKey;
 /** One case: fixture, recorder and behaviours, steps, teardown, expectations (FORMAT.md's order). */
 final class Case implements Values.Scope {
     private static final Set<String> MEMBERS = Set.of("name", "doc", "server", "fixture", "handlers", "listing", "vfs",
-            "external_signer", "steps", "expect", "unsubscribed");
+            "external_signer", "steps", "expect", "unsubscribed", "provider");
 
     /** One event as received; done once its handler (behaviours and rules) has finished. */
     static final class EventRecord {
@@ -67,6 +67,7 @@ final class Case implements Values.Scope {
     private Path root;
     private int port;
     private Vfs vfs;
+    private Provider provider;
     private Listing listing;
     private ExternalSigner externalSigner;
     private final List<Rule> rules = new ArrayList<>();
@@ -337,6 +338,10 @@ final class Case implements Values.Scope {
         }
         if (c.containsKey("vfs")) {
             vfs = new Vfs(map(c.get("vfs"), "vfs"), this);
+        }
+        if (c.containsKey("provider")) { // the binding's provider layer; the rules below run before it
+            provider = new Provider(map(c.get("provider"), "provider"), this);
+            server.setFileSystem(provider.factory());
         }
         if (c.containsKey("listing")) {
             listing = new Listing(map(c.get("listing"), "listing"), this);
@@ -725,6 +730,10 @@ final class Case implements Values.Scope {
 
     Path root() {
         return root;
+    }
+
+    Provider provider() {
+        return provider;
     }
 
     Vfs vfs() {

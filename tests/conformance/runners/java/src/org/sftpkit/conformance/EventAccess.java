@@ -12,7 +12,7 @@ final class EventAccess {
 
     static Object get(SFTPKitEvent e, String param) {
         try {
-            return Api.normalize(e.getClass().getMethod("get" + Api.pascal(param)).invoke(e));
+            return Api.normalize(Api.rawGetter(e.getClass(), "get" + Api.pascal(param), 0).invoke(e));
         } catch (NoSuchMethodException ex) {
             throw new CaseError(e.getEventName() + " has no parameter " + param);
         } catch (InvocationTargetException ex) {
@@ -24,7 +24,7 @@ final class EventAccess {
 
     /** Sets a by-ref parameter (the binding has setters only for those). */
     static void set(SFTPKitEvent e, String param, Object value) {
-        String name = "set" + Api.pascal(param);
+        String name = Api.rawName(e.getClass(), "set" + Api.pascal(param), 1);
         for (Method m : e.getClass().getMethods()) {
             if (m.getName().equals(name) && m.getParameterCount() == 1) {
                 try {

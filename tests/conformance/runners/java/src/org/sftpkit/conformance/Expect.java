@@ -7,11 +7,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** The case's "expect": checked after teardown, every event delivered (FORMAT.md). */
 final class Expect {
-    private static final Set<String> MEMBERS = Set.of("events", "events_absent", "event_counts", "files", "vfs", "vars");
+    private static final Set<String> MEMBERS = Set.of("events", "events_absent", "event_counts", "files", "vfs", "vars",
+            "provider", "provider_sessions");
 
     private Expect() {
     }
@@ -53,6 +55,34 @@ final class Expect {
         }
         if (expect.containsKey("files")) {
             files(Case.map(expect.get("files"), "expect.files"), k);
+        }
+        if (expect.containsKey("provider") || expect.containsKey("provider_sessions")) {
+            if (k.provider() == null) {
+                throw new CaseError("expect.provider* without a provider behaviour");
+            }
+        }
+        if (expect.containsKey("provider")) {
+            Provider.Tree t = k.provider().tree();
+            synchronized (t) {
+                tree(Case.map(expect.get("provider"), "expect.provider"), new TreeMap<>(t.files), new TreeSet<>(t.dirs),
+                        "expect.provider", k);
+            }
+        }
+        if (expect.containsKey("provider_sessions")) {
+            List<Object> want = Case.list(expect.get("provider_sessions"), "expect.provider_sessions");
+            List<Map<String, Object>> have = k.provider().sessions();
+            if (want.size() != have.size()) {
+                throw new CaseError("expect.provider_sessions: " + have.size() + " factory calls, expected " + want.size()
+                        + ": " + Json.write(have));
+            }
+            for (int i = 0; i < want.size(); i++) {
+                for (Map.Entry<String, Object> f : Case.map(want.get(i), "provider session").entrySet()) {
+                    if (!have.get(i).containsKey(f.getKey()) || !Values.matches(f.getValue(), have.get(i).get(f.getKey()), k)) {
+                        throw new CaseError("expect.provider_sessions[" + i + "]." + f.getKey() + ": got "
+                                + Values.show(have.get(i).get(f.getKey())) + ", expected " + Json.write(f.getValue()));
+                    }
+                }
+            }
         }
         if (expect.containsKey("vfs")) {
             vfs(Case.map(expect.get("vfs"), "expect.vfs"), k);
@@ -145,28 +175,31 @@ final class Expect {
         if (v == null) {
             throw new CaseError("expect.vfs without a vfs behaviour");
         }
-        Map<String, byte[]> have = v.snapshotFiles();
-        Map<String, Object> wantFiles = Case.map(want.getOrDefault("files", Map.of()), "expect.vfs.files");
+        tree(want, v.snapshotFiles(), v.snapshotDirs(), "expect.vfs", k);
+    }
+
+    private static void tree(Map<String, Object> want, Map<String, byte[]> have, Set<String> haveDirs, String what, Case k) {
+        Map<String, Object> wantFiles = Case.map(want.getOrDefault("files", Map.of()), what + ".files");
         Set<String> wantNames = new TreeSet<>();
         for (Map.Entry<String, Object> f : wantFiles.entrySet()) {
             String path = Vfs.norm(f.getKey());
             wantNames.add(path);
             byte[] exp = Vfs.bytes(Values.eval(f.getValue(), k));
             if (!have.containsKey(path)) {
-                throw new CaseError("expect.vfs: file " + path + " missing; files are " + have.keySet());
+                throw new CaseError(what + ": file " + path + " missing; files are " + have.keySet());
             }
             if (!Case.sameBytes(have.get(path), exp)) {
-                throw new CaseError("expect.vfs: " + path + " holds " + Values.show(have.get(path)) + ", expected "
+                throw new CaseError(what + ": " + path + " holds " + Values.show(have.get(path)) + ", expected "
                         + Values.show(exp));
             }
         }
         if (!wantNames.equals(have.keySet())) {
-            throw new CaseError("expect.vfs: files are " + have.keySet() + ", expected " + wantNames);
+            throw new CaseError(what + ": files are " + have.keySet() + ", expected " + wantNames);
         }
-        Set<String> wantDirs = new TreeSet<>(Case.setOf(Case.list(want.getOrDefault("dirs", List.of()), "expect.vfs.dirs")));
+        Set<String> wantDirs = new TreeSet<>(Case.setOf(Case.list(want.getOrDefault("dirs", List.of()), what + ".dirs")));
         wantDirs.add("/");
-        if (!wantDirs.equals(v.snapshotDirs())) {
-            throw new CaseError("expect.vfs: dirs are " + v.snapshotDirs() + ", expected " + wantDirs);
+        if (!wantDirs.equals(haveDirs)) {
+            throw new CaseError(what + ": dirs are " + haveDirs + ", expected " + wantDirs);
         }
     }
 }

@@ -1,0 +1,230 @@
+package org.sftpkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The provider layer (SFTPServer.setFileSystem) against real clients: concurrent paramiko sessions
+ * each get their own file system from the factory (with the session's user, address and
+ * connection id), every operation goes through it, SftpException statuses reach the client, and
+ * each session's file system is closed when its client leaves.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ProviderTest {
+    /** N paramiko sessions at once, each with its own content under the same name; "ok N". */
+    static final String CLIENTS = String.join("\n",
+            "import sys, threading, paramiko",
+            "port, n = int(sys.argv[1]), int(sys.argv[2])",
+            "ok, errors, lock = [0], [], threading.Lock()",
+            "def one(i):",
+            "    try:",
+            "        t = paramiko.Transport(('127.0.0.1', port))",
+            "        t.banner_timeout = t.auth_timeout = 30",
+            "        t.connect(username='u%d' % i, password='pw')",
+            "        s = paramiko.SFTPClient.from_transport(t)",
+            "        assert s.normalize('.') == '/', s.normalize('.')",
+            "        data = bytes((i * 7 + k) % 251 for k in range(300000))",
+            "        with s.open('/same.bin', 'wb') as f: f.write(data)",
+            "        st = s.stat('/same.bin')",
+            "        assert st.st_size == len(data) and st.st_mode & 0o777 == 0o640 and st.st_mtime == 1700000000, st",
+            "        assert s.listdir('/') == ['same.bin'], s.listdir('/')",
+            "        with s.open('/same.bin', 'rb') as f: got = f.read()",
+            "        assert got == data, 'session %d read other content' % i",
+            "        s.truncate('/same.bin', 10)",
+            "        assert s.stat('/same.bin').st_size == 10",
+            "        s.mkdir('/d'); s.rename('/same.bin', '/d/moved.bin')",
+            "        assert s.listdir('/d') == ['moved.bin'] and s.listdir('/') == ['d']",
+            "        s.remove('/d/moved.bin'); s.rmdir('/d')",
+            "        assert s.listdir('/') == []",
+            "        for path, kind, text in (('/denied', PermissionError, 'denied by the test provider'),",
+            "                                 ('/missing', FileNotFoundError, 'No such file: /missing')):",
+            "            try:",
+            "                s.open(path, 'rb'); raise AssertionError(path + ' opened')",
+            "            except kind as e: assert text in str(e), 'the provider message reaches the client: %r' % e",
+            "        try:",
+            "            s.open('/boom', 'rb'); raise AssertionError('boom opened')",
+            "        except (PermissionError, FileNotFoundError) as e: raise AssertionError('boom: ' + repr(e))",
+            "        except IOError as e: assert 'internal-detail' not in str(e), 'a bug leaked to the client: %r' % e",
+            "        s.close(); t.close()",
+            "        with lock: ok[0] += 1",
+            "    except Exception as e:",
+            "        with lock: errors.append('%d: %r' % (i, e))",
+            "ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]",
+            "[t.start() for t in ts]; [t.join() for t in ts]",
+            "print('ok %d' % ok[0]); [print(e) for e in errors]",
+            "sys.exit(0 if not errors else 1)");
+
+    static SFTPServer server(SSHKey key, int port) {
+        SFTPServer s = new SFTPServer();
+        key.generate("ssh-ed25519", 0);
+        s.setServerKeyCount(1);
+        s.setServerKeyHandle(0, key.getHandle());
+        s.setHost("127.0.0.1");
+        s.setPort(port);
+        s.setOnAuthPassword(e -> e.setAccept("pw".equals(e.getPassword())));
+        return s;
+    }
+
+    static String run(String script, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/python3", "-c", script));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(150, TimeUnit.SECONDS), "clients finished");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    void concurrentSessionsEachGetTheirOwnFileSystem() throws Exception {
+        int n = 8;
+        int port = ServerTest.freePort();
+        ConcurrentLinkedQueue<MemoryFs> made = new ConcurrentLinkedQueue<>();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> {
+                MemoryFs fs = new MemoryFs(session);
+                made.add(fs);
+                return fs;
+            });
+            s.start();
+            assertEquals("ok " + n, run(CLIENTS, "" + port, "" + n));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (made.stream().anyMatch(f -> !f.closed) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(n, made.size(), "one file system per session");
+            Set<String> users = new HashSet<>();
+            Set<Long> ids = new HashSet<>();
+            for (MemoryFs fs : made) {
+                users.add(fs.session.getUsername());
+                ids.add(fs.session.getConnectionId());
+                assertEquals("127.0.0.1", fs.session.getRemoteAddress());
+                assertTrue(fs.session.getRemotePort() > 0, fs.session.toString());
+                assertTrue(fs.closed, "closed when the client left: " + fs.session);
+            }
+            assertEquals(n, ids.size(), "distinct connection ids");
+            Set<String> expected = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                expected.add("u" + i);
+            }
+            assertEquals(expected, users);
+        }
+    }
+
+    @Test
+    void anApplicationPolicyStillRefusesFirst() throws Exception {
+        int port = ServerTest.freePort();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(MemoryFs::new);
+            // a path policy beside the provider: uploads refused, the rest served
+            s.setOnBeforeUploadFile(e -> e.setAction(FileRequestAction.fraAbort));
+            s.start();
+            String out = run(String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='a', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "try:",
+                    "    s.open('/x', 'wb'); print('opened')",
+                    "except PermissionError: print('refused')",
+                    "print(s.listdir('/'))"), "" + port);
+            assertEquals("refused\n[]", out);
+        }
+    }
+
+    @Test
+    void removingTheProviderClosesItsSessions() throws Exception {
+        int port = ServerTest.freePort();
+        ConcurrentLinkedQueue<MemoryFs> made = new ConcurrentLinkedQueue<>();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> {
+                MemoryFs fs = new MemoryFs(session);
+                made.add(fs);
+                return fs;
+            });
+            s.start();
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='a', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "print(s.listdir('/'), flush=True)",
+                    "sys.stdin.readline()"), "" + port).redirectErrorStream(true).start();
+            assertEquals("[]", new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine());
+            assertEquals(1, made.size());
+            s.setFileSystem(null);
+            assertTrue(made.peek().closed, "detached sessions are closed");
+            p.getOutputStream().close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void stoppingTheServerClosesEverySessionsFileSystem() throws Exception {
+        int port = ServerTest.freePort();
+        ConcurrentLinkedQueue<MemoryFs> made = new ConcurrentLinkedQueue<>();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> {
+                MemoryFs fs = new MemoryFs(session);
+                made.add(fs);
+                return fs;
+            });
+            s.start();
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='a', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "f = s.open('/kept-open.txt', 'wb'); f.write(b'x')",
+                    "print('open', flush=True)",
+                    "sys.stdin.readline()"), "" + port).redirectErrorStream(true).start();
+            assertEquals("open", new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine());
+            s.stop(); // the client is still connected, with a file open
+            assertEquals(1, made.size());
+            assertTrue(made.peek().closed, "stop() ends the session and closes its file system");
+            p.getOutputStream().close();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void nullFactoryResultIsARefusalNotACrash() throws Exception {
+        int port = ServerTest.freePort();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> {
+                if (session.getUsername().equals("nobody")) {
+                    throw new SftpException(OperationStatus.ostAccessDenied, "no files for nobody");
+                }
+                return new MemoryFs(session);
+            });
+            s.start();
+            String out = run(String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='nobody', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "try:",
+                    "    s.listdir('/'); print('listed')",
+                    "except PermissionError: print('refused')"), "" + port);
+            assertEquals("refused", out);
+            assertNotNull(s.getLogger());
+        }
+    }
+
+    static Path unused() {
+        return null;
+    }
+}
