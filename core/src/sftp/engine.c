@@ -467,7 +467,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     }
     read_settings(e);
     read_symlink_order(e, cfg->client_banner);
-    e->pool = e->events ? sfk_registry_pool(e) : NULL;
+    e->pool_wanted = e->events; /* the pool's threads start with the first session that needs them */
     if (cfg->root && *cfg->root) {
         int rc = sfk_fs_new(cfg->root, &e->fs);
         if (rc < 0) {

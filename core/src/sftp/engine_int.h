@@ -169,6 +169,7 @@ struct sfk_engine {
     /* parallel and deferred READ/WRITE (sftp/pending.h) */
     int workers;                /* config WorkerThreads at login: 0 runs handlers inline */
     struct sfk_pool *pool;      /* the server's, or NULL (inline) */
+    int pool_wanted;            /* events wired: take the server's pool at the first virtual READ/WRITE */
     const atomic_int *stopping; /* see sfk_engine_config */
     pthread_mutex_t ops_lock;   /* guards the op list and op states (never held in user code) */
     pthread_cond_t ops_cond;    /* an op finished */

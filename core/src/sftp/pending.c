@@ -215,6 +215,13 @@ int sfk_pending_offer(sfk_engine *e, const uint8_t *pkt, uint32_t len)
         return SFK_OFFER_NO;
     if (type == SSH_FXP_WRITE && !h->open.write && !h->open.append)
         return SFK_OFFER_NO;
+    if (e->pool_wanted) {
+        /* Decided once, before this session's first op exists (inline and pooled ops count
+         * their references differently): a server whose sessions only use base_dir never
+         * starts the WorkerThreads. */
+        e->pool_wanted = 0;
+        e->pool = sfk_registry_pool(e);
+    }
     if (n > SFK_SFTP_MAX_RW_LENGTH)
         n = SFK_SFTP_MAX_RW_LENGTH; /* a short read is allowed; clients ask again */
     size_t bytes = type == SSH_FXP_READ ? n : wlen;
