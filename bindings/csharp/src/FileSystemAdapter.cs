@@ -343,6 +343,7 @@ namespace SFTPKit
                 int n;
                 lock (f)
                 {
+                    AwaitTurn(f, e.Offset);
                     if (!f.Stream.CanSeek && f.AtEnd && e.Offset >= f.Position)
                     {
                         // clients read ahead past the end of a file: those are EOF, not out-of-order
@@ -353,6 +354,7 @@ namespace SFTPKit
                     n = ReadFully(f.Stream, room);
                     f.Position = e.Offset + n;
                     f.AtEnd = n < room.Length;
+                    Monitor.PulseAll(f); // the read of the next offset may be waiting (AwaitTurn)
                 }
                 if (n == 0 && room.Length > 0)
                 {
@@ -397,6 +399,25 @@ namespace SFTPKit
         private static byte[]? t_scratch;
 
         private static Span<byte> Scratch() => t_scratch ??= GC.AllocateUninitializedArray<byte>(SFTPServer.MaxWriteLength);
+
+        // READs of one handle run in parallel on the server's worker threads (config WorkerThreads)
+        // and may reach a sequential stream out of order: a read waits, bounded, until the reads
+        // before it are done. The pool takes requests in arrival order, so for a client that reads
+        // in order the read it waits for is already running.
+        private static readonly TimeSpan TurnTimeout = TimeSpan.FromSeconds(10);
+
+        private static void AwaitTurn(OpenFile f, long offset)
+        {
+            if (f.Stream.CanSeek)
+                return;
+            var deadline = DateTime.UtcNow + TurnTimeout;
+            while (!f.AtEnd && f.Position < offset)
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(f, left))
+                    return; // Seek then reports the gap
+            }
+        }
 
         private static void Seek(OpenFile f, long offset)
         {

@@ -28,7 +28,9 @@ Sessions: the factory runs at a session's first file request, with a Session tha
 (user, connection id, remote address and port). Its FileSystem object, its open files and its
 listings belong to that session only and are dropped when the connection ends (open files closed
 first). Many sessions run at once, each on its own server thread: state shared between sessions
-is yours to lock; state inside one FileSystem object is not shared.
+is yours to lock; a FileSystem object is never shared between sessions. One session's requests may
+run at once on the server's worker threads (config WorkerThreads): read/write calls of one handle
+come one at a time, in the order the engine gives them; calls for different handles may overlap.
 
 Async (later, with the engine's deferred completion, issue 14): every event here is split into
 "call the method" (_call) and "apply its result" (the _reply_* helpers), so an `async def` method
@@ -306,7 +308,7 @@ class ProviderHost:
             self._seen.pop(p.connection_id, None)
         if st is None:
             return
-        for obj, _path in list(st.files.values()):
+        for obj, *_ in list(st.files.values()):
             try:
                 st.fs.close(obj)
             except Exception:  # noqa: BLE001 - the client is gone; report, go on with the rest
@@ -365,7 +367,10 @@ class ProviderHost:
         path = p.path
         ok, obj = self._call(p, "open(%r)" % path, st.fs.open, path, p.modes)
         if ok:
-            st.files[p.handle] = (obj, path)
+            # The lock: one session's READs and WRITEs run on the server's worker threads
+            # (config WorkerThreads), so two can reach one handle at once; a FileSystem's
+            # read/write of one handle are called one at a time (seek + read stays one step).
+            st.files[p.handle] = (obj, path, threading.Lock())
             p.operation_status = _OK
 
     def _file(self, p):
@@ -381,7 +386,8 @@ class ProviderHost:
         st, entry = self._file(p)
         if entry is None:
             return
-        ok, data = self._call(p, "read", st.fs.read, entry[0], p.offset, p.size)
+        with entry[2]:
+            ok, data = self._call(p, "read", st.fs.read, entry[0], p.offset, p.size)
         if not ok:
             return
         if data is None or len(data) == 0:
@@ -400,7 +406,8 @@ class ProviderHost:
             with memoryview(buf) as whole:
                 view = whole[:n]
                 try:
-                    ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, view)
+                    with entry[2]:
+                        ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, view)
                 finally:
                     view.release()
         finally:
