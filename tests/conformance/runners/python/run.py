@@ -629,12 +629,14 @@ class Vfs:
 
     def __init__(self, case, spec):
         self.case = case
-        # latency_ms / deferred (a slow back-end, completion from another thread) need the
-        # binding's deferred-completion form, which this runner does not have yet: such a case
-        # must fail here, never pass as if the back-end were fast
+        # deferred (completion from another thread) needs the binding's deferred-completion
+        # form, which this runner does not have yet: such a case must fail here, never pass as
+        # if the back-end answered synchronously
         for k in spec:
-            if k not in ("files", "dirs"):
+            if k not in ("files", "dirs", "latency_ms"):
                 raise CaseFail("vfs: %r is not supported by the Python runner yet" % k)
+        # a slow back-end's round trip for every read/write (FORMAT.md "latency_ms")
+        self.latency_ms = int(spec.get("latency_ms") or 0)
         self.lock = threading.Lock()
         self.files = {norm(k): self._bytes(case.value(v)) for k, v in (spec.get("files") or {}).items()}
         self.dirs = {"/"} | {norm(d) for d in spec.get("dirs", [])}
@@ -656,6 +658,9 @@ class Vfs:
             return
         fn = getattr(self, name, None)
         if fn is not None and name.startswith("on_"):
+            if self.latency_ms and name in ("on_read_file", "on_write_file"):
+                # outside the lock: handlers on the server's worker threads must overlap
+                time.sleep(self.latency_ms / 1000.0)
             with self.lock:
                 fn(params, p)
 
