@@ -383,3 +383,64 @@ void sfk_py_set_error_class(PyObject *cls)
     sfk_py_error_class = cls;
 }
 %}
+
+/* ---- deferred completion (Python form: sftpkit.PendingRequest wraps these) ----------------- */
+/* The token travels as an integer address: PendingRequest owns it and guarantees the single
+ * complete the C API demands (a lock and a flag), so no raw pointer reaches user code. The GIL
+ * is released around complete (-threads): completing from any thread must not stall handlers. */
+%feature("nothreadallow") sfk_py_request_cancelled;
+%exception sfk_py_request_cancelled {
+  $action
+  if (!result) SWIG_fail;
+}
+%exception sfk_py_defer_request {
+  $action
+  if (result == 0) {
+    SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+    SWIG_fail;
+  }
+}
+%exception sfk_py_request_complete {
+  $action
+  if (result != 0) {
+    SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+    SWIG_fail;
+  }
+}
+%exception sfk_py_request_data {
+  $action
+  if (!result) SWIG_fail;
+}
+%feature("nothreadallow") sfk_py_request_data;
+%inline %{
+/* Inside on_read_file / on_write_file: the firing request's token (0 with the last error set). */
+unsigned long long sfk_py_defer_request(sftpkit_server *s, int64_t connection_id, const char *handle)
+{
+    return (unsigned long long)(uintptr_t)sftpkit_server_defer_request(s, connection_id, handle);
+}
+
+/* Completes and releases the token (data: a READ's answer; empty for a WRITE). */
+int sfk_py_request_complete(unsigned long long token, int operation_status, const uint8_t *data, size_t len)
+{
+    return sftpkit_request_complete((sftpkit_request *)(uintptr_t)token, operation_status, len ? data : NULL, len);
+}
+
+/* 0 while wanted, else an SFTPKIT_REQUEST_CANCEL_* reason. Lock-free read: keeps the GIL.
+ * A Python int rather than int: int results are status codes in this module (raised, not returned). */
+PyObject *sfk_py_request_cancelled(unsigned long long token)
+{
+    return PyLong_FromLong(sftpkit_request_cancelled((const sftpkit_request *)(uintptr_t)token));
+}
+
+/* A WRITE's bytes as a new bytes object (b"" for a READ). */
+PyObject *sfk_py_request_data(unsigned long long token)
+{
+    const uint8_t *d = NULL;
+    size_t n = 0;
+    if (sftpkit_request_get_data((const sftpkit_request *)(uintptr_t)token, &d, &n) != 0) {
+        SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize(d ? (const char *)d : "", (Py_ssize_t)n);
+}
+%}

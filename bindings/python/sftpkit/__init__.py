@@ -20,12 +20,15 @@ A virtual file system is a FileSystem subclass installed with `srv.set_provider(
 (sftpkit.provider); FsspecFileSystem serves any fsspec file system. The native log goes to the
 "sftpkit" logger.
 """
-from ._runtime import ReadableBuffer, SFTPKitError, SSHKey, parse_time, version
+from ._runtime import (REQUEST_CANCEL_DISCONNECT, REQUEST_CANCEL_DROPPED, REQUEST_CANCEL_STOPPING, PendingRequest,
+                       ReadableBuffer, SFTPKitError, SSHKey, parse_time, version)
 from ._generated import *  # noqa: F401,F403 - SFTPServer, the params classes, the value sets
 from ._generated import __all__ as _generated_all
 from .provider import FileAttributes, FileSystem, SFTPError, Session
 from .fsspec_fs import FsspecFileSystem
 
 __version__ = version()
+# PendingRequest and REQUEST_CANCEL_* (SFTPServer.defer_request) are importable but not yet in
+# __all__: the type stub is written by tools/gen/gen_python.py, which must declare them first.
 __all__ = ["SFTPKitError", "SSHKey", "version", "parse_time", "ReadableBuffer", "FileAttributes", "FileSystem",
            "SFTPError", "Session", "FsspecFileSystem"] + list(_generated_all)

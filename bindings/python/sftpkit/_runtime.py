@@ -314,6 +314,63 @@ def _close_all():
             pass
 
 
+
+# Why a pending request was cancelled (PendingRequest.cancelled); 0 = still wanted.
+REQUEST_CANCEL_DISCONNECT = 1  # the client closed the connection or the link was lost
+REQUEST_CANCEL_DROPPED = 2  # the server dropped the connection (drop_client, a timeout)
+REQUEST_CANCEL_STOPPING = 3  # stop() or close()
+
+
+class PendingRequest:
+    """A READ or WRITE taken out of its handler by SFTPServer.defer_request.
+
+    complete(status, data=b"") answers it from any thread (the GIL is released during the call):
+    status is an OperationStatus value; data is a READ's answer (at most the size asked for is
+    sent; b"" with ok is the end of the file) and must be empty for a WRITE. Only the first
+    complete counts; later ones raise SFTPKitError. .data is a WRITE's bytes (b"" for a READ),
+    readable until complete. .cancelled is 0 while the client still wants the answer, else a
+    REQUEST_CANCEL_* reason; a cancelled request must still be completed (its answer is dropped).
+    A PendingRequest garbage-collected uncompleted is completed with access denied, so the session
+    never waits forever."""
+
+    __slots__ = ("_token", "_lock", "__weakref__")
+
+    def __init__(self, token):
+        self._token = token
+        self._lock = threading.Lock()
+
+    def complete(self, status, data=b""):
+        with self._lock:  # the C token dies on complete: never hand it over twice
+            token, self._token = self._token, 0
+        if not token:
+            raise SFTPKitError(ERROR_INVALID_PARAMETER, "the request is already completed")
+        _n.sfk_py_request_complete(token, operator.index(status), data)
+
+    @property
+    def data(self):
+        with self._lock:
+            if not self._token:
+                raise SFTPKitError(ERROR_INVALID_PARAMETER, "the request is already completed")
+            return _n.sfk_py_request_data(self._token)
+
+    @property
+    def cancelled(self):
+        with self._lock:
+            return _n.sfk_py_request_cancelled(self._token) if self._token else 0
+
+    @property
+    def done(self):
+        """True once complete() was called."""
+        return not self._token
+
+    def __del__(self):
+        token, self._token = getattr(self, "_token", 0), 0
+        if token:
+            try:
+                _n.sfk_py_request_complete(token, 3, b"")  # ostAccessDenied: a plain failure
+            except Exception:
+                pass
+
 class ServerBase:
     """Lifetime and event plumbing of SFTPServer (the generated subclass adds the API)."""
 
@@ -409,6 +466,15 @@ class ServerBase:
         its size; buffer None only returns the size. A buffer smaller than the data raises
         SFTPKitError and receives nothing; a WRITE carries at most 261120 bytes."""
         return _n.sftpkit_server_get_client_buffer_into(self._s(), operator.index(connection_id), handle, buffer)
+
+    def defer_request(self, connection_id, handle=None):
+        """Only inside on_read_file / on_write_file: takes the firing request out of the handler
+        and returns a PendingRequest. The handler then returns at once (its operation_status and
+        any set_client_buffer are ignored); the client gets its answer when the PendingRequest is
+        completed, from any thread, exactly once (also after a cancellation). Raises SFTPKitError
+        outside such a handler or when called twice for one request."""
+        token = _n.sfk_py_defer_request(self._s(), operator.index(connection_id), handle)
+        return PendingRequest(token)
 
     def close(self):
         """Stops the server (closing every connection) and releases it. Idempotent. Not allowed

@@ -406,6 +406,14 @@ class Case:
             if self.vfs is None:
                 raise CaseFail("expect.vfs without a vfs behaviour")
             self.vfs.check(exp["vfs"])
+        if "vfs_cancelled_at_least" in exp:
+            if self.vfs is None or not self.vfs.deferred:
+                raise CaseFail("expect.vfs_cancelled_at_least without a deferred vfs behaviour")
+            with self.vfs.lock:
+                n = self.vfs.cancelled
+            if n < exp["vfs_cancelled_at_least"]:
+                raise CaseFail("%d deferred requests were cancelled, expected at least %d" % (
+                    n, exp["vfs_cancelled_at_least"]))
         if "provider" in exp or "provider_sessions" in exp:
             if self.provider is None:
                 raise CaseFail("expect.provider without a provider behaviour")
@@ -598,6 +606,8 @@ class Case:
                 self.finish_client(proc)
             except CaseFail as e:
                 errors.append(str(e))
+        if self.vfs is not None:
+            self.vfs.join_completers()  # every deferred token completed before the server goes
         if srv is not None:
             srv.close()
         for k in self.keys.values():
@@ -629,12 +639,15 @@ class Vfs:
 
     def __init__(self, case, spec):
         self.case = case
-        # latency_ms / deferred (a slow back-end, completion from another thread) need the
-        # binding's deferred-completion form, which this runner does not have yet: such a case
-        # must fail here, never pass as if the back-end were fast
         for k in spec:
-            if k not in ("files", "dirs"):
-                raise CaseFail("vfs: %r is not supported by the Python runner yet" % k)
+            if k not in ("files", "dirs", "latency_ms", "deferred"):
+                raise CaseFail("vfs: %r is not supported by the Python runner" % k)
+        # a slow back-end's round trip for every read/write (FORMAT.md "latency_ms"); with
+        # "deferred" the handler returns at once and a thread completes the request later
+        self.latency_ms = int(spec.get("latency_ms") or 0)
+        self.deferred = bool(spec.get("deferred"))
+        self.cancelled = 0  # deferred requests told of their cancellation
+        self.completers = []  # the completion threads, joined before the server is freed
         self.lock = threading.Lock()
         self.files = {norm(k): self._bytes(case.value(v)) for k, v in (spec.get("files") or {}).items()}
         self.dirs = {"/"} | {norm(d) for d in spec.get("dirs", [])}
@@ -656,8 +669,65 @@ class Vfs:
             return
         fn = getattr(self, name, None)
         if fn is not None and name.startswith("on_"):
+            data_event = name in ("on_read_file", "on_write_file")
+            if data_event and self.deferred:
+                with self.lock:
+                    self.defer(name == "on_write_file", params)
+                return
+            if data_event and self.latency_ms:
+                # outside the lock: handlers on the server's worker threads must overlap
+                time.sleep(self.latency_ms / 1000.0)
             with self.lock:
                 fn(params, p)
+
+    # ---- "deferred": take the request's token, complete it latency_ms later on a thread ----
+    def defer(self, is_write, params):
+        """(lock held) A read's answer is taken now, when the request came; a write lands in
+        the file when it completes (the engine starts a handle's next WRITE only after that)."""
+        path = self.handles.get(params["handle"])
+        off, status, answer = params["offset"], 1, b""
+        if path is None:
+            status = 2
+        elif not is_write:
+            data = self.files.get(path)
+            if data is None or off >= len(data):
+                status = 7
+            else:
+                answer = data[off:off + params["size"]]
+        req = self.case.srv.defer_request(params["connection_id"], params["handle"])
+        t = threading.Thread(target=self.complete_later, args=(req, is_write, path, off, status, answer),
+                             daemon=True)
+        self.completers.append(t)
+        t.start()
+
+    def complete_later(self, req, is_write, path, off, status, answer):
+        # short naps, so a cancellation (disconnect, stop) ends the wait early
+        left, cancelled = self.latency_ms, False
+        while left > 0 and not cancelled:
+            time.sleep(min(left, 10) / 1000.0)
+            left -= 10
+            cancelled = req.cancelled != 0
+        with self.lock:
+            if cancelled:
+                self.cancelled += 1
+                status = 3  # discarded by the server anyway
+            if is_write and status == 1:
+                if path not in self.files:
+                    status = 2
+                else:
+                    buf = req.data
+                    data = bytearray(self.files[path])
+                    if len(data) < off:
+                        data.extend(b"\0" * (off - len(data)))
+                    data[off:off + len(buf)] = buf
+                    self.files[path] = bytes(data)
+        req.complete(status, b"" if is_write else answer)
+
+    def join_completers(self):
+        with self.lock:
+            threads, self.completers = self.completers, []
+        for t in threads:
+            t.join()
 
     def on_open_file(self, params, p):
         path, modes = norm(params["path"]), params["modes"]
