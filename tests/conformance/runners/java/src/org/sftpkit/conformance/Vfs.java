@@ -21,6 +21,8 @@ final class Vfs {
     private int opens;
     private int findCount;
     private final Case ctx;
+    /** FORMAT.md's "latency_ms": every read/write waits this long before it is handled. */
+    private final long latencyMs;
 
     private static final class Find {
         final String dir;
@@ -36,13 +38,14 @@ final class Vfs {
     @SuppressWarnings("unchecked")
     Vfs(Map<String, Object> spec, Case ctx) {
         this.ctx = ctx;
-        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
-        // case fails here rather than passing as if the back-end were fast
+        // "deferred" needs the binding's deferred-completion form (not there yet): such a case
+        // fails here rather than passing as if the back-end were fast
         for (String k : spec.keySet()) {
-            if (!k.equals("files") && !k.equals("dirs")) {
+            if (!k.equals("files") && !k.equals("dirs") && !k.equals("latency_ms")) {
                 throw new CaseError("vfs: \"" + k + "\" is not supported by the Java runner yet");
             }
         }
+        latencyMs = spec.containsKey("latency_ms") ? ((Number) spec.get("latency_ms")).longValue() : 0;
         dirs.add("/");
         for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
             files.put(norm(f.getKey()), bytes(Values.eval(f.getValue(), ctx)));
@@ -107,7 +110,27 @@ final class Vfs {
         return new ArrayList<>(names);
     }
 
-    synchronized void handle(SFTPKitEvent e, Map<String, Object> p) {
+    /**
+     * The slow back-end's wait happens here, OUTSIDE the vfs lock: reads and writes on the server's
+     * worker threads must overlap, as they would against a real remote store.
+     */
+    void handle(SFTPKitEvent e, Map<String, Object> p) {
+        String ev = e.getEventName();
+        if (latencyMs > 0 && (ev.equals("on_read_file") || ev.equals("on_write_file"))) {
+            nap(latencyMs);
+        }
+        handleLocked(e, p);
+    }
+
+    static void nap(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void handleLocked(SFTPKitEvent e, Map<String, Object> p) {
         String ev = e.getEventName();
         if (ev.startsWith("on_before_")) {
             EventAccess.set(e, "action", 2L);
