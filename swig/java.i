@@ -91,6 +91,8 @@ static int sfk_java_out_ok(JNIEnv *jenv, jarray arr)
 SFK_JAVA_HANDLE(sftpkit_server)
 SFK_JAVA_HANDLE(sftpkit_key)
 SFK_JAVA_HANDLE(sftpkit_event)
+/* the deferred-completion token: owned by org.sftpkit.PendingRequest until it completes it */
+SFK_JAVA_HANDLE(sftpkit_request)
 
 /* ---- UTF-8 strings: in as NUL-terminated byte[], library-owned results out as byte[] ----------- */
 %typemap(jni) const char * "jbyteArray"
@@ -206,6 +208,24 @@ SFK_JAVA_SCALAR_OUT(int64_t, jlong, long, jlongArray, SetLongArrayRegion)
   if ($1)
     (*jenv)->ReleaseByteArrayElements(jenv, $input, (jbyte *)$1, JNI_ABORT);
 %}
+/* (const uint8_t **data, size_t *len): a library-owned view (a deferred WRITE's data) -> a
+ * byte[][1] copy; nothing to free */
+%typemap(jni) (const uint8_t **data, size_t *len) "jobjectArray"
+%typemap(jtype) (const uint8_t **data, size_t *len) "byte[][]"
+%typemap(jstype) (const uint8_t **data, size_t *len) "byte[][]"
+%typemap(javain) (const uint8_t **data, size_t *len) "$javainput"
+%typemap(in) (const uint8_t **data, size_t *len) (const uint8_t *temp = NULL, size_t tlen = 0) %{
+  if (!sfk_java_out_ok(jenv, $input))
+    return $null;
+  $1 = ($1_ltype)(void *)&temp; /* SWIG drops the const of the local; the call restores it */
+  $2 = &tlen;
+%}
+%typemap(argout) (const uint8_t **data, size_t *len) %{
+  if (result == 0)
+    sfk_java_store0(jenv, $input, sfk_java_bytes(jenv, temp$argnum, tlen$argnum));
+%}
+%typemap(freearg) (const uint8_t **data, size_t *len) ""
+
 /* Multi-argument typemaps match by name too: the key import spells its buffer `data`. */
 %apply (const uint8_t *v, size_t len) { (const uint8_t *data, size_t len) }
 

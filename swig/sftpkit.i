@@ -97,10 +97,13 @@
 /* The token API (sftpkit_server_defer_request ...) returns a pointer or a reason rather than a
  * status, and takes a C callback: each language layer wraps it in its own idiom (an awaitable
  * handler, CompletionStage, Task) instead of exposing it raw. See docs/file-system.md. */
+#ifndef SWIGJAVA
+/* Java wraps these four in org.sftpkit.PendingRequest (the token crosses as a long, java.i). */
 %ignore sftpkit_server_defer_request;
 %ignore sftpkit_request_complete;
 %ignore sftpkit_request_get_data;
 %ignore sftpkit_request_cancelled;
+#endif
 %ignore sftpkit_request_set_cancel_handler;
 %ignore sftpkit_request_cancel_fn;
 %ignore SFTPKIT_REQUEST_CANCEL_DISCONNECT;

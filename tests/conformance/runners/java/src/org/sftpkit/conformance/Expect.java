@@ -13,7 +13,7 @@ import java.util.TreeSet;
 /** The case's "expect": checked after teardown, every event delivered (FORMAT.md). */
 final class Expect {
     private static final Set<String> MEMBERS = Set.of("events", "events_absent", "event_counts", "files", "vfs", "vars",
-            "provider", "provider_sessions");
+            "provider", "provider_sessions", "vfs_cancelled_at_least");
 
     private Expect() {
     }
@@ -86,6 +86,17 @@ final class Expect {
         }
         if (expect.containsKey("vfs")) {
             vfs(Case.map(expect.get("vfs"), "expect.vfs"), k);
+        }
+        if (expect.containsKey("vfs_cancelled_at_least")) {
+            Vfs v = k.vfs();
+            if (v == null || !(expect.get("vfs_cancelled_at_least") instanceof Number)) {
+                throw new CaseError("expect.vfs_cancelled_at_least needs a vfs behaviour and a number");
+            }
+            long want = ((Number) expect.get("vfs_cancelled_at_least")).longValue();
+            int got = v.cancelledAtLeast(want, 5000);
+            if (got < want) {
+                throw new CaseError("expect.vfs_cancelled_at_least: " + got + " deferred requests were cancelled, expected at least " + want);
+            }
         }
         if (expect.containsKey("vars")) {
             for (Map.Entry<String, Object> e : Case.map(expect.get("vars"), "expect.vars").entrySet()) {

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.sftpkit.OperationStatus;
+import org.sftpkit.PendingRequest;
 import org.sftpkit.SFTPKitEvent;
 import org.sftpkit.SFTPServer;
 
@@ -21,6 +23,13 @@ final class Vfs {
     private int opens;
     private int findCount;
     private final Case ctx;
+    /** FORMAT.md's "latency_ms": every read/write waits this long before it is handled. */
+    private final long latencyMs;
+    /** FORMAT.md's "deferred": reads/writes are completed latencyMs later by another thread. */
+    private final boolean deferred;
+    /** Deferred completions still waiting, and how many of them saw a cancellation (guarded by this). */
+    private int outstanding;
+    private int cancelledCount;
 
     private static final class Find {
         final String dir;
@@ -36,13 +45,15 @@ final class Vfs {
     @SuppressWarnings("unchecked")
     Vfs(Map<String, Object> spec, Case ctx) {
         this.ctx = ctx;
-        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
-        // case fails here rather than passing as if the back-end were fast
+        // an unknown member fails the case rather than passing as if it were honoured
         for (String k : spec.keySet()) {
-            if (!k.equals("files") && !k.equals("dirs")) {
+            if (!k.equals("files") && !k.equals("dirs") && !k.equals("latency_ms")
+                    && !k.equals("deferred")) {
                 throw new CaseError("vfs: \"" + k + "\" is not supported by the Java runner yet");
             }
         }
+        latencyMs = spec.containsKey("latency_ms") ? ((Number) spec.get("latency_ms")).longValue() : 0;
+        deferred = Boolean.TRUE.equals(spec.get("deferred"));
         dirs.add("/");
         for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
             files.put(norm(f.getKey()), bytes(Values.eval(f.getValue(), ctx)));
@@ -107,7 +118,127 @@ final class Vfs {
         return new ArrayList<>(names);
     }
 
-    synchronized void handle(SFTPKitEvent e, Map<String, Object> p) {
+    /**
+     * The slow back-end's wait happens here, OUTSIDE the vfs lock: reads and writes on the server's
+     * worker threads must overlap, as they would against a real remote store.
+     */
+    void handle(SFTPKitEvent e, Map<String, Object> p) {
+        String ev = e.getEventName();
+        boolean data = ev.equals("on_read_file") || ev.equals("on_write_file");
+        if (data && deferred) {
+            defer(ev.equals("on_write_file"), p);
+            return;
+        }
+        if (data && latencyMs > 0) {
+            nap(latencyMs);
+        }
+        handleLocked(e, p);
+    }
+
+    /**
+     * "deferred": the reply is decided now for a read (its data is taken when the request came) and
+     * when the completion runs for a write (it lands in the file then), on a thread of its own that
+     * sleeps latencyMs in 10 ms naps so a cancellation (disconnect, stop) ends the wait early.
+     */
+    private void defer(boolean write, Map<String, Object> p) {
+        String handle = EventAccess.getString(p, "handle");
+        long off = EventAccess.getLong(p, "offset");
+        String path;
+        OperationStatus status = OperationStatus.ostOk;
+        byte[] reply = null;
+        synchronized (this) {
+            path = open.get(handle);
+            if (path == null) {
+                status = OperationStatus.ostNoSuchFile;
+            } else if (!write) {
+                byte[] f = files.get(path);
+                if (f == null || off >= f.length) {
+                    status = OperationStatus.ostEOF;
+                } else {
+                    long end = Math.min((long) f.length, off + EventAccess.getLong(p, "size"));
+                    reply = Arrays.copyOfRange(f, (int) off, (int) end);
+                }
+            }
+            outstanding++;
+        }
+        PendingRequest req;
+        try {
+            req = PendingRequest.defer(ctx.server(), EventAccess.getLong(p, "connection_id"), handle);
+        } catch (RuntimeException ex) {
+            finished(false);
+            throw ex;
+        }
+        final OperationStatus first = status;
+        final byte[] readData = reply;
+        Thread t = new Thread(() -> completeLater(req, write, path, off, first, readData), "vfs-deferred");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void completeLater(PendingRequest req, boolean write, String path, long off, OperationStatus status,
+            byte[] readData) {
+        boolean cancelled = false;
+        for (long left = latencyMs; left > 0 && !cancelled; left -= 10) {
+            nap(Math.min(left, 10));
+            cancelled = req.cancelled() != 0;
+        }
+        OperationStatus st = cancelled ? OperationStatus.ostAccessDenied : status; // discarded anyway
+        if (write && st == OperationStatus.ostOk) {
+            synchronized (this) {
+                byte[] old = files.get(path);
+                if (old == null) {
+                    st = OperationStatus.ostNoSuchFile;
+                } else {
+                    byte[] chunk = req.data();
+                    byte[] buf = Arrays.copyOf(old, (int) Math.max(old.length, off + chunk.length)); // zero-fills a gap
+                    System.arraycopy(chunk, 0, buf, (int) off, chunk.length);
+                    files.put(path, buf);
+                }
+            }
+        }
+        try {
+            req.complete(st, write ? null : readData);
+        } finally {
+            finished(cancelled);
+        }
+    }
+
+    private synchronized void finished(boolean cancelled) {
+        outstanding--;
+        cancelledCount += cancelled ? 1 : 0;
+        notifyAll();
+    }
+
+    /**
+     * How many deferred requests saw their cancellation: waits (bounded) until at least want did or
+     * none is outstanding, since a completion thread notices a cancellation within its 10 ms nap.
+     */
+    synchronized int cancelledAtLeast(long want, long timeoutMs) {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (cancelledCount < want && outstanding > 0) {
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                wait(left);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return cancelledCount;
+    }
+
+    static void nap(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void handleLocked(SFTPKitEvent e, Map<String, Object> p) {
         String ev = e.getEventName();
         if (ev.startsWith("on_before_")) {
             EventAccess.set(e, "action", 2L);
