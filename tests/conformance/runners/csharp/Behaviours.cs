@@ -75,15 +75,18 @@ sealed class Vfs
     private readonly Dictionary<string, (List<string> Names, string Dir, int Next)> _finds = new();
     private int _opens, _findCount;
     private readonly CaseContext _ctx;
+    /// <summary>`latency_ms`: how long each on_read_file / on_write_file takes (FORMAT.md).</summary>
+    public readonly int LatencyMs;
 
     public Vfs(JsonElement spec, CaseContext ctx)
     {
         _ctx = ctx;
-        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
-        // case fails here rather than passing as if the back-end were fast
+        // deferred needs the binding's deferred-completion form (not there yet): such a case fails
+        // here rather than passing as if the back-end completed synchronously
         foreach (var m in spec.EnumerateObject())
-            if (m.Name is not ("files" or "dirs"))
+            if (m.Name is not ("files" or "dirs" or "latency_ms"))
                 throw new CaseFailure($"vfs: \"{m.Name}\" is not supported by the C# runner yet");
+        if (spec.TryGetProperty("latency_ms", out var lat)) LatencyMs = lat.GetInt32();
         if (spec.TryGetProperty("files", out var files))
             foreach (var f in files.EnumerateObject())
             {
@@ -116,6 +119,9 @@ sealed class Vfs
     public void Handle(SFTPKitEventArgs e, Dictionary<string, object> p)
     {
         var srv = _ctx.Server;
+        // the slow back-end's round trip, outside the lock: READ/WRITE handlers on the server's
+        // worker threads overlap (a lock around the sleep would serialize them and hide that)
+        if (LatencyMs > 0 && e is ReadFileEventArgs or WriteFileEventArgs) Thread.Sleep(LatencyMs);
         lock (this)
         {
             switch (e)
