@@ -75,15 +75,109 @@ sealed class Vfs
     private readonly Dictionary<string, (List<string> Names, string Dir, int Next)> _finds = new();
     private int _opens, _findCount;
     private readonly CaseContext _ctx;
+    /// <summary>`latency_ms`: how long each on_read_file / on_write_file takes (FORMAT.md).</summary>
+    public readonly int LatencyMs;
+    /// <summary>`deferred`: those handlers defer their request and a thread completes it later.</summary>
+    public readonly bool Deferred;
+    private int _outstanding, _cancelled; // deferred completions still asleep; those told of a cancellation
 
-    public Vfs(JsonElement spec, CaseContext ctx)
+    /// <summary>Deferred requests that learnt of their cancellation, once every completion ended.</summary>
+    public int CancelledCount(int timeoutMs = 10000)
+    {
+        lock (this)
+        {
+            var until = Environment.TickCount64 + timeoutMs;
+            while (_outstanding > 0 && Environment.TickCount64 < until)
+                Monitor.Wait(this, 100);
+            return _cancelled;
+        }
+    }
+
+    /// <summary>
+    /// on_read_file / on_write_file with `deferred` (under the lock): takes the token and returns; a
+    /// read's answer is taken now, a write lands when it completes (as the C runner does).
+    /// </summary>
+    private void Defer(SFTPServer srv, SFTPKitEventArgs e)
+    {
+        long cid, off;
+        string handle;
+        bool write = e is WriteFileEventArgs;
+        if (e is ReadFileEventArgs r) (cid, handle, off) = (r.ConnectionId, r.Handle, r.Offset);
+        else { var w = (WriteFileEventArgs)e; (cid, handle, off) = (w.ConnectionId, w.Handle, w.Offset); }
+        var status = OperationStatus.ostOk;
+        byte[] answer = Array.Empty<byte>();
+        string path = _open.TryGetValue(handle, out var p) ? p : null;
+        if (path == null) status = OperationStatus.ostNoSuchFile;
+        else if (!write)
+        {
+            var size = ((ReadFileEventArgs)e).Size;
+            if (!Files.TryGetValue(path, out var data) || off >= data.Length) status = OperationStatus.ostEOF;
+            else answer = data.AsSpan((int)off, (int)Math.Min(size, data.Length - off)).ToArray();
+        }
+        var pending = srv.DeferRequest(cid, handle);
+        _outstanding++;
+        var t = new Thread(() => CompleteLater(pending, write, path, off, status, answer)) { IsBackground = true };
+        t.Start();
+    }
+
+    private void CompleteLater(PendingRequest r, bool write, string path, long off, OperationStatus status, byte[] answer)
+    {
+        try
+        {
+            // short naps, so a cancellation (disconnect, stop) ends the wait early
+            bool cancelled = false;
+            for (int left = LatencyMs; left > 0 && !cancelled; left -= 10)
+            {
+                Thread.Sleep(Math.Min(left, 10));
+                cancelled = r.Cancelled != RequestCancelReason.None;
+            }
+            lock (this)
+            {
+                if (cancelled)
+                {
+                    _cancelled++;
+                    status = OperationStatus.ostAccessDenied; // discarded by the server anyway
+                }
+                if (write && status == OperationStatus.ostOk)
+                {
+                    var chunk = r.Data;
+                    if (!Files.TryGetValue(path, out var old)) status = OperationStatus.ostNoSuchFile;
+                    else
+                    {
+                        var buf = new byte[Math.Max(old.Length, off + chunk.Length)];
+                        old.CopyTo(buf, 0);
+                        chunk.CopyTo(buf, (int)off);
+                        Files[path] = buf;
+                    }
+                }
+            }
+            r.Complete(status, write ? default : answer);
+        }
+        catch (Exception ex)
+        {
+            _ctx.HandlerFailures.Enqueue($"vfs: deferred completion: {ex.GetType().Name}: {ex.Message}");
+            if (!r.IsCompleted) try { r.Complete(OperationStatus.ostAccessDenied); } catch { }
+        }
+        finally
+        {
+            lock (this)
+            {
+                _outstanding--;
+                Monitor.PulseAll(this);
+            }
+        }
+    }
+
+    /// <param name="tree">the `provider` behaviour's tree: its spec has members of its own
+    /// (per_session, errors) and only files/dirs are read here</param>
+    public Vfs(JsonElement spec, CaseContext ctx, bool tree = false)
     {
         _ctx = ctx;
-        // latency_ms / deferred need the binding's deferred-completion form (not there yet): such a
-        // case fails here rather than passing as if the back-end were fast
         foreach (var m in spec.EnumerateObject())
-            if (m.Name is not ("files" or "dirs"))
+            if (!tree && m.Name is not ("files" or "dirs" or "latency_ms" or "deferred"))
                 throw new CaseFailure($"vfs: \"{m.Name}\" is not supported by the C# runner yet");
+        if (!tree && spec.TryGetProperty("latency_ms", out var lat)) LatencyMs = lat.GetInt32();
+        Deferred = !tree && spec.TryGetProperty("deferred", out var def) && def.ValueKind == JsonValueKind.True;
         if (spec.TryGetProperty("files", out var files))
             foreach (var f in files.EnumerateObject())
             {
@@ -116,6 +210,15 @@ sealed class Vfs
     public void Handle(SFTPKitEventArgs e, Dictionary<string, object> p)
     {
         var srv = _ctx.Server;
+        // the slow back-end's round trip, outside the lock: READ/WRITE handlers on the server's
+        // worker threads overlap (a lock around the sleep would serialize them and hide that)
+        bool dataEvent = e is ReadFileEventArgs or WriteFileEventArgs;
+        if (dataEvent && Deferred)
+        {
+            lock (this) Defer(srv, e);
+            return;
+        }
+        if (dataEvent && LatencyMs > 0) Thread.Sleep(LatencyMs);
         lock (this)
         {
             switch (e)

@@ -69,6 +69,14 @@ static class Expectations
                                 throw new CaseFailure($"factory call {i}: {f.Name} is {(got[i].TryGetValue(f.Name, out var g) ? g : "missing")}, expected {f.Value.GetRawText()}");
                     break;
                 }
+                case "vfs_cancelled_at_least":
+                {
+                    if (vfs == null) throw new CaseFailure("expect.vfs_cancelled_at_least without a vfs behaviour");
+                    int n = vfs.CancelledCount();
+                    if (n < m.Value.GetInt32())
+                        throw new CaseFailure($"{n} deferred requests were told of their cancellation, expected at least {m.Value.GetInt32()}");
+                    break;
+                }
                 case "vars":
                     foreach (var v in m.Value.EnumerateObject())
                     {

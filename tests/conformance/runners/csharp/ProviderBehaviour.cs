@@ -19,7 +19,7 @@ sealed class ProviderBehaviour
     {
         _spec = spec;
         _ctx = ctx;
-        Shared = new Vfs(spec, ctx);
+        Shared = new Vfs(spec, ctx, tree: true);
         _perSession = spec.TryGetProperty("per_session", out var ps) && ps.ValueKind == JsonValueKind.True;
     }
 
@@ -31,7 +31,7 @@ sealed class ProviderBehaviour
                 ["user"] = session.User, ["connection_id"] = session.ConnectionId,
                 ["remote_address"] = session.RemoteAddress, ["remote_port"] = (long)session.RemotePort,
             });
-        return new Tree(_perSession ? new Vfs(_spec, _ctx) : Shared, _spec, _ctx);
+        return new Tree(_perSession ? new Vfs(_spec, _ctx, tree: true) : Shared, _spec, _ctx);
     });
 
     private sealed class Tree : ISftpFileSystem
