@@ -90,11 +90,13 @@ def prop_case(p, m):
     if p.index:
         count = m.lists[p.index]["count"]
         steps.append({"set": count, "value": 1})
-    steps.append(dict({"get": p.name}, **ix, expect=_jv(p, p.default)))
+    if not p.validation.get("assigned"):  # assigned per object (user_handle): no fixed default
+        steps.append(dict({"get": p.name}, **ix, expect=_jv(p, p.default)))
     if p.index:
         for bad in (1, -1, 1000000):
             steps.append({"get": p.name, "index": bad, "error": ERR_PARAM})
-    doc = "%s: default %s" % (p.name, json.dumps(_jv(p, p.default)))
+    doc = "%s: %s" % (p.name, "assigned per object" if p.validation.get("assigned") else
+                       "default %s" % json.dumps(_jv(p, p.default)))
     if not p.readonly:
         good = good_value(p, m)
         if good is not None:

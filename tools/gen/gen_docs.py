@@ -9,6 +9,13 @@ JAVA_TYPE = {"bool": "boolean", "int": "long", "string": "String", "bytes": "byt
 CS_TYPE = {"bool": "bool", "int": "long", "string": "string", "bytes": "byte[]"}
 
 
+
+def default_cell(p):
+    """A property's default as the docs show it (an "assigned" one has a fresh value per object)."""
+    if p.validation.get("assigned"):
+        return "assigned: unique per object"
+    return "empty" if p.type == "bytes" else "`%s`" % p.default_text
+
 def _remarks(text):
     return "\n".join("> " + line if line else ">" for line in (text or "").strip().split("\n")) + "\n"
 
@@ -52,7 +59,7 @@ def properties_md(m):
          "exceptions with the reason).\n",
          "| property | type | default | rule | effect |", "|---|---|---|---|---|"]
     for p in m.props:
-        d = "empty" if p.type == "bytes" else "`%s`" % p.default_text
+        d = default_cell(p)
         o.append("| [%s](#%s) | %s%s%s | %s | %s | %s |" % (p.name, p.name, p.type, " indexed" if p.index else "",
                                                             " read-only" if p.readonly else "", d, _rule(p, m),
                                                             _effect_short(p.effect)))
@@ -75,7 +82,7 @@ def properties_md(m):
             o.append("| C# | `srv.%s` |" % p.pascal)
         o.append("| type | %s (Python `%s`, Java `%s`, C# `%s`) |" % (
             p.type, PY_TYPE[p.type], JAVA_TYPE[p.type], CS_TYPE[p.type]))
-        o.append("| default | %s |" % ("empty" if p.type == "bytes" else "`%s`" % p.default_text))
+        o.append("| default | %s |" % default_cell(p))
         o.append("| rule | %s |" % _rule(p, m))
         o.append("| effect | %s |" % _effect(p.effect, p.effect_why))
         if p.index:

@@ -2,6 +2,8 @@
  * generated sfk_props table, lists sized by their _count property. */
 #include "api/props.h"
 
+#include "api/hooks.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,8 @@ static int resize_list(sftpkit_server *s, sfk_list_id l, int64_t n)
                 return SFTPKIT_ERROR_OUT_OF_MEMORY;
             }
         }
+        if (l == SFK_LIST_USER) /* each user object has its own handle (api/user_handle.c) */
+            rows[r * cols + list_column[SFK_P_USER_HANDLE]].i = sfk_next_object_handle();
     }
     ls->rows = rows;
     ls->count = n;
