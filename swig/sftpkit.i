@@ -93,10 +93,12 @@
 }
 #endif
 
-/* ---- deferred completion: not wrapped yet --------------------------------------------------- */
+/* ---- deferred completion ------------------------------------------------------------------- */
 /* The token API (sftpkit_server_defer_request ...) returns a pointer or a reason rather than a
- * status, and takes a C callback: each language layer wraps it in its own idiom (an awaitable
- * handler, CompletionStage, Task) instead of exposing it raw. See docs/file-system.md. */
+ * status, and takes a C callback, so no language gets it raw: Python wraps it in python.i
+ * (sfk_py_* helpers behind sftpkit.PendingRequest), Java in java.i (org.sftpkit.PendingRequest),
+ * C# by direct P/Invoke (PendingRequest.cs). The cancel-handler callback is not wrapped anywhere
+ * yet (the language forms poll for cancellation). See docs/file-system.md. */
 #ifndef SWIGJAVA
 /* Java wraps these four in org.sftpkit.PendingRequest (the token crosses as a long, java.i). */
 %ignore sftpkit_server_defer_request;
