@@ -53,6 +53,15 @@ static void on_cancel(void *user, sftpkit_request *r, int reason)
     pthread_mutex_unlock(&vs.lock);
 }
 
+/* The number of tokens handed out so far (handlers add them on the pool's threads). */
+static int tokens_now(void)
+{
+    pthread_mutex_lock(&vs.lock);
+    int n = vs.ntokens;
+    pthread_mutex_unlock(&vs.lock);
+    return n;
+}
+
 static void read_event(sftpkit_server *s, sftpkit_event *ev)
 {
     char *handle = NULL;
@@ -367,7 +376,7 @@ static void test_deferred_completion(void **state)
             break;
         sleep_ms(5);
     }
-    assert_int_equal(vs.ntokens, 2);
+    assert_int_equal(tokens_now(), 2);
     assert_int_equal(sftpkit_request_get_data(vs.tokens[1], &wd, &wl), 0);
     assert_int_equal(wl, 3);
     assert_memory_equal(wd, "xyz", 3);
@@ -404,9 +413,9 @@ static void test_cancel_on_disconnect(void **state)
     assert_int_equal(tc_open(t, "/b", SSH_FXF_READ, &h2), 0);
     send_read(t, &h1, 0, 10);
     send_read(t, &h2, 0, 10);
-    for (int i = 0; i < 200 && vs.ntokens < 2; i++)
+    for (int i = 0; i < 200 && tokens_now() < 2; i++)
         sleep_ms(5);
-    assert_int_equal(vs.ntokens, 2);
+    assert_int_equal(tokens_now(), 2);
     tc_free(t); /* the transport ends the session */
     assert_int_equal(vs.cancels, 2);
     assert_int_equal(vs.cancel_reason, SFTPKIT_REQUEST_CANCEL_DISCONNECT);
@@ -438,9 +447,9 @@ static void test_cancel_reason_dropped(void **state)
     tc_handle h;
     assert_int_equal(tc_open(t, "/a", SSH_FXF_READ, &h), 0);
     send_read(t, &h, 0, 10);
-    for (int i = 0; i < 200 && vs.ntokens < 1; i++)
+    for (int i = 0; i < 200 && tokens_now() < 1; i++)
         sleep_ms(5);
-    assert_int_equal(vs.ntokens, 1);
+    assert_int_equal(tokens_now(), 1);
     atomic_store(&drop, 1);
     tc_free(t);
     assert_int_equal(vs.cancel_reason, SFTPKIT_REQUEST_CANCEL_DROPPED);
@@ -460,10 +469,10 @@ static void test_in_flight_bound(void **state)
     uint32_t ids[100];
     for (int i = 0; i < 100; i++)
         ids[i] = send_read(t, &h, (uint64_t)i * 10, 10);
-    for (int i = 0; i < 200 && vs.ntokens < 64; i++)
+    for (int i = 0; i < 200 && tokens_now() < 64; i++)
         sleep_ms(5);
     sleep_ms(20);
-    assert_int_equal(vs.ntokens, 64);
+    assert_int_equal(tokens_now(), 64);
     assert_int_equal(sfk_engine_wants_input(t->e), 0);
     int next = 0, replied = 0;
     while (replied < 100) {
