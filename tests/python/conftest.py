@@ -26,6 +26,24 @@ def free_port():
     return port
 
 
+def keyed_server(users=(("alice", "pw"),)):
+    """A server with an ed25519 host key, on 127.0.0.1 and a free port, with these users (name,
+    password): what every real-connection test starts from."""
+    key = sftpkit.SSHKey()
+    key.generate("ssh-ed25519")
+    srv = sftpkit.SFTPServer()
+    srv.server_key_count = 1
+    srv.set_server_key_handle(0, key.handle)
+    key.close()
+    srv.user_count = len(users)
+    for i, (name, password) in enumerate(users):
+        srv.set_user_username(i, name)
+        srv.set_user_password(i, password)
+    srv.host = "127.0.0.1"
+    srv.port = free_port()
+    return srv
+
+
 def _hooks_path():
     p = os.environ.get("SFTPKIT_PY_TEST_HOOKS")
     if p:

@@ -10,10 +10,9 @@ import asyncssh
 import paramiko
 import pytest
 
-from sftpkit import SFTPServer, SSHKey
 from sftpkit.provider import FileAttributes, FileSystem
 
-from conftest import free_port
+from conftest import keyed_server
 
 UTC = datetime.timezone.utc
 MTIME = datetime.datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -35,18 +34,8 @@ class Listing(FileSystem):
 
 @pytest.fixture
 def server():
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.user_count = 1
-    srv.set_user_username(0, "alice")
-    srv.set_user_password(0, "pw")
+    srv = keyed_server()
     srv.set_provider(lambda session: Listing())
-    srv.host = "127.0.0.1"
-    srv.port = free_port()
     srv.start()
     yield srv
     srv.close()

@@ -11,9 +11,7 @@ import time
 import paramiko
 import pytest
 
-from sftpkit import SFTPServer, SSHKey
-
-from conftest import free_port
+from conftest import keyed_server
 
 
 @pytest.fixture
@@ -21,22 +19,12 @@ def make_server(tmp_path):
     made = []
 
     def make(*settings):
-        key = SSHKey()
-        key.generate("ssh-ed25519")
-        srv = SFTPServer()
-        srv.server_key_count = 1
-        srv.set_server_key_handle(0, key.handle)
-        key.close()
+        srv = keyed_server()
         srv.base_dir = str(tmp_path)
-        srv.user_count = 1
-        srv.set_user_username(0, "alice")
-        srv.set_user_password(0, "pw")
         srv.log_to_python(False)
         srv.config("LogFile=%s" % (tmp_path / "server.log"))
         for setting in settings:
             srv.config(setting)
-        srv.host = "127.0.0.1"
-        srv.port = free_port()
         made.append(srv)
         return srv
 

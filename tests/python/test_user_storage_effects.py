@@ -5,22 +5,13 @@ object into another slot: the copy logs in with the original's name and password
 import paramiko
 import pytest
 
-from sftpkit import SFTPServer, SSHKey
-
-from conftest import free_port
+from conftest import keyed_server
 
 
 @pytest.fixture
 def server(tmp_path):
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
+    srv = keyed_server(users=())
     srv.base_dir = str(tmp_path)
-    srv.host = "127.0.0.1"
-    srv.port = free_port()
     yield srv
     srv.close()
 
