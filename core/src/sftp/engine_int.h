@@ -237,6 +237,10 @@ void sfk_audit_close(sfk_engine *e, const sfk_handle *h, int status);
 
 void sfk_reply_status(sfk_engine *e, uint32_t id, int status);
 void sfk_reply_errno(sfk_engine *e, uint32_t id, int neg_errno);
+/* statvfs@openssh.com and space-available: takes the request's path and fills sv (0), or has
+ * already replied with the error (-1). */
+struct statvfs;
+int sfk_statvfs_request(sfk_engine *e, sfk_req *r, struct statvfs *sv);
 void sfk_reply_handle(sfk_engine *e, uint32_t id, const sfk_handle *h);
 void sfk_reply_attrs(sfk_engine *e, uint32_t id, const sfk_attrs *a);
 /* NAME with one entry whose long name is the name itself (REALPATH, READLINK, ...). */

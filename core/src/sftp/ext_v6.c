@@ -420,17 +420,9 @@ static void ext_copy_file(sfk_engine *e, sfk_req *r)
 
 static void ext_space_available(sfk_engine *e, sfk_req *r)
 {
-    int st = sfk_take_path(e, &r->rd, 0);
-    if (!st && !sfk_parsed(r))
-        st = SSH_FX_BAD_MESSAGE;
-    if (!st && !e->fs)
-        st = SSH_FX_OP_UNSUPPORTED;
-    if (st)
-        return sfk_reply_status(e, r->id, st);
     struct statvfs sv;
-    int rc = sfk_fs_statvfs(e->fs, e->rel1, &sv);
-    if (rc < 0)
-        return sfk_reply_errno(e, r->id, rc);
+    if (sfk_statvfs_request(e, r, &sv))
+        return;
     uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
     size_t start = sfk_wr_begin(&e->out, SSH_FXP_EXTENDED_REPLY);
     sfk_wr_u32(&e->out, r->id);

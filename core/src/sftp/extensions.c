@@ -28,20 +28,30 @@ static void reply_statvfs(sfk_engine *e, uint32_t id, const struct statvfs *sv)
     sfk_wr_end(&e->out, start);
 }
 
-static void ext_statvfs(sfk_engine *e, sfk_req *r)
+int sfk_statvfs_request(sfk_engine *e, sfk_req *r, struct statvfs *sv)
 {
     int st = sfk_take_path(e, &r->rd, 0);
     if (!st && !sfk_parsed(r))
         st = SSH_FX_BAD_MESSAGE;
     if (!st && !e->fs)
         st = SSH_FX_OP_UNSUPPORTED;
-    if (st)
-        return sfk_reply_status(e, r->id, st);
+    if (st) {
+        sfk_reply_status(e, r->id, st);
+        return -1;
+    }
+    int rc = sfk_fs_statvfs(e->fs, e->rel1, sv);
+    if (rc < 0) {
+        sfk_reply_errno(e, r->id, rc);
+        return -1;
+    }
+    return 0;
+}
+
+static void ext_statvfs(sfk_engine *e, sfk_req *r)
+{
     struct statvfs sv;
-    int rc = sfk_fs_statvfs(e->fs, e->rel1, &sv);
-    if (rc < 0)
-        return sfk_reply_errno(e, r->id, rc);
-    reply_statvfs(e, r->id, &sv);
+    if (!sfk_statvfs_request(e, r, &sv))
+        reply_statvfs(e, r->id, &sv);
 }
 
 /* The fd of a local handle, or an SFTP status. */
