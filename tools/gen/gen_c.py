@@ -128,6 +128,8 @@ def props_gen_c(m):
             o[-1] = o[-1][:-2] + ", sfk_hook_" + hook + "},"
         if p.per_context:
             o[-1] = o[-1][:-2] + ", .per_context = 1},"
+        if p.validation.get("assigned"):
+            o[-1] = o[-1][:-2] + ", .assigned = 1},"
     o.append("};\n")
     o.append("const sfk_list_desc sfk_lists[SFK_LIST_COUNT] = {")
     for idx, l in m.lists.items():

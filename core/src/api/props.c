@@ -121,9 +121,9 @@ static int resize_list(sftpkit_server *s, sfk_list_id l, int64_t n)
                 free_rows(rows, ls->count, r + 1, cols);
                 return SFTPKIT_ERROR_OUT_OF_MEMORY;
             }
+            if (sfk_props[p].assigned) /* each object has its own handle (api/user_handle.c) */
+                rows[r * cols + list_column[p]].i = sfk_next_object_handle();
         }
-        if (l == SFK_LIST_USER) /* each user object has its own handle (api/user_handle.c) */
-            rows[r * cols + list_column[SFK_P_USER_HANDLE]].i = sfk_next_object_handle();
     }
     ls->rows = rows;
     ls->count = n;

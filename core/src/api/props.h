@@ -42,6 +42,7 @@ typedef struct {
     const char *default_s;
     sfk_hook_fn hook;
     int per_context; /* stored per thread / per handler call, never server-wide (api/context.h) */
+    int assigned;    /* a list column whose every new row gets a fresh object handle (user_handle) */
 } sfk_prop_desc;
 
 typedef struct {
