@@ -1054,6 +1054,8 @@ def _prop_test(p, m, gen_tests):
     # the documented default
     if p.type == "bytes":
         b.append("assertArrayEquals(new byte[0], s.get%s(%s), \"%s default\");" % (name, ixg, p.name))
+    elif p.validation.get("assigned"):  # a fresh value per object (user_handle): never the default
+        b.append("assertTrue(s.get%s(%s) > 0, \"%s assigned per object\");" % (name, ixg, p.name))
     else:
         b.append("assertEquals(%s, s.get%s(%s), \"%s default\");" % (java_value(p.default, p.type), name, ixg,
                                                                      p.name))
