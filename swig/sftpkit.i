@@ -107,6 +107,7 @@
 %ignore sftpkit_request_cancelled;
 #endif
 %ignore sftpkit_request_set_cancel_handler;
+%ignore sftpkit_request_set_status_message;
 %ignore sftpkit_request_cancel_fn;
 %ignore SFTPKIT_REQUEST_CANCEL_DISCONNECT;
 %ignore SFTPKIT_REQUEST_CANCEL_DROPPED;

@@ -28,7 +28,8 @@ typedef struct {
     int64_t token_off[128];
     int ntokens;
     int cancels, cancel_reason;
-    char order[256]; /* "r<off>" / "w<off>" as handlers start */
+    int64_t refuse_off; /* a synchronous READ at this offset (> 0) fails with a message */
+    char order[256];    /* "r<off>" / "w<off>" as handlers start */
 } vfs_state;
 
 static vfs_state vs;
@@ -79,6 +80,13 @@ static void read_event(sftpkit_server *s, sftpkit_event *ev)
         vs.token_off[vs.ntokens] = off;
         vs.tokens[vs.ntokens++] = r;
         pthread_mutex_unlock(&vs.lock);
+        sftpkit_free(handle);
+        return;
+    }
+    if (vs.refuse_off && off == vs.refuse_off) {
+        pthread_mutex_unlock(&vs.lock);
+        sftpkit_event_set_int(ev, "operation_status", SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED);
+        assert_int_equal(sftpkit_event_set_status_message(ev, "the store refused this range"), 0);
         sftpkit_free(handle);
         return;
     }
@@ -389,6 +397,47 @@ static void test_deferred_completion(void **state)
     done(t);
 }
 
+/* The next reply must be STATUS code for id, carrying text. */
+static void expect_status_text(tc *t, uint32_t id, uint32_t code, const char *text)
+{
+    tc_expect_status(t, id, code);
+    char msg[256];
+    tc_rd_cstr(t, msg, sizeof msg);
+    assert_string_equal(msg, text);
+}
+
+/* A handler's text reaches the client although the handler ran on a worker thread and the reply
+ * is written by the session's thread; a deferred request gives its text through the token, and
+ * a request that succeeds after a failing one carries no stale text. Made to fail once by not
+ * moving the worker thread's text into the op (the client got "Permission denied"). */
+static void test_status_message_travels_with_the_request(void **state)
+{
+    (void)state;
+    tc *t = ready(2);
+    vs.refuse_off = 1000;
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/v.txt", SSH_FXF_READ, &h), 0);
+    uint32_t bad = send_read(t, &h, 1000, 10);
+    uint32_t good = send_read(t, &h, 0, 10);
+    assert_true(wait_output(t, 2000) > 0);
+    expect_status_text(t, bad, SSH_FX_PERMISSION_DENIED, "the store refused this range");
+    expect_data(t, good, 0, 10);
+
+    vs.defer = 1;
+    uint32_t later = send_read(t, &h, 0, 10);
+    for (int i = 0; i < 200 && tokens_now() < 1; i++)
+        sleep_ms(5);
+    assert_int_equal(tokens_now(), 1);
+    assert_int_equal(sftpkit_request_set_status_message(vs.tokens[0], "object vanished from the bucket"), 0);
+    assert_int_equal(sftpkit_request_complete(vs.tokens[0], SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE, NULL, 0), 0);
+    assert_true(wait_output(t, 2000) > 0);
+    expect_status_text(t, later, SSH_FX_NO_SUCH_FILE, "object vanished from the bucket");
+    /* the token is gone after complete: the text cannot be set on a finished request */
+    assert_int_not_equal(sftpkit_request_set_status_message(NULL, "x"), 0);
+    assert_int_equal(sftpkit_last_error_code(), SFTPKIT_ERROR_INVALID_PARAMETER);
+    done(t);
+}
+
 /* Deferral outside a read/write handler is refused with a clear error. */
 static void test_defer_outside_handler_refused(void **state)
 {
@@ -521,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_other_requests_wait),
         cmocka_unit_test(test_deferred_completion),
         cmocka_unit_test(test_defer_outside_handler_refused),
+        cmocka_unit_test(test_status_message_travels_with_the_request),
         cmocka_unit_test(test_cancel_on_disconnect),
         cmocka_unit_test(test_cancel_reason_dropped),
         cmocka_unit_test(test_in_flight_bound),

@@ -116,6 +116,10 @@ SFTPKIT_API sftpkit_request *sftpkit_server_defer_request(sftpkit_server *s, int
  * Count asked for is sent; len 0 with ostOk is the end of the file); for a WRITE data must be NULL/0. After a
  * cancellation the result is discarded (returns 0). */
 SFTPKIT_API int sftpkit_request_complete(sftpkit_request *r, int operation_status, const uint8_t *data, size_t len);
+/* The text the client gets with a failure status (as sftpkit_event_set_status_message does for
+ * a handler that answers at once): call it before sftpkit_request_complete; at most 1024 bytes
+ * are sent, NULL or "" sends the standard text. */
+SFTPKIT_API int sftpkit_request_set_status_message(sftpkit_request *r, const char *message);
 /* A WRITE's data (valid until complete); a READ gives NULL/0. */
 SFTPKIT_API int sftpkit_request_get_data(const sftpkit_request *r, const uint8_t **data, size_t *len);
 /* 0 while the request is wanted, else an SFTPKIT_REQUEST_CANCEL_* reason. */

@@ -58,19 +58,30 @@ static size_t utf8_prefix(const char *s, size_t max)
     return n;
 }
 
+char *sfk_status_message_copy(const char *message, int *oom)
+{
+    *oom = 0;
+    if (!message || !*message)
+        return NULL;
+    size_t n = utf8_prefix(message, SFK_STATUS_MESSAGE_MAX);
+    char *copy = malloc(n + 1);
+    if (!copy) {
+        *oom = 1;
+        return NULL;
+    }
+    memcpy(copy, message, n);
+    copy[n] = '\0';
+    return copy;
+}
+
 SFTPKIT_API int sftpkit_event_set_status_message(sftpkit_event *ev, const char *message)
 {
     if (!ev)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "event_set_status_message: NULL event");
-    char *copy = NULL;
-    if (message && *message) {
-        size_t n = utf8_prefix(message, SFK_STATUS_MESSAGE_MAX);
-        copy = malloc(n + 1);
-        if (!copy)
-            return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
-        memcpy(copy, message, n);
-        copy[n] = '\0';
-    }
+    int oom;
+    char *copy = sfk_status_message_copy(message, &oom);
+    if (oom)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
     free(ev->status_message);
     ev->status_message = copy;
     return sfk_ok();
@@ -93,4 +104,17 @@ void sfk_status_message_clear(void)
 {
     if (pending_get())
         pending_set(NULL);
+}
+
+char *sfk_status_message_take(void)
+{
+    char *msg = pending_get();
+    if (msg)
+        pthread_setspecific(pending_key, NULL); /* ownership moves to the caller */
+    return msg;
+}
+
+void sfk_status_message_give(char *msg)
+{
+    pending_set(msg);
 }

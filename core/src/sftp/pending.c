@@ -7,6 +7,7 @@
 
 #include "api/errors.h"
 #include "api/events_gen.h"
+#include "api/status_message.h"
 #include "sftp/engine_int.h"
 #include "sftp/pool.h"
 #include "sftp/status.h"
@@ -35,6 +36,7 @@ typedef struct sfk_pend {
     uint8_t *data; /* READ: room for len bytes; WRITE: the data */
     size_t got;    /* READ: bytes read */
     int status;    /* SFTP status once done */
+    char *message; /* the handler's text for the client with a failure (owned) */
     int deferred;  /* the handler took the token */
     int completed; /* sftpkit_request_complete was called */
     int cancelled; /* SFTPKIT_REQUEST_CANCEL_*, 0 = wanted */
@@ -77,6 +79,7 @@ static void op_free(sfk_pend *op)
 {
     free(op->handle);
     free(op->data);
+    free(op->message);
     free(op);
 }
 
@@ -170,8 +173,16 @@ static void run_op(void *arg)
     int st = fire(op);
     sfk_registry_set_current(NULL);
     running_op = NULL;
+    /* A pool thread is not the one that writes the reply: the handler's text travels with the
+     * op. A deferred request gives its text through its token instead. */
+    char *message = sfk_status_message_take();
 
     pthread_mutex_lock(&e->ops_lock);
+    if (!op->deferred && !op->completed) {
+        free(op->message);
+        op->message = message;
+        message = NULL;
+    }
     if (op->completed) { /* completed through its token before the handler even returned */
         op->state = OP_DONE;
     } else if (op->deferred) {
@@ -187,6 +198,7 @@ static void run_op(void *arg)
         schedule(e);
     pthread_cond_broadcast(&e->ops_cond); /* also for the end of a session waiting for RUNNING ones */
     pthread_mutex_unlock(&e->ops_lock);
+    free(message);
     if (e->pool)
         op_release(op);
 }
@@ -273,6 +285,10 @@ static void reply_op(sfk_engine *e, sfk_pend *op)
 {
     sfk_handle *h = op->h;
     int st = op->status;
+    if (st != SSH_FX_OK) { /* the text goes with a failure only; sfk_reply_status clears it */
+        sfk_status_message_give(op->message);
+        op->message = NULL;
+    }
     if (op->type == SSH_FXP_READ) {
         size_t got = st == SSH_FX_OK ? op->got : 0;
         if (st == SSH_FX_OK && got == 0)
@@ -498,6 +514,30 @@ SFTPKIT_API int sftpkit_request_complete(sftpkit_request *r, int operation_statu
     }
     pthread_mutex_unlock(&e->ops_lock);
     op_release(op);
+    return sfk_ok();
+}
+
+SFTPKIT_API int sftpkit_request_set_status_message(sftpkit_request *r, const char *message)
+{
+    sfk_pend *op = (sfk_pend *)r;
+    if (!op)
+        return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "request_set_status_message: NULL request");
+    int oom;
+    char *copy = sfk_status_message_copy(message, &oom);
+    if (oom)
+        return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
+    sfk_engine *e = op->e;
+    pthread_mutex_lock(&e->ops_lock);
+    int bad = op->completed || !op->deferred;
+    if (!bad) {
+        free(op->message);
+        op->message = copy;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&e->ops_lock);
+    free(copy);
+    if (bad)
+        return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "request_set_status_message: the request is not deferred");
     return sfk_ok();
 }
 
