@@ -110,6 +110,12 @@ void crt_vfs_free(crt_vfs *v);
 int crt_vfs_check(crt_case *cs, crt_vfs *v, const json *want, char **err);
 /* Deferred requests told of their cancellation while their back-end call was pending. */
 int crt_vfs_cancelled(crt_vfs *v);
+/* Whether v's read/write handlers defer ("deferred" or "async"). */
+int crt_vfs_deferred(const crt_vfs *v);
+/* Defers the firing read/write and fails it latency_ms later with status and message (NULL: the
+ * standard text), as an asynchronous provider method that raises after its back-end answered. */
+int crt_vfs_defer_failure(crt_case *cs, crt_vfs *v, int id, const crt_record *r, int status, const char *message,
+                          char **err);
 /* One event against tree v (on_before_* -> fraCustom; file events as the FORMAT's vfs table). */
 int crt_vfs_serve(crt_case *cs, crt_vfs *v, int id, sftpkit_event *ev, const crt_record *r, char **err);
 char *crt_vfs_handle_path(crt_vfs *v, const char *handle); /* malloc'd, NULL: unknown handle */

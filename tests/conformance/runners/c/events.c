@@ -388,7 +388,7 @@ static int listed(const char *k, const char *const *names)
 
 crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, const char *const *more_members, char **err)
 {
-    static const char *const members[] = {"files", "dirs", "latency_ms", "deferred", NULL};
+    static const char *const members[] = {"files", "dirs", "latency_ms", "deferred", "async", NULL};
     crt_vfs *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
@@ -405,6 +405,9 @@ crt_vfs *crt_vfs_new(crt_case *cs, const json *spec, const char *const *more_mem
     const json *lat = json_get(spec, "latency_ms"), *def = json_get(spec, "deferred");
     v->latency_ms = lat && lat->t == J_NUM ? (int)lat->n : 0;
     v->deferred = def && def->t == J_BOOL && def->b;
+    /* "async": C's asynchronous form IS the deferred ABI (FORMAT.md) */
+    const json *as = json_get(spec, "async");
+    v->deferred |= as && as->t == J_BOOL && as->b;
     const json *files = json_get(spec, "files"), *dirs = json_get(spec, "dirs");
     for (size_t i = 0; files && i < files->count; i++) {
         crt_val d;
@@ -766,7 +769,16 @@ typedef struct {
     char *data; /* a read's answer, taken when the request came */
     size_t len;
     int status;
+    char *message; /* the client's text with a failure (a provider rule's) */
 } deferred_job;
+
+static void job_free(deferred_job *j)
+{
+    free(j->path);
+    free(j->data);
+    free(j->message);
+    free(j);
+}
 
 /* Completes one deferred request latency_ms after it came, from its own thread: a write lands
  * in the file then (the engine starts a handle's next WRITE only after this one completed). */
@@ -806,16 +818,18 @@ static void *complete_later(void *arg)
             memcpy(f->data + off, d, n);
     }
     pthread_mutex_unlock(&v->lock);
+    if (j->message && !cancelled)
+        sftpkit_request_set_status_message(j->r, j->message);
     sftpkit_request_complete(j->r, j->status, (const uint8_t *)j->data, j->is_write ? 0 : j->len);
-    free(j->path);
-    free(j->data);
-    free(j);
+    job_free(j);
     pthread_mutex_lock(&v->lock);
     v->outstanding--;
     pthread_cond_broadcast(&v->finished);
     pthread_mutex_unlock(&v->lock);
     return NULL;
 }
+
+static int start_job(crt_case *cs, crt_vfs *v, deferred_job *j, const crt_record *r, char **err);
 
 /* on_read_file / on_write_file with "deferred": takes the token and returns. (v->lock held) */
 static int vfs_defer(crt_case *cs, crt_vfs *v, int id, const crt_record *r, char **err)
@@ -844,9 +858,15 @@ static int vfs_defer(crt_case *cs, crt_vfs *v, int id, const crt_record *r, char
                 memcpy(j->data, f->data + j->off, j->len);
         }
     }
-    j->r = sftpkit_server_defer_request(cs->srv, pint(r, "connection_id"), handle);
+    return start_job(cs, v, j, r, err);
+}
+
+/* Takes the firing request's token and hands j to its own completion thread. (v->lock held) */
+static int start_job(crt_case *cs, crt_vfs *v, deferred_job *j, const crt_record *r, char **err)
+{
+    j->r = sftpkit_server_defer_request(cs->srv, pint(r, "connection_id"), pstr(r, "handle"));
     if (!j->r) {
-        free(j->path), free(j->data), free(j);
+        job_free(j);
         return crt_fail(err, "vfs: defer_request: %s", sftpkit_last_error_message());
     }
     pthread_t t;
@@ -854,11 +874,32 @@ static int vfs_defer(crt_case *cs, crt_vfs *v, int id, const crt_record *r, char
     if (pthread_create(&t, NULL, complete_later, j) != 0) {
         v->outstanding--;
         sftpkit_request_complete(j->r, OST_ACCESS_DENIED, NULL, 0);
-        free(j->path), free(j->data), free(j);
+        job_free(j);
         return crt_fail(err, "vfs: no thread for a deferred completion");
     }
     pthread_detach(t);
     return 0;
+}
+
+int crt_vfs_defer_failure(crt_case *cs, crt_vfs *v, int id, const crt_record *r, int status, const char *message,
+                          char **err)
+{
+    deferred_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return crt_fail(err, "out of memory");
+    j->v = v;
+    j->is_write = id == SFTPKIT_EVENT_ON_WRITE_FILE;
+    j->status = status;
+    j->message = message ? strdup(message) : NULL;
+    pthread_mutex_lock(&v->lock);
+    int rc = start_job(cs, v, j, r, err);
+    pthread_mutex_unlock(&v->lock);
+    return rc;
+}
+
+int crt_vfs_deferred(const crt_vfs *v)
+{
+    return v->deferred;
 }
 
 /* The one in-memory file system both behaviours serve: `vfs` (cs->vfs) and `provider` (a tree

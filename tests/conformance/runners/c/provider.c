@@ -195,6 +195,18 @@ static int apply_error(const json *rule, sftpkit_event *ev, char **err)
     return 0;
 }
 
+/* The same failure from an asynchronous read/write: the request completes later with the
+ * rule's status and text (sftpkit_request_set_status_message). */
+static int defer_error(crt_case *cs, crt_vfs *tree, int id, const crt_record *r, const json *rule, char **err)
+{
+    const json *st = json_get(rule, "status");
+    int crash = st && st->t == J_STR && !strcmp(st->s, "crash");
+    if (!crash && (!st || st->t != J_NUM))
+        return crt_fail(err, "provider.errors: status must be a number or \"crash\"");
+    return crt_vfs_defer_failure(cs, tree, id, r, crash ? 0 : (int)st->n, crash ? NULL : json_str(rule, "message"),
+                                 err);
+}
+
 int crt_provider_event(crt_case *cs, int id, sftpkit_event *ev, const crt_record *r, char **err)
 {
     crt_provider *p = cs->provider;
@@ -238,6 +250,8 @@ int crt_provider_event(crt_case *cs, int id, sftpkit_event *ev, const crt_record
         if (rc < 0)
             return -1;
     }
+    if (hit && crt_vfs_deferred(tree) && (id == SFTPKIT_EVENT_ON_READ_FILE || id == SFTPKIT_EVENT_ON_WRITE_FILE))
+        return defer_error(cs, tree, id, r, errors->items[hit - 1], err);
     if (hit)
         return apply_error(errors->items[hit - 1], ev, err);
     return crt_vfs_serve(cs, tree, id, ev, r, err);

@@ -240,6 +240,20 @@ static int wait_event(crt_case *cs, const json *step, char **err)
     }
 }
 
+/* FORMAT.md's refused_handler_forms for C: one handler function per server, so nothing to refuse
+ * at assignment; what cannot work is a deferral outside on_read_file/on_write_file. */
+static int refused_handler_forms(crt_case *cs, char **err)
+{
+    if (sftpkit_server_defer_request(cs->srv, 1, NULL))
+        return crt_fail(err, "defer_request outside a read/write handler was accepted");
+    if (sftpkit_last_error_code() != SFTPKIT_ERROR_INVALID_STATE)
+        return crt_fail(err, "defer_request outside a handler: error %d, expected invalid state",
+                        sftpkit_last_error_code());
+    if (!strstr(sftpkit_last_error_message(), "on_read_file"))
+        return crt_fail(err, "defer_request's error does not name the events: %s", sftpkit_last_error_message());
+    return 0;
+}
+
 static int run_steps(crt_case *cs, char **err)
 {
     const json *steps = json_get(cs->c, "steps");
@@ -264,6 +278,8 @@ static int run_steps(crt_case *cs, char **err)
             cs->nbg = 0;
         } else if (json_get(st, "wait_event")) {
             rc = wait_event(cs, st, &e);
+        } else if (json_get(st, "refused_handler_forms")) {
+            rc = refused_handler_forms(cs, &e);
         } else {
             rc = crt_api_step(cs, st, NULL, &e);
         }
