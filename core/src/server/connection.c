@@ -84,6 +84,18 @@ static void append_line(char **text, const char *line)
     *text = grown;
 }
 
+/* libssh 0.10.6 reports an ordinary client hang-up as warnings (the socket's EOF, then our
+ * disconnect-message query). The server logs "connection lost" itself at INFO, so these go to
+ * DEBUG: a warning in the application's log should mean something is wrong. */
+static int routine_end_of_connection(const char *function, const char *buffer)
+{
+    if (!function)
+        return 0;
+    if (!strcmp(function, "ssh_socket_exception_callback"))
+        return strstr(buffer, "Socket exception callback: 1 (0)") || strstr(buffer, "Socket error: disconnected");
+    return !strcmp(function, "ssh_get_disconnect_message") && strstr(buffer, "Connection not closed yet");
+}
+
 static void log_callback(int priority, const char *function, const char *buffer, void *userdata)
 {
     conn_state *st = userdata;
@@ -138,8 +150,10 @@ static void log_callback(int priority, const char *function, const char *buffer,
         }
         append_line(&st->kex_lines, line);
     }
-    if (priority <= SSH_LOG_WARN)
+    if (priority <= SSH_LOG_WARN && !routine_end_of_connection(function, buffer))
         sfk_log(st->c->server, SFK_LOG_WARNING, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
+    else if (priority <= SSH_LOG_WARN)
+        sfk_log(st->c->server, SFK_LOG_DEBUG, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
     else
         sfk_log(st->c->server, SFK_LOG_TRACE, "ssh", "connection %" PRId64 ": %s", st->c->id, buffer);
 }
