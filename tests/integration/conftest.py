@@ -96,7 +96,8 @@ class Server:
                                      preexec_fn=limit_descriptors if nofile else None)
         self.ready = queue.Queue()
         threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        stderr_reader.start()
         try:
             line = self.ready.get(timeout=30)
         except queue.Empty:
@@ -104,6 +105,7 @@ class Server:
         if not line:
             self.proc.kill()
             self.proc.wait()
+            stderr_reader.join(10)  # its last lines (the reason it refused to start) may still be in the pipe
             raise AssertionError(f"server did not start: {' '.join(self.cmd)}\n{''.join(self.stderr_lines)}")
         self.port = line["port"]
         self.closed = False

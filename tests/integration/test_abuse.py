@@ -8,6 +8,7 @@ Attackers use other loopback addresses (127.0.0.2, 127.0.0.3 ...) than the legit
 (127.0.0.1), because the per-address limits are the point: on Linux the whole 127/8 is local."""
 import hashlib
 import os
+import re
 import signal
 import socket
 import struct
@@ -208,6 +209,26 @@ def test_data_past_the_window_closes_the_connection_and_memory_stays_bounded(mak
 
 # ---- 2: a client that stops reading; graceful drop; keepalive ---------------------------------------
 
+def bytes_sent(server):
+    m = re.search(r"^sftpkit_bytes_sent_total (\d+)", server.command("metrics")["text"], re.M)
+    return int(m.group(1)) if m else 0
+
+
+def wait_until_stalled(server, timeout=30.0):
+    """Until the server has filled the stalled client's window (over 1 MiB sent, then nothing more
+    for half a second): its remaining replies now wait in its own queue. A fixed sleep was not
+    enough on a loaded machine under TSan."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        now = bytes_sent(server)
+        if now > (1 << 20) and now == last:
+            return
+        last = now
+        time.sleep(0.5)
+    raise AssertionError(f"the server never stalled on the client's window ({last} bytes sent)")
+
+
 def stalled_download(server, name):
     t, chan = raw_sftp_channel(server.port)
     handle = open_for_read(chan, name.encode())
@@ -244,7 +265,7 @@ def test_graceful_drop_of_a_stalled_client_becomes_forced_after_drop_grace_time(
     name = big_file(server)
     base = snapshot(server)
     t = stalled_download(server, name)
-    time.sleep(0.5)
+    wait_until_stalled(server)  # a drop before any reply is queued has nothing to flush: it closes at once
     cid = server.find("on_session_established")[-1]["connection_id"]
     disconnects = len(server.find("on_disconnect"))
     t0 = time.monotonic()

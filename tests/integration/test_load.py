@@ -68,6 +68,9 @@ def test_200_concurrent_sessions(make_server, capsys):
     assert server.threads() <= threads_idle + 2  # the connection threads are gone again
 
 
+STOP_BOUND_MS = 8000 if "ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ else 2000
+
+
 def test_stop_with_50_clients_returns_promptly(make_server, capsys):
     server = make_server("--user", "bob:builder", "--config", "MaxStartups=0", "--config", "PerSourceMaxStartups=0")
     sessions = open_many(server.port, 50)
@@ -75,7 +78,9 @@ def test_stop_with_50_clients_returns_promptly(make_server, capsys):
         server.wait_event("on_session_established", count=50, timeout=15)
         reply = server.command("stop")
         assert reply["rc"] == 0
-        assert reply["ms"] < 2000, reply
+        # promptly = no session's timeout is waited for (those are seconds each); a sanitizer
+        # build runs every thread several times slower, so its bound is wider
+        assert reply["ms"] < STOP_BOUND_MS, reply
         # every session was closed, with its events, and nobody is listed
         assert len(server.find("on_session_closed")) == 50
         assert len(server.find("on_disconnect")) == 50

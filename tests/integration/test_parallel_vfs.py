@@ -7,6 +7,7 @@ handle come back out of order, so its 5 MiB upload guards that ordering."""
 import asyncio
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -99,6 +100,9 @@ def openssh_batch(port, tmp_path, commands):
                        input=commands + "bye\n", env=openssh_env(tmp_path), capture_output=True, text=True,
                        timeout=120, start_new_session=True)
     assert r.returncode == 0, r.stderr
+    # commands read from stdin do not change sftp's exit status when they fail: their errors do
+    failed = [line for line in r.stderr.splitlines() if re.search(r"(?i)couldn't|error|fail|closed", line)]
+    assert not failed, r.stderr
 
 
 def lftp(port, commands):
