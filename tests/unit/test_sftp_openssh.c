@@ -9,23 +9,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "write_all.h"
+
 static char self_path[512];
 
 /* ---- the stdio server ----------------------------------------------------------------------- */
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 static int serve(const char *root, int read_only)
 {
@@ -55,7 +43,7 @@ static int serve(const char *root, int read_only)
         size_t len; /* drain everything, including requests released by consume */
         const uint8_t *out;
         while ((out = sfk_engine_output(e, &len)) && len) {
-            if (write_all(1, out, len) < 0) {
+            if (test_write_all(1, out, len) < 0) {
                 rc = 1;
                 goto done;
             }

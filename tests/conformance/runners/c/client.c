@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crt.h"
+#include "write_all.h"
 
 extern char **environ;
 
@@ -42,20 +43,6 @@ static int put_val(json_buf *b, const crt_val *v)
         return json_buf_put(b, "\"}", 2);
     }
     return -1;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int crt_client_start(crt_case *cs, const json *script, int *pid, int *out_fd, char **err)
@@ -111,7 +98,7 @@ int crt_client_start(crt_case *cs, const json *script, int *pid, int *out_fd, ch
     }
     /* The driver reads all of stdin before it does anything, so this cannot deadlock. */
     signal(SIGPIPE, SIG_IGN);
-    int wrc = write_all(in[1], doc.data, doc.len);
+    int wrc = test_write_all(in[1], doc.data, doc.len);
     close(in[1]);
     free(doc.data);
     *out_fd = out[0];
