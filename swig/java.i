@@ -556,3 +556,66 @@ int sfk_java_set_log_sink(JNIEnv *jenv_, sftpkit_server *s, jobject sink)
     return rc;
 }
 %}
+
+/* ---- cancellation of a deferred request (issue 14 item 3) -------------------------------------
+ * The library tells a deferred request's cancellation (client gone, connection dropped, server
+ * stopping) through a C callback on the thread that ends the session. Java's side is the static
+ * org.sftpkit.PendingRequest.nativeCancelled(long key, int reason): the user pointer is only that
+ * key (a number in PendingRequest's table), never a JNI reference, so a callback that races with
+ * the request's completion finds no entry and does nothing — there is nothing native to free and
+ * the core's cancel handler needs no destroy_user. The callback must not block: the Java side only
+ * cancels a future (its dependents run there; the binding's own complete the token at once). */
+%{
+static JavaVM *sfk_java_cancel_vm;
+static jclass sfk_java_cancel_cls; /* global reference to org.sftpkit.PendingRequest */
+static jmethodID sfk_java_cancel_mid;
+static pthread_mutex_t sfk_java_cancel_init = PTHREAD_MUTEX_INITIALIZER;
+
+static void sfk_java_cancel_trampoline(void *user, sftpkit_request *r, int reason)
+{
+    (void)r;
+    JNIEnv *env = sfk_java_env(sfk_java_cancel_vm);
+    if (!env || (*env)->PushLocalFrame(env, 8) != 0) {
+        if (env)
+            (*env)->ExceptionClear(env);
+        return;
+    }
+    /* This may run inside a Java call into the library (stop(), or set_cancel_handler on a
+     * request already cancelled) with an exception pending: keep it for the caller. */
+    jthrowable pending = (*env)->ExceptionOccurred(env);
+    if (pending)
+        (*env)->ExceptionClear(env);
+    (*env)->CallStaticVoidMethod(env, sfk_java_cancel_cls, sfk_java_cancel_mid, (jlong)(intptr_t)user, (jint)reason);
+    if ((*env)->ExceptionCheck(env)) {
+        (*env)->ExceptionDescribe(env);
+        (*env)->ExceptionClear(env);
+    }
+    if (pending)
+        (*env)->Throw(env, pending);
+    (*env)->PopLocalFrame(env, NULL);
+}
+%}
+
+%inline %{
+/* Asks the library to call PendingRequest.nativeCancelled(key, reason) when r is cancelled (at
+ * once, on this thread, if it already was). 0 or an error code. */
+int sfk_java_request_watch_cancel(JNIEnv *jenv_, sftpkit_request *r, int64_t key)
+{
+    pthread_mutex_lock(&sfk_java_cancel_init);
+    if (!sfk_java_cancel_mid) {
+        /* first use, on a Java thread: FindClass sees the binding's class loader here */
+        jclass cls = (*jenv_)->FindClass(jenv_, "org/sftpkit/PendingRequest");
+        jmethodID mid = cls ? (*jenv_)->GetStaticMethodID(jenv_, cls, "nativeCancelled", "(JI)V") : NULL;
+        if (mid && (*jenv_)->GetJavaVM(jenv_, &sfk_java_cancel_vm) == 0 &&
+            (sfk_java_cancel_cls = (jclass)(*jenv_)->NewGlobalRef(jenv_, cls)) != NULL)
+            sfk_java_cancel_mid = mid;
+        if (cls)
+            (*jenv_)->DeleteLocalRef(jenv_, cls);
+    }
+    int ready = sfk_java_cancel_mid != NULL;
+    pthread_mutex_unlock(&sfk_java_cancel_init);
+    if (!ready)
+        return SFTPKIT_ERROR_INVALID_STATE; /* a Java error is pending */
+    return sftpkit_request_set_cancel_handler(r, sfk_java_cancel_trampoline, (void *)(intptr_t)key);
+}
+%}

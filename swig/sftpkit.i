@@ -97,17 +97,19 @@
 /* The token API (sftpkit_server_defer_request ...) returns a pointer or a reason rather than a
  * status, and takes a C callback, so no language gets it raw: Python wraps it in python.i
  * (sfk_py_* helpers behind sftpkit.PendingRequest), Java in java.i (org.sftpkit.PendingRequest),
- * C# by direct P/Invoke (PendingRequest.cs). The cancel-handler callback is not wrapped anywhere
- * yet (the language forms poll for cancellation). See docs/file-system.md. */
+ * C# by direct P/Invoke (PendingRequest.cs). The cancel-handler callback is a C function pointer:
+ * Java gives it a JNI trampoline (java.i); the other languages poll for cancellation so far.
+ * See docs/file-system.md. */
 #ifndef SWIGJAVA
-/* Java wraps these four in org.sftpkit.PendingRequest (the token crosses as a long, java.i). */
+/* Java wraps these five in org.sftpkit.PendingRequest (the token crosses as a long, java.i), and
+ * the cancel handler through its own trampoline (sfk_java_request_watch_cancel in java.i). */
 %ignore sftpkit_server_defer_request;
 %ignore sftpkit_request_complete;
 %ignore sftpkit_request_get_data;
 %ignore sftpkit_request_cancelled;
+%ignore sftpkit_request_set_status_message;
 #endif
 %ignore sftpkit_request_set_cancel_handler;
-%ignore sftpkit_request_set_status_message;
 %ignore sftpkit_request_cancel_fn;
 %ignore SFTPKIT_REQUEST_CANCEL_DISCONNECT;
 %ignore SFTPKIT_REQUEST_CANCEL_DROPPED;

@@ -328,28 +328,93 @@ def event_members(e):
     o.append("    public %s getOn%s() {" % (h, pascal(e.short)))
     o.append("        return (%s) hub.handler(%d);" % (h, e.id))
     o.append("    }")
+    o.append("")
+    a = async_handler_type(e)
+    if e.deferred:
+        how = ["<p>The request is deferred: the server thread goes back to the session at once and the",
+               "client is answered when the stage completes (%s). When the client disconnects, the" % (
+                   "with the stage's ByteBuffer, null or empty = end of file" if e.deferred == "read"
+                   else "with success; read the data with getClientBuffer before returning"),
+               "connection is dropped or the server stops first, the stage's future is cancelled",
+               "({@code toCompletableFuture().cancel(true)}). This must be the event's only handler or",
+               "listener: anything else is refused with IllegalArgumentException."]
+    else:
+        how = ["<p>The library cannot answer this event later: the server thread waits until the stage",
+               "completes, and by-ref parameters may be set until then."]
+    o += javadoc(4, "Sets the asynchronous handler of " + e.name + ": it returns a CompletionStage.", None, how + [
+        "An SftpException (thrown, or completing the stage) gives the client its status and message;",
+        "any other exception is a plain failure, reported like a handler exception. See {@link AsyncHandler}.",
+        "One form per event: setting it while a synchronous handler is set (setOn%s) is refused." % pascal(e.short),
+        "",
+        "@param handler the handler, or {@code null} to remove it",
+        "@throws IllegalArgumentException if the event already has a handler of the other form (or, for",
+        "    a deferrable event, any other receiver)",
+        "@throws SFTPKitException if the server is closed"])
+    o.append("    public void setOn%sAsync(%s handler) {" % (pascal(e.short), a))
+    o.append("        hub.setAsyncHandler(%d, handler);" % e.id)
+    o.append("    }")
+    o.append("")
+    o += javadoc(4, "The asynchronous handler of " + e.name + " set with setOn%sAsync, or null." % pascal(e.short), None,
+                 ["@return the handler, or {@code null}"])
+    o.append("    @SuppressWarnings(\"unchecked\")")
+    o.append("    public %s getOn%sAsync() {" % (a, pascal(e.short)))
+    o.append("        return (%s) hub.asyncHandler(%d);" % (a, e.id))
+    o.append("    }")
     return o
 
 
+def async_result(e):
+    """What an asynchronous handler's stage delivers: a deferred READ's data; nothing elsewhere."""
+    return "java.nio.ByteBuffer" if e.deferred == "read" else "Object"
+
+
+def async_handler_type(e):
+    return "AsyncHandler<%s, %s>" % (event_class(e), async_result(e))
+
+
+def async_stage_type(e):
+    r = async_result(e)
+    return "java.util.concurrent.CompletionStage<%s>" % ("?" if r == "Object" else "? extends " + r)
+
+
 def dispatch_method(m):
-    o = ["    /** Runs the handler and listeners of one native event (on the server thread). */",
+    o = ["    /** Runs the handlers and listeners of one native event (on the server thread). */",
+         "    @SuppressWarnings(\"unchecked\")",
          "    void dispatchEvent(int eventId, long ev) {",
          "        switch (eventId) {"]
     for e in m.events:
         cls = event_class(e)
         o.append("            case %d: { // %s" % (e.id, e.name))
         o.append("                %s h = (%s) hub.handler(%d);" % (handler_class(e), handler_class(e), e.id))
-        o.append("                SFTPServerListener[] ls = hub.listeners(%d);" % e.id)
-        o.append("                if (h == null && ls.length == 0) {")
+        o.append("                %s ah = (%s) hub.asyncHandler(%d);" % (async_handler_type(e), async_handler_type(e), e.id))
+        o.append("                EventHub.Listeners ls = hub.listeners(%d);" % e.id)
+        o.append("                if (h == null && ah == null && ls.all.length == 0) {")
         o.append("                    return;")
         o.append("                }")
         o.append("                %s e = new %s(this, ev);" % (cls, cls))
+        if e.deferred:
+            # an asynchronous receiver of a deferrable event is its only one (EventHub refuses others)
+            names = {p.name for p in e.params}
+            assert {"connection_id", "handle"} <= names, e.name
+            o.append("                if (ah != null || ls.anyAsync()) {")
+            o.append("                    AsyncCalls.defer(hub, e, e.getConnectionId(), e.getHandle(), AsyncCalls.%s," % e.deferred.upper())
+            o.append("                            () -> ah != null ? ah.handle(e) : ls.all[0].%sAsync(e));" % e.camel)
+            o.append("                    hub.finish(e, ev);")
+            o.append("                    return;")
+            o.append("                }")
         o.append("                try {")
         o.append("                    if (h != null) {")
         o.append("                        h.handle(e);")
         o.append("                    }")
-        o.append("                    for (SFTPServerListener l : ls) {")
-        o.append("                        l.%s(e);" % e.camel)
+        o.append("                    if (ah != null) {")
+        o.append("                        AsyncCalls.await(ah.handle(e));")
+        o.append("                    }")
+        o.append("                    for (int i = 0; i < ls.all.length; i++) {")
+        o.append("                        if (ls.async[i]) {")
+        o.append("                            AsyncCalls.await(ls.all[i].%sAsync(e));" % e.camel)
+        o.append("                        } else {")
+        o.append("                            ls.all[i].%s(e);" % e.camel)
+        o.append("                        }")
         o.append("                    }")
         o.append("                } catch (Throwable t) {")
         o.append("                    hub.handlerFailed(e, t);")
@@ -759,6 +824,15 @@ def event_java(e):
     o.append("    }")
     o.append("")
     o.append("    @Override")
+    o.append("    boolean setOutcome(long status) {")
+    if any(p.byref and p.name == "operation_status" for p in e.params) and not e.name.startswith("on_after_"):
+        o += ["        ensureOpen(\"operation_status\");", "        operationStatus = status;",
+              "        operationStatusSet = true;", "        return true;"]
+    else:
+        o.append("        return false;")
+    o.append("    }")
+    o.append("")
+    o.append("    @Override")
     o.append("    public String toString() {")
     # Secrets never reach logs through toString().
     parts = " + \", \" + ".join(("\"%s=***\"" % p.camel) if p.name in SECRET_PARAMS else
@@ -799,6 +873,15 @@ def listener_java(m):
         o.append("    default void %s(%s e) throws Exception {" % (e.camel, event_class(e)))
         o.append("    }")
         o.append("")
+        o += javadoc(4, "The asynchronous form of %s (see {@link AsyncHandler}): override this one or %s, never both"
+                     " (addListener refuses that)." % (e.camel, e.camel), None,
+                     ["@param e the event's parameters",
+                      "@return the stage that completes when the event has been handled ({@code null}: done)",
+                      "@throws Exception as a stage completed exceptionally with it"])
+        o.append("    default %s %sAsync(%s e) throws Exception {" % (async_stage_type(e), e.camel, event_class(e)))
+        o.append("        return null;")
+        o.append("    }")
+        o.append("")
     o[-1:] = ["}"]
     return write(o)
 
@@ -819,6 +902,19 @@ def event_table_java(m):
     o.append("    static final String[] LISTENER_METHOD = {")
     o.append("        null,")
     o += ["        \"%s\"," % next(e.camel for e in m.events if e.id == i) for i in range(1, n + 1)]
+    o.append("    };")
+    o.append("")
+    o.append("    /** setOnX name part per event. */")
+    o.append("    static final String[] PASCAL = {")
+    o.append("        null,")
+    o += ["        \"%s\"," % pascal(next(e for e in m.events if e.id == i).short) for i in range(1, n + 1)]
+    o.append("    };")
+    o.append("")
+    o.append("    /** Per event: AsyncCalls.READ / WRITE when the C ABI can defer it (spec deferrable_events), else 0. */")
+    o.append("    static final int[] DEFERRED = {")
+    o.append("        0,")
+    o += ["        %s," % {"read": "AsyncCalls.READ", "write": "AsyncCalls.WRITE", None: "0"}[
+        next(e for e in m.events if e.id == i).deferred] for i in range(1, n + 1)]
     o.append("    };")
     o.append("")
     o.append("    /** Event object class per event (the listener method's parameter type). */")

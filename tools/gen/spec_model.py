@@ -67,6 +67,7 @@ class Prop:
         self.frozen = self.name in ext["frozen_when_active"]
         self.since = ext["since"].get(self.name, ext["since"]["_default"])
         self.upper = self.name.upper()
+        self.deferred = None  # "read" | "write" when the C ABI can complete it later (Model sets it)
         self.list = ext["lists"].get(self.index) if self.index else None
         self.is_count = any(l["count"] == self.name for l in ext["lists"].values())
         # per-connection / per-request state: stored per handler call, never server-wide
@@ -210,6 +211,13 @@ class Model:
             raise SystemExit("spec/sftpkit.json: events without an id: %s" % ", ".join(missing))
         self.events = [Event(raw_events[n], i + 1, ext["since"].get(n, ext["since"]["_default"]), summaries)
                        for i, n in enumerate(order) if n in raw_events]
+        # which events the deferred-completion ABI can answer later, and what the reply carries
+        deferrable = {k: v for k, v in ext.get("deferrable_events", {}).items() if not k.startswith("_")}
+        for n, kind in deferrable.items():
+            if n not in raw_events or kind not in ("read", "write"):
+                raise SystemExit("spec/sftpkit.json deferrable_events: bad entry %s: %s" % (n, kind))
+        for e in self.events:
+            e.deferred = deferrable.get(e.name)
         # the reference document's methods, then sftpkit's own (same shape, in sftpkit.json)
         self.methods = [Method(m, summaries) for m in raw["methods"] + ext.get("extra_methods", {}).get("methods", [])]
         cfg_ext = ext["config"]

@@ -16,12 +16,35 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 final class EventHub {
     private static final SFTPServerListener[] NONE = new SFTPServerListener[0];
+    private static final boolean[] SYNC = new boolean[0];
+
+    /** The listeners of one event, in the order added; async[i]: listener i overrides onXAsync. */
+    static final class Listeners {
+        static final Listeners EMPTY = new Listeners(NONE, SYNC);
+        final SFTPServerListener[] all;
+        final boolean[] async;
+
+        Listeners(SFTPServerListener[] all, boolean[] async) {
+            this.all = all;
+            this.async = async;
+        }
+
+        boolean anyAsync() {
+            for (boolean a : async) {
+                if (a) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 
     private final NativeHandle handle;
     private final Dispatcher dispatcher;
     private final AtomicReferenceArray<Object> handlers = new AtomicReferenceArray<>(EventTable.MAX_ID + 1);
+    private final AtomicReferenceArray<Object> asyncHandlers = new AtomicReferenceArray<>(EventTable.MAX_ID + 1);
     private final List<SFTPServerListener> listeners = new ArrayList<>(); // guarded by this
-    private volatile SFTPServerListener[][] listenersById;
+    private volatile Listeners[] listenersById;
     private long registration; // guarded by this; native sfk_java_user*, valid while the server lives
     private volatile HandlerExceptionHandler exceptionHandler;
     private volatile System.Logger logger = Logging.defaultLogger();
@@ -33,8 +56,8 @@ final class EventHub {
         this.handle = handle;
         this.dispatcher = new Dispatcher(server, handle);
         this.nativeLog = NativeLog.install(handle, logger);
-        SFTPServerListener[][] byId = new SFTPServerListener[EventTable.MAX_ID + 1][];
-        java.util.Arrays.fill(byId, NONE);
+        Listeners[] byId = new Listeners[EventTable.MAX_ID + 1];
+        java.util.Arrays.fill(byId, Listeners.EMPTY);
         this.listenersById = byId;
     }
 
@@ -42,18 +65,38 @@ final class EventHub {
         return handlers.get(id);
     }
 
-    SFTPServerListener[] listeners(int id) {
+    Object asyncHandler(int id) {
+        return asyncHandlers.get(id);
+    }
+
+    Listeners listeners(int id) {
         return listenersById[id];
     }
 
     synchronized void setHandler(int id, Object h) {
+        if (h != null) {
+            refuseMixedForms(id, asyncHandlers.get(id) != null, "setOn" + EventTable.PASCAL[id]);
+            refuseBesideDeferred(id, false, null, handlers);
+        }
+        install(handlers, id, h);
+    }
+
+    synchronized void setAsyncHandler(int id, Object h) {
+        if (h != null) {
+            refuseMixedForms(id, handlers.get(id) != null, "setOn" + EventTable.PASCAL[id] + "Async");
+            refuseBesideDeferred(id, true, null, asyncHandlers);
+        }
+        install(asyncHandlers, id, h);
+    }
+
+    private void install(AtomicReferenceArray<Object> slots, int id, Object h) {
         long p = handle.acquire();
         try {
-            Object old = handlers.getAndSet(id, h);
+            Object old = slots.getAndSet(id, h);
             try {
                 updateMask(p);
             } catch (RuntimeException | Error e) {
-                handlers.set(id, old);
+                slots.set(id, old);
                 throw e;
             }
         } finally {
@@ -61,9 +104,61 @@ final class EventHub {
         }
     }
 
+    // ---- handler forms that cannot work, refused when they are assigned (bindings/java/README.md) ----
+
+    /** One handler per event, in one form: setOnX and setOnXAsync both set would be ambiguous. */
+    private static void refuseMixedForms(int id, boolean otherFormSet, String setter) {
+        if (otherFormSet) {
+            throw new IllegalArgumentException(EventTable.NAME[id] + ": " + setter + " refused: the event already has a "
+                    + (setter.endsWith("Async") ? "synchronous" : "asynchronous") + " handler (one form per event;"
+                    + " remove the other one first with null)");
+        }
+    }
+
+    /**
+     * A deferrable event (on_read_file, on_write_file) answered asynchronously has exactly one
+     * receiver: the deferred reply is that receiver's stage, so a second receiver (a handler, or a
+     * listener overriding either form) could neither add to it nor answer first.
+     *
+     * @param async whether the receiver being added is asynchronous
+     * @param adding the listener being added (not counted yet), or null for a handler
+     * @param replacing the handler slot being set (its old value is replaced, so not counted), or null
+     */
+    private void refuseBesideDeferred(int id, boolean async, SFTPServerListener adding,
+                                      AtomicReferenceArray<Object> replacing) {
+        if (EventTable.DEFERRED[id] == 0) {
+            return;
+        }
+        Listeners ls = listenersById[id];
+        boolean syncHandler = replacing != handlers && handlers.get(id) != null;
+        boolean asyncHandler = replacing != asyncHandlers && asyncHandlers.get(id) != null;
+        boolean existingAsync = asyncHandler || ls.anyAsync();
+        int existing = (syncHandler ? 1 : 0) + (asyncHandler ? 1 : 0) + ls.all.length;
+        if ((async && existing > 0) || (!async && existingAsync)) {
+            throw new IllegalArgumentException(EventTable.NAME[id] + ": "
+                    + (adding != null ? "the listener " + adding.getClass().getName() : "the handler") + " refused: "
+                    + "an asynchronous " + EventTable.NAME[id] + " receiver must be the event's only one (its"
+                    + " stage is the deferred reply), and this event already has "
+                    + (existingAsync ? "an asynchronous receiver" : "another receiver")
+                    + " (a handler, a listener or setFileSystem)");
+        }
+    }
+
     synchronized void addListener(SFTPServerListener l) {
         if (l == null) {
-            throw new NullPointerException("listener");
+            throw new IllegalArgumentException("addListener: null listener");
+        }
+        for (int id = 1; id <= EventTable.MAX_ID; id++) {
+            boolean sync = overrides(l, id, false);
+            boolean async = overrides(l, id, true);
+            if (sync && async) {
+                throw new IllegalArgumentException(EventTable.NAME[id] + ": the listener " + l.getClass().getName()
+                        + " refused: it implements both " + EventTable.LISTENER_METHOD[id] + " and "
+                        + EventTable.LISTENER_METHOD[id] + "Async (one form per event)");
+            }
+            if (sync || async) {
+                refuseBesideDeferred(id, async, l, null);
+            }
         }
         long p = handle.acquire();
         try {
@@ -102,37 +197,44 @@ final class EventHub {
         return true;
     }
 
-    /** Per event id, the listeners that override its method (the others would be no-ops). */
+    /** Per event id, the listeners that override one of its methods (the others would be no-ops). */
     private void rebuildListeners() {
-        SFTPServerListener[][] byId = new SFTPServerListener[EventTable.MAX_ID + 1][];
-        for (int id = 0; id <= EventTable.MAX_ID; id++) {
+        Listeners[] byId = new Listeners[EventTable.MAX_ID + 1];
+        byId[0] = Listeners.EMPTY;
+        for (int id = 1; id <= EventTable.MAX_ID; id++) {
             List<SFTPServerListener> ls = new ArrayList<>();
-            if (id > 0) {
-                for (SFTPServerListener l : listeners) {
-                    if (overrides(l, id)) {
-                        ls.add(l);
-                    }
+            List<Boolean> as = new ArrayList<>();
+            for (SFTPServerListener l : listeners) {
+                boolean async = overrides(l, id, true);
+                if (async || overrides(l, id, false)) {
+                    ls.add(l);
+                    as.add(async);
                 }
             }
-            byId[id] = ls.isEmpty() ? NONE : ls.toArray(NONE);
+            boolean[] a = new boolean[as.size()];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = as.get(i);
+            }
+            byId[id] = ls.isEmpty() ? Listeners.EMPTY : new Listeners(ls.toArray(NONE), a);
         }
         listenersById = byId;
     }
 
-    private static boolean overrides(SFTPServerListener l, int id) {
+    private static boolean overrides(SFTPServerListener l, int id, boolean async) {
+        String name = EventTable.LISTENER_METHOD[id] + (async ? "Async" : "");
         try {
-            Method m = l.getClass().getMethod(EventTable.LISTENER_METHOD[id], EventTable.EVENT_CLASS[id]);
+            Method m = l.getClass().getMethod(name, EventTable.EVENT_CLASS[id]);
             return m.getDeclaringClass() != SFTPServerListener.class;
         } catch (NoSuchMethodException | SecurityException e) {
-            return true; // cannot tell: deliver, the default method is a no-op anyway
+            return !async; // cannot tell: deliver the synchronous form, its default is a no-op anyway
         }
     }
 
     private void updateMask(long p) {
         long mask = 0;
-        SFTPServerListener[][] byId = listenersById;
+        Listeners[] byId = listenersById;
         for (int id = 1; id <= EventTable.MAX_ID; id++) {
-            if (handlers.get(id) != null || byId[id].length > 0) {
+            if (handlers.get(id) != null || asyncHandlers.get(id) != null || byId[id].all.length > 0) {
                 mask |= 1L << id;
             }
         }
@@ -150,8 +252,18 @@ final class EventHub {
 
     // ---- delivery ----------------------------------------------------------------------------------
 
-    /** A handler threw: deny, then report. */
+    /**
+     * A handler threw (or its stage failed): an {@link SftpException} on an event with an
+     * OperationStatus answers with its status and message (meant for the client); anything else
+     * denies and is reported (its text never reaches the client).
+     */
     void handlerFailed(SFTPKitEvent e, Throwable t) {
+        t = AsyncCalls.unwrap(t);
+        if (t instanceof SftpException && e.isOpen() && e.setOutcome(AsyncCalls.statusOf(t))) {
+            StatusMessages.set(e, t.getMessage());
+            logger.log(System.Logger.Level.DEBUG, e.getEventName() + ": " + t);
+            return;
+        }
         try {
             e.failClosed();
         } finally {

@@ -79,6 +79,13 @@ public abstract class SFTPKitEvent {
     /** Sets every by-ref decision to deny (a handler threw). */
     abstract void failClosed();
 
+    /**
+     * Sets the by-ref OperationStatus (a value; 0 = a generic failure) of an event that has one and
+     * reports a request's outcome through it (not the on_after_* events, which report what already
+     * happened). Returns false, changing nothing, for every other event.
+     */
+    abstract boolean setOutcome(long status);
+
     static long readInt(long ev, byte[] name) {
         long[] v = new long[1];
         check(SFTPKitNative.sftpkit_event_get_int(ev, name, v));

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.reflect.Proxy;
+import java.nio.ByteBuffer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -18,10 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
+import org.sftpkit.AsyncHandler;
 import org.sftpkit.SFTPKitEvent;
 import org.sftpkit.SFTPServer;
 import org.sftpkit.SSHKey;
@@ -360,6 +364,10 @@ final class Case implements Values.Scope {
             if (unsubscribed.contains(ev.name())) {
                 continue; // no handler: the binding tells the core so
             }
+            if (vfs != null && vfs.async && (ev.name().equals("on_read_file") || ev.name().equals("on_write_file"))) {
+                installAsync(ev); // FORMAT.md vfs "async": the CompletionStage form
+                continue;
+            }
             Class<?> type;
             try {
                 type = Class.forName("org.sftpkit." + ev.shortPascal() + "Handler");
@@ -384,8 +392,30 @@ final class Case implements Values.Scope {
         }
     }
 
+    /** setOnReadFileAsync / setOnWriteFileAsync: the event is recorded and its rules run as for
+     * every event; the vfs answers through the stage it returns. */
+    private void installAsync(Spec.Event ev) {
+        AsyncHandler<SFTPKitEvent, ByteBuffer> h = e -> {
+            AtomicReference<CompletionStage<ByteBuffer>> stage = new AtomicReference<>();
+            onEvent(ev, e, () -> stage.set(vfs.handleAsync(e, currentParams.get())));
+            if (stage.get() == null) {
+                throw new IllegalStateException(ev.name() + ": the vfs gave no stage (see the handler failures)");
+            }
+            return stage.get();
+        };
+        try {
+            SFTPServer.class.getMethod("setOn" + ev.shortPascal() + "Async", AsyncHandler.class).invoke(server, h);
+        } catch (ReflectiveOperationException e) {
+            throw new CaseError("cannot install an async handler for " + ev.name() + ": " + e);
+        }
+    }
+
     /** Runs on a server thread for every event. */
     private void onEvent(Spec.Event ev, SFTPKitEvent e) {
+        onEvent(ev, e, () -> vfs.handle(e, currentParams.get()));
+    }
+
+    private void onEvent(Spec.Event ev, SFTPKitEvent e, Runnable vfsPart) {
         Map<String, Object> params = new LinkedHashMap<>();
         try {
             for (Spec.Param p : ev.params()) {
@@ -402,7 +432,7 @@ final class Case implements Values.Scope {
         currentParams.set(params);
         try {
             if (vfs != null) {
-                guarded(ev.name() + " (vfs)", () -> vfs.handle(e, params));
+                guarded(ev.name() + " (vfs)", vfsPart);
             }
             if (listing != null) {
                 guarded(ev.name() + " (listing)", () -> listing.handle(e, params));
@@ -507,6 +537,9 @@ final class Case implements Values.Scope {
                 }
                 break;
             }
+            case "refused_handler_forms":
+                RefusedForms.check(server, vfs, provider != null);
+                break;
             default:
                 apiStep(step);
         }

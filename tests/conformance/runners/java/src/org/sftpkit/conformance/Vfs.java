@@ -1,5 +1,6 @@
 package org.sftpkit.conformance;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,10 +10,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.sftpkit.OperationStatus;
 import org.sftpkit.PendingRequest;
 import org.sftpkit.SFTPKitEvent;
 import org.sftpkit.SFTPServer;
+import org.sftpkit.SftpException;
 
 /** The "vfs" behaviour: an in-memory file system answering the engine's events (FORMAT.md's table). */
 final class Vfs {
@@ -27,6 +35,10 @@ final class Vfs {
     private final long latencyMs;
     /** FORMAT.md's "deferred": reads/writes are completed latencyMs later by another thread. */
     private final boolean deferred;
+    /** FORMAT.md's "async": reads/writes are CompletionStage handlers completed latencyMs later. */
+    final boolean async;
+    /** The back-end's clock for "async" (shared by every case: daemon threads, cancelled tasks removed). */
+    private static final ScheduledThreadPoolExecutor LATER = later();
     /** Deferred completions still waiting, and how many of them saw a cancellation (guarded by this). */
     private int outstanding;
     private int cancelledCount;
@@ -48,12 +60,16 @@ final class Vfs {
         // an unknown member fails the case rather than passing as if it were honoured
         for (String k : spec.keySet()) {
             if (!k.equals("files") && !k.equals("dirs") && !k.equals("latency_ms")
-                    && !k.equals("deferred")) {
+                    && !k.equals("deferred") && !k.equals("async")) {
                 throw new CaseError("vfs: \"" + k + "\" is not supported by the Java runner yet");
             }
         }
         latencyMs = spec.containsKey("latency_ms") ? ((Number) spec.get("latency_ms")).longValue() : 0;
         deferred = Boolean.TRUE.equals(spec.get("deferred"));
+        async = Boolean.TRUE.equals(spec.get("async"));
+        if (async && deferred) {
+            throw new CaseError("vfs: \"async\" and \"deferred\" are never combined");
+        }
         dirs.add("/");
         for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
             files.put(norm(f.getKey()), bytes(Values.eval(f.getValue(), ctx)));
@@ -210,7 +226,7 @@ final class Vfs {
     }
 
     /**
-     * How many deferred requests saw their cancellation: waits (bounded) until at least want did or
+     * How many deferred (or async) requests saw their cancellation: waits (bounded) until at least want did or
      * none is outstanding, since a completion thread notices a cancellation within its 10 ms nap.
      */
     synchronized int cancelledAtLeast(long want, long timeoutMs) {
@@ -228,6 +244,75 @@ final class Vfs {
             }
         }
         return cancelledCount;
+    }
+
+    private static ScheduledThreadPoolExecutor later() {
+        ScheduledThreadPoolExecutor x = new ScheduledThreadPoolExecutor(2, r -> {
+            Thread t = new Thread(r, "vfs-async");
+            t.setDaemon(true);
+            return t;
+        });
+        x.setRemoveOnCancelPolicy(true);
+        return x;
+    }
+
+    /**
+     * "async": on_read_file / on_write_file in the binding's CompletionStage form. The handler takes
+     * a write's data now (getClientBuffer works only while it runs) and returns a future that a
+     * scheduled task completes latencyMs later, doing FORMAT.md's handling then (a read reads the
+     * file as it is at that moment). A cancellation (the binding cancels the future on disconnect,
+     * drop or stop) is counted and cancels the scheduled task.
+     */
+    CompletionStage<ByteBuffer> handleAsync(SFTPKitEvent e, Map<String, Object> p) {
+        boolean write = e.getEventName().equals("on_write_file");
+        String handle = EventAccess.getString(p, "handle");
+        long off = EventAccess.getLong(p, "offset");
+        long size = write ? 0 : EventAccess.getLong(p, "size");
+        byte[] chunk = write ? ctx.server().getClientBuffer(EventAccess.getLong(p, "connection_id"), handle) : null;
+        CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+        synchronized (this) {
+            outstanding++;
+        }
+        ScheduledFuture<?> task = LATER.schedule(() -> {
+            try {
+                f.complete(write ? writeNow(handle, off, chunk) : readNow(handle, off, size));
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        }, latencyMs, TimeUnit.MILLISECONDS);
+        f.whenComplete((v, t) -> {
+            boolean cancelled = t instanceof CancellationException;
+            if (cancelled) {
+                task.cancel(false);
+            }
+            finished(cancelled);
+        });
+        return f;
+    }
+
+    private synchronized ByteBuffer readNow(String handle, long off, long size) throws SftpException {
+        String path = open.get(handle);
+        byte[] data = path == null ? null : files.get(path);
+        if (data == null) {
+            throw new SftpException(OperationStatus.ostNoSuchFile, null);
+        }
+        if (off >= data.length) {
+            return ByteBuffer.allocate(0); // the end of the file
+        }
+        long end = Math.min((long) data.length, off + size);
+        return ByteBuffer.wrap(Arrays.copyOfRange(data, (int) off, (int) end));
+    }
+
+    private synchronized ByteBuffer writeNow(String handle, long off, byte[] chunk) throws SftpException {
+        String path = open.get(handle);
+        if (path == null) {
+            throw new SftpException(OperationStatus.ostNoSuchFile, null);
+        }
+        byte[] old = files.getOrDefault(path, new byte[0]);
+        byte[] buf = Arrays.copyOf(old, (int) Math.max(old.length, off + chunk.length)); // zero-fills a gap
+        System.arraycopy(chunk, 0, buf, (int) off, chunk.length);
+        files.put(path, buf);
+        return null;
     }
 
     static void nap(long ms) {
