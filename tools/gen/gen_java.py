@@ -396,9 +396,26 @@ def dispatch_method(m):
             # an asynchronous receiver of a deferrable event is its only one (EventHub refuses others)
             names = {p.name for p in e.params}
             assert {"connection_id", "handle"} <= names, e.name
-            o.append("                if (ah != null || ls.anyAsync()) {")
-            o.append("                    AsyncCalls.defer(hub, e, e.getConnectionId(), e.getHandle(), AsyncCalls.%s," % e.deferred.upper())
-            o.append("                            () -> ah != null ? ah.handle(e) : ls.all[0].%sAsync(e));" % e.camel)
+            # The synchronous receivers run first (observers, or a policy refusing); then the one
+            # asynchronous receiver (EventHub refuses a second) answers through its stage.
+            o.append("                SFTPServerListener al = ah == null ? ls.firstAsync() : null;")
+            o.append("                if (ah != null || al != null) {")
+            o.append("                    try {")
+            o.append("                        if (h != null) {")
+            o.append("                            h.handle(e);")
+            o.append("                        }")
+            o.append("                        for (int i = 0; i < ls.all.length; i++) {")
+            o.append("                            if (!ls.async[i]) {")
+            o.append("                                ls.all[i].%s(e);" % e.camel)
+            o.append("                            }")
+            o.append("                        }")
+            o.append("                        if (!e.outcomeFailed()) { // a synchronous receiver refused: that is the answer")
+            o.append("                            AsyncCalls.defer(hub, e, e.getConnectionId(), e.getHandle(), AsyncCalls.%s," % e.deferred.upper())
+            o.append("                                    () -> ah != null ? ah.handle(e) : al.%sAsync(e));" % e.camel)
+            o.append("                        }")
+            o.append("                    } catch (Throwable t) {")
+            o.append("                        hub.handlerFailed(e, t);")
+            o.append("                    }")
             o.append("                    hub.finish(e, ev);")
             o.append("                    return;")
             o.append("                }")
@@ -567,14 +584,32 @@ def server_java(m):
         "     * @throws SFTPKitException if the server is closed",
         "     */",
         "    public synchronized void setFileSystem(SftpFileSystemFactory factory) {",
+        "        installProvider(factory == null ? null : ProviderBridge.sync(this, factory));",
+        "    }",
+        "",
+        "    /**",
+        "     * Serves a file system of your own in the asynchronous form: like",
+        "     * {@link #setFileSystem(SftpFileSystemFactory)}, but its methods return CompletionStage. READ",
+        "     * and WRITE are deferred (answered when the stage completes; the stage's future is cancelled",
+        "     * when the client goes away first), the other methods are awaited on the server thread. It",
+        "     * replaces a provider set with either method; {@code null} removes it.",
+        "     *",
+        "     * @param factory makes each session's file system, or {@code null}",
+        "     * @throws IllegalArgumentException if an asynchronous on_read_file/on_write_file handler is set",
+        "     * @throws SFTPKitException if the server is closed",
+        "     */",
+        "    public synchronized void setAsyncFileSystem(AsyncSftpFileSystemFactory factory) {",
+        "        installProvider(factory == null ? null : ProviderBridge.async(this, factory));",
+        "    }",
+        "",
+        "    private void installProvider(ProviderBridge b) {",
         "        ProviderBridge old = provider;",
         "        provider = null;",
         "        if (old != null) {",
         "            hub.removeListener(old);",
         "            old.detach();",
         "        }",
-        "        if (factory != null) {",
-        "            ProviderBridge b = new ProviderBridge(this, factory);",
+        "        if (b != null) {",
         "            hub.addListener(b);",
         "            provider = b;",
         "        }",
@@ -825,11 +860,17 @@ def event_java(e):
     o.append("")
     o.append("    @Override")
     o.append("    boolean setOutcome(long status) {")
-    if any(p.byref and p.name == "operation_status" for p in e.params) and not e.name.startswith("on_after_"):
+    outcome = any(p.byref and p.name == "operation_status" for p in e.params) and not e.name.startswith("on_after_")
+    if outcome:
         o += ["        ensureOpen(\"operation_status\");", "        operationStatus = status;",
               "        operationStatusSet = true;", "        return true;"]
     else:
         o.append("        return false;")
+    o.append("    }")
+    o.append("")
+    o.append("    @Override")
+    o.append("    boolean outcomeFailed() {")
+    o.append("        return %s;" % ("operationStatusSet && operationStatus != OperationStatus.ostOk.value()" if outcome else "false"))
     o.append("    }")
     o.append("")
     o.append("    @Override")

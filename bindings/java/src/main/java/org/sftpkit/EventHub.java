@@ -30,12 +30,16 @@ final class EventHub {
         }
 
         boolean anyAsync() {
-            for (boolean a : async) {
-                if (a) {
-                    return true;
+            return firstAsync() != null;
+        }
+
+        SFTPServerListener firstAsync() {
+            for (int i = 0; i < async.length; i++) {
+                if (async[i]) {
+                    return all[i];
                 }
             }
-            return false;
+            return null;
         }
     }
 
@@ -76,7 +80,6 @@ final class EventHub {
     synchronized void setHandler(int id, Object h) {
         if (h != null) {
             refuseMixedForms(id, asyncHandlers.get(id) != null, "setOn" + EventTable.PASCAL[id]);
-            refuseBesideDeferred(id, false, null, handlers);
         }
         install(handlers, id, h);
     }
@@ -116,9 +119,9 @@ final class EventHub {
     }
 
     /**
-     * A deferrable event (on_read_file, on_write_file) answered asynchronously has exactly one
-     * receiver: the deferred reply is that receiver's stage, so a second receiver (a handler, or a
-     * listener overriding either form) could neither add to it nor answer first.
+     * A deferrable event (on_read_file, on_write_file) has at most one asynchronous receiver: the
+     * deferred reply is that receiver's stage, so a second one could neither add to it nor answer
+     * first. (Synchronous receivers may sit beside it: they run first, as observers or to refuse.)
      *
      * @param async whether the receiver being added is asynchronous
      * @param adding the listener being added (not counted yet), or null for a handler
@@ -126,21 +129,15 @@ final class EventHub {
      */
     private void refuseBesideDeferred(int id, boolean async, SFTPServerListener adding,
                                       AtomicReferenceArray<Object> replacing) {
-        if (EventTable.DEFERRED[id] == 0) {
+        if (EventTable.DEFERRED[id] == 0 || !async) {
             return;
         }
-        Listeners ls = listenersById[id];
-        boolean syncHandler = replacing != handlers && handlers.get(id) != null;
         boolean asyncHandler = replacing != asyncHandlers && asyncHandlers.get(id) != null;
-        boolean existingAsync = asyncHandler || ls.anyAsync();
-        int existing = (syncHandler ? 1 : 0) + (asyncHandler ? 1 : 0) + ls.all.length;
-        if ((async && existing > 0) || (!async && existingAsync)) {
+        if (asyncHandler || listenersById[id].anyAsync()) {
             throw new IllegalArgumentException(EventTable.NAME[id] + ": "
-                    + (adding != null ? "the listener " + adding.getClass().getName() : "the handler") + " refused: "
-                    + "an asynchronous " + EventTable.NAME[id] + " receiver must be the event's only one (its"
-                    + " stage is the deferred reply), and this event already has "
-                    + (existingAsync ? "an asynchronous receiver" : "another receiver")
-                    + " (a handler, a listener or setFileSystem)");
+                    + (adding != null ? "the listener " + adding.getClass().getName() : "the asynchronous handler")
+                    + " refused: the event already has an asynchronous receiver (a handler, a listener or"
+                    + " setAsyncFileSystem), and a deferred " + EventTable.NAME[id] + " reply comes from one only");
         }
     }
 

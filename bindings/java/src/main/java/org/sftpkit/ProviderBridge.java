@@ -22,17 +22,77 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>State is per session: a Session per connection id holds the file system, its open files and
  * listings (handles are unique server-wide, but they are looked up in their own session only).
  */
-final class ProviderBridge implements SFTPServerListener {
+abstract class ProviderBridge implements SFTPServerListener {
     /** Entries committed per on_find_first/on_find_next call (a READDIR reply holds up to 1024). */
     private static final int ENTRIES_PER_CALL = 128;
 
-    private final SFTPServer server;
+    final SFTPServer server;
     private final SftpFileSystemFactory factory;
     private final Map<Long, Session> sessions = new ConcurrentHashMap<>();
 
-    ProviderBridge(SFTPServer server, SftpFileSystemFactory factory) {
+    private ProviderBridge(SFTPServer server, SftpFileSystemFactory factory) {
         this.server = server;
         this.factory = factory;
+    }
+
+    /** The synchronous provider: READ and WRITE answered on the server thread. */
+    static ProviderBridge sync(SFTPServer server, SftpFileSystemFactory factory) {
+        return new Sync(server, factory);
+    }
+
+    /**
+     * The asynchronous provider: READ and WRITE deferred (answered when the provider's stage
+     * completes), every other method awaited through {@link AwaitedFileSystem}.
+     */
+    static ProviderBridge async(SFTPServer server, AsyncSftpFileSystemFactory factory) {
+        return new Async(server, session -> {
+            AsyncSftpFileSystem fs = factory.create(session);
+            return fs == null ? null : new AwaitedFileSystem(fs);
+        });
+    }
+
+    /** Overrides the synchronous read/write listener methods only (a listener has one form per event). */
+    private static final class Sync extends ProviderBridge {
+        Sync(SFTPServer server, SftpFileSystemFactory factory) {
+            super(server, factory);
+        }
+
+        @Override
+        public void onReadFile(ReadFileEvent e) {
+            readNow(e);
+        }
+
+        @Override
+        public void onWriteFile(WriteFileEvent e) {
+            writeNow(e);
+        }
+    }
+
+    /** Overrides the asynchronous read/write listener methods only. */
+    private static final class Async extends ProviderBridge {
+        Async(SFTPServer server, SftpFileSystemFactory factory) {
+            super(server, factory);
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<ByteBuffer> onReadFileAsync(ReadFileEvent e) throws IOException {
+            AsyncSftpFile f = asyncFile(e.getConnectionId(), e.getHandle());
+            int want = (int) Math.min(e.getSize(), Integer.MAX_VALUE);
+            return AwaitedFileSystem.nonNull(f.read(e.getOffset(), want), "read");
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<?> onWriteFileAsync(WriteFileEvent e) throws IOException {
+            AsyncSftpFile f = asyncFile(e.getConnectionId(), e.getHandle());
+            // the data is readable only while the event runs; the provider keeps this copy until it is done
+            byte[] data = server.getClientBuffer(e.getConnectionId(), e.getHandle());
+            return AwaitedFileSystem.nonNull(f.write(e.getOffset(), ByteBuffer.wrap(data)), "write");
+        }
+
+        private AsyncSftpFile asyncFile(long conn, String handle) throws SftpException {
+            SftpFile f = file(session(conn), handle);
+            return ((AwaitedFileSystem.AwaitedFile) f).async();
+        }
     }
 
     private static final class Listing {
@@ -47,7 +107,7 @@ final class ProviderBridge implements SFTPServerListener {
         }
     }
 
-    private final class Session {
+    final class Session {
         final long id;
         volatile String address = "";
         volatile int port;
@@ -103,7 +163,7 @@ final class ProviderBridge implements SFTPServerListener {
         }
     }
 
-    private Session session(long id) {
+    final Session session(long id) {
         return sessions.computeIfAbsent(id, Session::new);
     }
 
@@ -212,7 +272,7 @@ final class ProviderBridge implements SFTPServerListener {
         }
     }
 
-    private SftpFile file(Session s, String handle) throws SftpException {
+    final SftpFile file(Session s, String handle) throws SftpException {
         SftpFile f = s.files.get(handle);
         if (f == null) {
             throw new SftpException(null, "no open file for handle " + handle);
@@ -220,8 +280,7 @@ final class ProviderBridge implements SFTPServerListener {
         return f;
     }
 
-    @Override
-    public void onReadFile(ReadFileEvent e) {
+    final void readNow(ReadFileEvent e) {
         Session s = session(e.getConnectionId());
         int want = (int) Math.min(e.getSize(), Integer.MAX_VALUE);
         ByteBuffer buf = BufferPool.take(want);
@@ -254,8 +313,7 @@ final class ProviderBridge implements SFTPServerListener {
         }
     }
 
-    @Override
-    public void onWriteFile(WriteFileEvent e) {
+    final void writeNow(WriteFileEvent e) {
         Session s = session(e.getConnectionId());
         ByteBuffer buf = BufferPool.take(BufferPool.SIZE);
         try {

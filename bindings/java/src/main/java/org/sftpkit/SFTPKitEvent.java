@@ -86,6 +86,9 @@ public abstract class SFTPKitEvent {
      */
     abstract boolean setOutcome(long status);
 
+    /** Whether a handler set that OperationStatus to something other than ostOk (false without one). */
+    abstract boolean outcomeFailed();
+
     static long readInt(long ev, byte[] name) {
         long[] v = new long[1];
         check(SFTPKitNative.sftpkit_event_get_int(ev, name, v));

@@ -345,7 +345,11 @@ final class Case implements Values.Scope {
         }
         if (c.containsKey("provider")) { // the binding's provider layer; the rules below run before it
             provider = new Provider(map(c.get("provider"), "provider"), this);
-            server.setFileSystem(provider.factory());
+            if (provider.async) {
+                server.setAsyncFileSystem(provider.asyncFactory());
+            } else {
+                server.setFileSystem(provider.factory());
+            }
         }
         if (c.containsKey("listing")) {
             listing = new Listing(map(c.get("listing"), "listing"), this);

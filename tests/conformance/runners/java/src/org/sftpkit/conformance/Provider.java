@@ -10,6 +10,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.sftpkit.AsyncSftpFile;
+import org.sftpkit.AsyncSftpFileSystem;
+import org.sftpkit.AsyncSftpFileSystemFactory;
 import org.sftpkit.FileOpenMode;
 import org.sftpkit.OperationStatus;
 import org.sftpkit.SftpAttributes;
@@ -41,6 +49,9 @@ final class Provider {
     private final Case ctx;
     private final Tree shared = new Tree();
     private final boolean perSession;
+    /** FORMAT.md provider "async": the CompletionStage provider form, each method latencyMs later. */
+    final boolean async;
+    private final long latencyMs;
     private final List<Map<String, Object>> errors = new ArrayList<>();
     private final List<Map<String, Object>> sessions = new ArrayList<>(); // guarded by itself
 
@@ -48,7 +59,7 @@ final class Provider {
     Provider(Map<String, Object> spec, Case ctx) {
         this.ctx = ctx;
         for (String m : spec.keySet()) {
-            if (!Set.of("files", "dirs", "per_session", "errors").contains(m)) {
+            if (!Set.of("files", "dirs", "per_session", "errors", "async", "latency_ms").contains(m)) {
                 throw new CaseError("unknown provider member \"" + m + "\"");
             }
         }
@@ -59,8 +70,133 @@ final class Provider {
             shared.dirs.add(Vfs.norm((String) d));
         }
         perSession = Boolean.TRUE.equals(spec.get("per_session"));
+        async = Boolean.TRUE.equals(spec.get("async"));
+        latencyMs = spec.containsKey("latency_ms") ? ((Number) spec.get("latency_ms")).longValue() : 0;
+        if (latencyMs > 0 && !async) {
+            throw new CaseError("provider: \"latency_ms\" is for \"async\": true");
+        }
         for (Object e : (List<Object>) spec.getOrDefault("errors", List.of())) {
             errors.add(Case.map(e, "provider error rule"));
+        }
+    }
+
+    /** The asynchronous form: the same tree and rules, each method run latencyMs later by a scheduler. */
+    AsyncSftpFileSystemFactory asyncFactory() {
+        SftpFileSystemFactory sync = factory();
+        return session -> new AsyncFs(sync.create(session));
+    }
+
+    /** A call of the synchronous tree, run when the back-end's latency has passed. */
+    interface Later<T> {
+        T run() throws Exception;
+    }
+
+    <T> CompletionStage<T> later(Later<T> call) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        ScheduledFuture<?> task = Vfs.LATER.schedule(() -> {
+            try {
+                f.complete(call.run()); // the rules apply here, after the wait (FORMAT.md)
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        }, latencyMs, TimeUnit.MILLISECONDS);
+        f.whenComplete((v, t) -> {
+            if (t instanceof CancellationException) {
+                task.cancel(false);
+            }
+        });
+        return f;
+    }
+
+    private final class AsyncFs implements AsyncSftpFileSystem {
+        private final SftpFileSystem fs;
+
+        AsyncFs(SftpFileSystem fs) {
+            this.fs = fs;
+        }
+
+        @Override
+        public CompletionStage<AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
+            return later(() -> {
+                SftpFile f = fs.open(path, modes);
+                return new AsyncSftpFile() {
+                    @Override
+                    public CompletionStage<ByteBuffer> read(long offset, int length) {
+                        return later(() -> {
+                            ByteBuffer b = ByteBuffer.allocate(length);
+                            int n = f.read(offset, b);
+                            b.flip();
+                            return n < 0 ? ByteBuffer.allocate(0) : b;
+                        });
+                    }
+
+                    @Override
+                    public CompletionStage<Void> write(long offset, ByteBuffer data) {
+                        return later(() -> {
+                            f.write(offset, data);
+                            return null;
+                        });
+                    }
+
+                    @Override
+                    public CompletionStage<Void> close() {
+                        return later(() -> {
+                            f.close();
+                            return null;
+                        });
+                    }
+                };
+            });
+        }
+
+        @Override
+        public CompletionStage<SftpAttributes> stat(String path) {
+            return later(() -> fs.stat(path));
+        }
+
+        @Override
+        public CompletionStage<Iterable<SftpAttributes>> list(String path) {
+            return later(() -> fs.list(path));
+        }
+
+        @Override
+        public CompletionStage<Void> setStat(String path, SftpAttributes changes) {
+            return later(() -> {
+                fs.setStat(path, changes);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> mkdir(String path) {
+            return later(() -> {
+                fs.mkdir(path);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> rmdir(String path) {
+            return later(() -> {
+                fs.rmdir(path);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> remove(String path) {
+            return later(() -> {
+                fs.remove(path);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> rename(String from, String to) {
+            return later(() -> {
+                fs.rename(from, to);
+                return null;
+            });
         }
     }
 

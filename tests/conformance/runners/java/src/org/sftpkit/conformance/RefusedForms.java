@@ -41,13 +41,6 @@ final class RefusedForms {
         }
     }
 
-    /** A synchronous on_read_file listener beside the asynchronous handler. */
-    static final class SyncReaderBesideAsync implements SFTPServerListener {
-        @Override
-        public void onReadFile(ReadFileEvent e) {
-        }
-    }
-
     interface Form {
         void assign() throws Exception;
     }
@@ -73,11 +66,9 @@ final class RefusedForms {
                 () -> srv.addListener(new BothForms()));
         tryForm(wrong, "addListener(a second async on_write_file receiver)", "on_write_file",
                 () -> srv.addListener(new SecondAsyncWriter()));
-        tryForm(wrong, "addListener(a sync on_read_file listener beside the async handler)", "on_read_file",
-                () -> srv.addListener(new SyncReaderBesideAsync()));
         if (!provider) {
-            tryForm(wrong, "setFileSystem beside async read/write handlers", "on_read_file",
-                    () -> srv.setFileSystem(session -> {
+            tryForm(wrong, "setAsyncFileSystem beside async read/write handlers", "on_read_file",
+                    () -> srv.setAsyncFileSystem(session -> {
                         throw new IllegalStateException("never called");
                     }));
         }

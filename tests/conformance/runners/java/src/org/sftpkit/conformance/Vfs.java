@@ -38,7 +38,7 @@ final class Vfs {
     /** FORMAT.md's "async": reads/writes are CompletionStage handlers completed latencyMs later. */
     final boolean async;
     /** The back-end's clock for "async" (shared by every case: daemon threads, cancelled tasks removed). */
-    private static final ScheduledThreadPoolExecutor LATER = later();
+    static final ScheduledThreadPoolExecutor LATER = later();
     /** Deferred completions still waiting, and how many of them saw a cancellation (guarded by this). */
     private int outstanding;
     private int cancelledCount;
