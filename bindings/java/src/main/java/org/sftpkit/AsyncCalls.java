@@ -81,7 +81,7 @@ final class AsyncCalls {
             }
             f = stage.toCompletableFuture();
         } catch (Throwable t) {
-            hub.handlerFailed(e, t);
+            failedNow(hub, e, t);
             return;
         }
         if (f.isDone()) { // already answered: no deferral, the event carries the answer
@@ -121,7 +121,7 @@ final class AsyncCalls {
         try {
             value = f.join();
         } catch (Throwable t) {
-            hub.handlerFailed(e, unwrap(t));
+            failedNow(hub, e, t);
             return;
         }
         try {
@@ -136,6 +136,24 @@ final class AsyncCalls {
             e.setOutcome(OperationStatus.ostOk.value());
         } catch (Throwable t) {
             hub.handlerFailed(e, t);
+        }
+    }
+
+    /**
+     * A deferrable event's asynchronous receiver failed while its event is still open: the same
+     * answer as a failure after deferral (SftpException: status and text; NIO exceptions: their
+     * status; anything else: a plain failure, reported), whichever came first.
+     */
+    private static void failedNow(EventHub hub, SFTPKitEvent e, Throwable t) {
+        t = unwrap(t);
+        if (t instanceof SftpException || t instanceof CancellationException || !e.setOutcome(statusOf(t))) {
+            hub.handlerFailed(e, t);
+            return;
+        }
+        if (t instanceof FileSystemException) {
+            hub.logger().log(Level.DEBUG, e.getEventName() + ": " + t);
+        } else {
+            hub.report(e.getEventName(), t);
         }
     }
 
