@@ -986,7 +986,7 @@ def params_java(m):
 
 def error_code_java(m):
     o = header()
-    o.append("/** Error codes carried by {@link SFTPKitException#getCode()} (append-only). */")
+    o.append("/** Error codes carried by {@link SFTPKitException#getCode()} (append-only); as an enum: {@link SFTPKitError}. */")
     o.append("public final class ErrorCode {")
     for name, code, text in m.error_consts():
         o.append("    /** %s. */" % html(text))
@@ -995,6 +995,68 @@ def error_code_java(m):
     o.append("    private ErrorCode() {")
     o.append("    }")
     o.append("}")
+    return write(o)
+
+
+def error_enum_java(m):
+    """The error codes as an enum (SFTPKitException.getError()); ErrorCode keeps the int constants."""
+    errs = m.error_consts()
+    o = header()
+    o.append("/**")
+    o.append(" * The library's error codes as an enum, from the spec's error list: what")
+    o.append(" * {@link SFTPKitException#getError()} returns. The same numbers stay available as the int")
+    o.append(" * constants of {@link ErrorCode} (and {@link SFTPKitException#getCode()}).")
+    o.append(" */")
+    o.append("public enum SFTPKitError {")
+    for i, (name, code, text) in enumerate(errs):
+        o.append("    /** %s (%d). */" % (html(text), code))
+        o.append("    %s(%d, \"%s\")%s" % (name, code, text.replace("\\", "\\\\").replace('"', '\\"'),
+                                          ";" if i == len(errs) - 1 else ","))
+        if i != len(errs) - 1:
+            o.append("")
+    o += ["",
+          "    private static final SFTPKitError[] ALL = values();",
+          "    private final int code;",
+          "    private final String text;",
+          "",
+          "    SFTPKitError(int code, String text) {",
+          "        this.code = code;",
+          "        this.text = text;",
+          "    }",
+          "",
+          "    /**",
+          "     * The number (the {@link ErrorCode} constant of the same name).",
+          "     *",
+          "     * @return the code",
+          "     */",
+          "    public int code() {",
+          "        return code;",
+          "    }",
+          "",
+          "    /**",
+          "     * The spec's short description.",
+          "     *",
+          "     * @return the text",
+          "     */",
+          "    public String text() {",
+          "        return text;",
+          "    }",
+          "",
+          "    /**",
+          "     * The constant with this code (the first, where the document gives one number two names).",
+          "     *",
+          "     * @param code the number",
+          "     * @return the constant, or {@code null} when none has it",
+          "     */",
+          "    public static SFTPKitError of(int code) {",
+          "        for (SFTPKitError e : ALL) {",
+          "            if (e.code == code) {",
+          "                return e;",
+          "            }",
+          "        }",
+          "        return null;",
+          "    }",
+          "}"]
     return write(o)
 
 
@@ -1116,6 +1178,7 @@ def outputs(m):
         OUT + "EventTable.java": (event_table_java(m), False),
         OUT + "P.java": (params_java(m), False),
         OUT + "ErrorCode.java": (error_code_java(m), False),
+        OUT + "SFTPKitError.java": (error_enum_java(m), False),
         OUT + "SFTPKitInfo.java": (info_java(m), False),
     }
     for e in m.events:

@@ -32,6 +32,15 @@ public class SFTPKitException extends RuntimeException {
         return code;
     }
 
+    /**
+     * The code as an enum constant ({@link SFTPKitError}), for switch statements and EnumSets.
+     *
+     * @return the constant, or {@code null} for a code the spec does not list
+     */
+    public SFTPKitError getError() {
+        return SFTPKitError.of(code);
+    }
+
     @Override
     public String toString() {
         return getClass().getName() + " (" + code + "): " + getMessage();
