@@ -102,7 +102,8 @@ final class AsyncCalls {
             hub.logger().log(Level.WARNING, e.getEventName() + ": cancellation cannot be watched", cannotWatch);
         }
         String name = e.getEventName();
-        stage.whenComplete((value, failure) -> complete(hub, name, p, kind, value, failure));
+        // on f, not stage: for a stage that is not a CompletableFuture, f is a copy, and only f sees the cancel
+        f.whenComplete((value, failure) -> complete(hub, name, p, kind, value, failure));
     }
 
     private static void awaitThenAnswer(EventHub hub, SFTPKitEvent e, long connectionId, int kind,
