@@ -199,6 +199,56 @@ class AsyncProviderTest {
         assertTrue(DEFERRED.get() >= 2 * n, "reads and writes went through the async file: " + DEFERRED.get());
     }
 
+    /** READs of one handle overlap in the async form: a prefetched download keeps many pending at once. */
+    @Test
+    void readsOfOneHandleOverlap() throws Exception {
+        int port = ServerTest.freePort();
+        byte[] big = AsyncHandlersTest.content(1 << 20);
+        AtomicInteger now = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        AsyncSftpFile file = new AsyncSftpFile() {
+            @Override
+            public CompletionStage<ByteBuffer> read(long offset, int length) {
+                most.accumulateAndGet(now.incrementAndGet(), Math::max);
+                return later(() -> {
+                    now.decrementAndGet();
+                    return offset >= big.length ? null
+                            : ByteBuffer.wrap(big, (int) offset, (int) Math.min(length, big.length - offset));
+                });
+            }
+        };
+        SftpAttributes size = SftpAttributes.file("big.bin", big.length);
+        try (SSHKey key = new SSHKey(); SFTPServer s = ProviderTest.server(key, port)) {
+            s.config("WorkerThreads=2");
+            s.setAsyncFileSystem(session -> new AsyncSftpFileSystem() {
+                @Override
+                public CompletionStage<? extends AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
+                    return CompletableFuture.completedFuture(file);
+                }
+
+                @Override
+                public CompletionStage<SftpAttributes> stat(String path) {
+                    return CompletableFuture.completedFuture(size);
+                }
+
+                @Override
+                public CompletionStage<? extends Iterable<SftpAttributes>> list(String path) {
+                    return CompletableFuture.completedFuture(java.util.List.of());
+                }
+            });
+            s.start();
+            String out = ProviderTest.run(String.join("\n",
+                    "import sys, io, hashlib, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1]))); t.banner_timeout = t.auth_timeout = 30",
+                    "t.connect(username='u', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "b = io.BytesIO(); s.getfo('/big.bin', b); print(hashlib.sha256(b.getvalue()).hexdigest())",
+                    "s.close(); t.close()"), "" + port);
+            assertEquals(AsyncHandlersTest.sha256(big), out);
+        }
+        assertTrue(most.get() >= 8, "reads of one handle pending at once: " + most.get());
+    }
+
     @Test
     void anAsyncProviderAndAnAsyncReadHandlerAreRefusedTogether() {
         try (SFTPServer s = new SFTPServer()) {
