@@ -5,9 +5,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.sftpkit.AsyncSftpFile;
+import org.sftpkit.AsyncSftpFileSystem;
 import org.sftpkit.FileOpenMode;
 import org.sftpkit.SFTPServer;
 import org.sftpkit.SSHKey;
@@ -24,9 +30,10 @@ import org.sftpkit.SftpFileSystem;
  *        [--latency-ms N] [--workers N] [--native ROOT]
  * </pre>
  * Files live in a map behind the provider interface (SftpFileSystem); --latency-ms makes every
- * read and write sleep (a remote back-end; the handlers overlap on the worker pool); --native
- * serves ROOT through base_dir in the same process. --deferred (the asynchronous form) is refused
- * until the binding has one, so the bench prints that row as failed. SIGTERM stops it.
+ * read and write sleep (a remote back-end; the handlers overlap on the worker pool), or with
+ * --async (alias --deferred) complete latency later from a scheduled executor through the
+ * asynchronous provider form (AsyncSftpFileSystem, no thread waits); --native serves ROOT through
+ * base_dir in the same process. SIGTERM stops it.
  */
 public final class MemfsServer {
     static final Map<String, byte[]> FILES = new ConcurrentHashMap<>();
@@ -106,9 +113,91 @@ public final class MemfsServer {
         };
     }
 
+    static byte[] lookup(String path) {
+        byte[] d = FILES.get(path);
+        if (d == null) {
+            throw new java.util.concurrent.CompletionException(SftpException.noSuchFile(path));
+        }
+        return d;
+    }
+
+    /** The same tree through CompletionStage methods: each read/write answers latencyMs later. */
+    static AsyncSftpFileSystem asyncMemfs(ScheduledExecutorService timer, long latencyMs) {
+        SftpFileSystem sync = memfs(0);
+        return new AsyncSftpFileSystem() {
+            <T> CompletionStage<T> later(java.util.function.Supplier<T> answer) {
+                CompletableFuture<T> f = new CompletableFuture<>();
+                timer.schedule(() -> {
+                    try {
+                        f.complete(answer.get());
+                    } catch (RuntimeException e) {
+                        f.completeExceptionally(e);
+                    }
+                }, latencyMs, TimeUnit.MILLISECONDS);
+                return f;
+            }
+
+            @Override
+            public CompletionStage<? extends AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
+                try {
+                    sync.open(path, modes); // creates/truncates as the sync form does
+                } catch (IOException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+                return CompletableFuture.completedFuture(new AsyncSftpFile() {
+                    @Override
+                    public CompletionStage<ByteBuffer> read(long offset, int length) {
+                        return later(() -> {
+                            byte[] d = lookup(path);
+                            if (offset >= d.length) {
+                                return null;
+                            }
+                            return ByteBuffer.wrap(d, (int) offset, (int) Math.min(length, d.length - offset));
+                        });
+                    }
+
+                    @Override
+                    public CompletionStage<Void> write(long offset, ByteBuffer data) {
+                        return later(() -> {
+                            synchronized (FILES) {
+                                byte[] d = lookup(path);
+                                int end = (int) offset + data.remaining();
+                                if (d.length < end) {
+                                    d = Arrays.copyOf(d, Math.max(end, d.length * 2));
+                                    FILES.put(path, d);
+                                }
+                                data.get(d, (int) offset, data.remaining());
+                            }
+                            return null;
+                        });
+                    }
+                });
+            }
+
+            @Override
+            public CompletionStage<SftpAttributes> stat(String path) {
+                try {
+                    return CompletableFuture.completedFuture(sync.stat(path));
+                } catch (IOException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+
+            @Override
+            public CompletionStage<? extends Iterable<SftpAttributes>> list(String path) {
+                try {
+                    return CompletableFuture.completedFuture(sync.list(path));
+                } catch (IOException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+        };
+    }
+
     public static void main(String[] args) throws Exception {
         int port = 0, workers = -1;
         long latency = 0;
+        boolean async = false;
         String user = null, nativeRoot = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -127,10 +216,7 @@ public final class MemfsServer {
                 case "--workers": workers = Integer.parseInt(args[++i]); break;
                 case "--native": nativeRoot = args[++i]; break;
                 case "--deferred":
-                case "--async":
-                    System.err.println("MemfsServer: no asynchronous provider form in this bench server yet");
-                    System.exit(2);
-                    break;
+                case "--async": async = true; break;
                 default: System.err.println("MemfsServer: unknown option " + args[i]); System.exit(2);
             }
         }
@@ -156,6 +242,10 @@ public final class MemfsServer {
             srv.setOnAuthPassword(e -> e.setAccept(e.getUsername().equals(name) && e.getPassword().equals(password)));
             if (nativeRoot != null) {
                 srv.setBaseDir(nativeRoot);
+            } else if (async) {
+                ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+                long lat = latency;
+                srv.setAsyncFileSystem(session -> asyncMemfs(timer, lat));
             } else {
                 long lat = latency;
                 srv.setFileSystem(session -> memfs(lat));
