@@ -444,3 +444,95 @@ PyObject *sfk_py_request_data(unsigned long long token)
     return PyBytes_FromStringAndSize(d ? (const char *)d : "", (Py_ssize_t)n);
 }
 %}
+
+/* ---- cancellation of a deferred request (the Python form: the coroutine's task is cancelled) -- */
+/* sftpkit_request_set_cancel_handler with a Python callable fn(reason). The core calls the
+ * trampoline at most once, on the thread that ends the session (or at once, inside
+ * sfk_py_request_set_cancel_handler, when the request was already cancelled). It must not block:
+ * fn only queues task.cancel on the event loop (call_soon_threadsafe). The C side owns one
+ * reference to fn from here on; exactly one of the trampoline or sfk_py_request_drop_cancel_handler
+ * releases it (see the latter for how it knows which). */
+%{
+/* Set by sfk_py_cancel_probe when the core calls it at once (the request was already cancelled).
+ * Per thread: the probe may also fire later on a session-ending thread, harmlessly. */
+static _Thread_local int sfk_py_probe_hit;
+
+static void sfk_py_cancel_probe(void *user, sftpkit_request *r, int reason)
+{
+    (void)user;
+    (void)r;
+    (void)reason;
+    sfk_py_probe_hit = 1;
+}
+
+static void sfk_py_cancel_trampoline(void *user, sftpkit_request *r, int reason)
+{
+    (void)r;
+    /* At interpreter exit nothing may enter Python (the thread would hang): leak one reference. */
+    if (!Py_IsInitialized() || sfk_py_finalizing())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *res = PyObject_CallFunction((PyObject *)user, "i", reason);
+    if (!res)
+        PyErr_WriteUnraisable((PyObject *)user);
+    Py_XDECREF(res);
+    Py_DECREF((PyObject *)user);
+    PyGILState_Release(g);
+}
+%}
+%feature("nothreadallow") sfk_py_request_set_cancel_handler;
+%feature("nothreadallow") sfk_py_request_drop_cancel_handler;
+%feature("nothreadallow") sfk_py_request_set_status_message;
+%exception sfk_py_request_set_cancel_handler {
+  $action
+  if (result != 0) {
+    if (!PyErr_Occurred())
+      SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+    SWIG_fail;
+  }
+}
+%exception sfk_py_request_set_status_message {
+  $action
+  if (result != 0) {
+    SFK_RAISE(sftpkit_last_error_code(), sftpkit_last_error_message());
+    SWIG_fail;
+  }
+}
+%exception sfk_py_request_drop_cancel_handler "$action"
+%inline %{
+/* Installs fn(reason) as the token's cancel handler (GIL held). */
+int sfk_py_request_set_cancel_handler(unsigned long long token, PyObject *fn)
+{
+    if (!PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "cancel handler must be callable");
+        return -1;
+    }
+    Py_INCREF(fn); /* the core's reference, released by the trampoline or by drop below */
+    int rc = sftpkit_request_set_cancel_handler((sftpkit_request *)(uintptr_t)token, sfk_py_cancel_trampoline, fn);
+    if (rc != 0)
+        Py_DECREF(fn);
+    return rc;
+}
+
+/* Before completing: takes the handler fn (installed above) back. The core calls a cancel
+ * handler once iff the request is cancelled while it is installed, and replacing it is refused
+ * after a cancellation, with the new handler then called at once. So replacing it by a probe
+ * tells, atomically, which case this is: the probe fired now = cancelled before, the trampoline
+ * runs (or ran) and releases fn itself; it did not = fn can never be called, release it here.
+ * (A later cancellation calls only the probe, which touches nothing of fn.) */
+void sfk_py_request_drop_cancel_handler(unsigned long long token, PyObject *fn)
+{
+    sfk_py_probe_hit = 0;
+    if (sftpkit_request_set_cancel_handler((sftpkit_request *)(uintptr_t)token, sfk_py_cancel_probe, NULL) != 0)
+        return; /* NULL token only: nothing was installed */
+    if (!sfk_py_probe_hit)
+        Py_DECREF(fn);
+    sfk_py_probe_hit = 0;
+}
+
+/* A failure's text for the client (before complete); None or "" sends the standard text. */
+int sfk_py_request_set_status_message(unsigned long long token, const char *message)
+{
+    return sftpkit_request_set_status_message((sftpkit_request *)(uintptr_t)token, message);
+}
+%}

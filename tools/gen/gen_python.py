@@ -26,6 +26,8 @@ PARAM_SETS = {}
 # buffer-protocol objects the native layer reads without a copy (bytes, bytearray, memoryview...)
 BUFFER_IN = "ReadableBuffer"
 STATUS_DENIED = 3  # ostAccessDenied
+# methods that act on the deferred request when called from an async READ/WRITE handler
+ASYNC_BUFFER_CALLS = ("set_client_buffer", "get_client_buffer")
 ACTION_ABORT = 3   # fraAbort
 
 
@@ -210,6 +212,12 @@ def gen_method(m):
     call = "_n.sftpkit_server_%s(self._s()%s)" % (m.name, "".join(", " + a for a in native_args(m.params)))
     if m.name == "start":
         o.append("        self._before_start()  # the native log level from the \"sftpkit\" logger (_runtime.py)")
+    if m.name in ASYNC_BUFFER_CALLS:
+        # inside an async on_read_file / on_write_file the request is deferred: its buffer lives
+        # in the binding's pending request, not in the (finished) event (_async.py)
+        o.append("        _r = _async_request(connection_id, handle)")
+        o.append("        if _r is not None:")
+        o.append("            return _r.%s(%s)" % (m.name, ", ".join(n for n, _ in m.params[2:])))
     if m.returns == "void":
         o.append("        " + call)
     else:
@@ -266,7 +274,7 @@ def gen_module(m):
          "import datetime", "import enum", "from operator import index as _index",
          "from typing import Union", "",
          "from . import _sftpkit_native as _n",
-         "from ._runtime import EventParams, ReadableBuffer, ServerBase, _EventProperty, _as_enum, _time_text",
+         "from ._runtime import EventParams, ReadableBuffer, ServerBase, _EventProperty, _as_enum, _async_request, _time_text",
          "", ""]
     o += gen_enums(m)
     o.append("")

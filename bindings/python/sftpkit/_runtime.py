@@ -23,6 +23,7 @@ except ImportError as _e:  # a missing or unloadable native library: name the pl
     from ._native_error import explain as _explain
     raise ImportError(_explain(_e)) from _e
 from ._logging import LOG as _log, level_name_for, native_log
+from . import _async
 
 # What the native layer reads in place (set_client_buffer, byte properties): any object with the
 # buffer protocol. bytes is never required; a memoryview of your own buffer avoids a copy.
@@ -62,18 +63,6 @@ _n.sfk_py_set_error_class(SFTPKitError)
 def version():
     """The version of the loaded native library ("MAJOR.MINOR.PATCH")."""
     return _n.sftpkit_version()
-
-
-# ---- async handlers: refused until the engine can complete a request later (issue 14) -----------
-
-ASYNC_REFUSED = ("%s: async handlers are not supported yet: the engine answers when the handler "
-                 "returns, before a coroutine could finish (deferred completion, issue 14). "
-                 "Use a plain def (blocking calls are fine: other sessions go on).")
-
-
-def _is_async(fn):
-    """An async def function or method, or a callable object whose __call__ is one."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
 
 
 # ---- typed values -------------------------------------------------------------------------------
@@ -191,14 +180,16 @@ class _Dispatcher:
     decision fails closed (the `deny` values: accept=False, action=fraAbort,
     operation_status=ostAccessDenied, as the generated layer lists per event)."""
 
-    __slots__ = ("handlers", "internal", "token", "__weakref__")
+    __slots__ = ("handlers", "internal", "token", "h", "loops", "__weakref__")
 
-    def __init__(self, token):
-        self.handlers = {}  # event id -> (fn, params class, deny pairs, event name)
+    def __init__(self, token, h):
+        self.handlers = {}  # event id -> (fn, params class, deny pairs, event name, is async def)
         # event id -> the same tuple, for the package's own handlers (a provider): they run before
         # the user's handler of that event, which may then overrule them (a veto in on_before_*)
         self.internal = {}
         self.token = token
+        self.h = h  # the native server (not the SFTPServer: no reference back to it)
+        self.loops = _async.EventLoops()  # where async def handlers run (SFTPServer.event_loop)
 
     def __call__(self, event_id, ev):
         inner = self.internal.get(event_id)
@@ -217,18 +208,22 @@ class _Dispatcher:
             tokens.pop()
         return 0
 
-    @staticmethod
-    def _run(entry, ev):
-        fn, cls, deny, name = entry
+    def _run(self, entry, ev):
+        fn, cls, deny, name, is_async = entry
         params = cls(ev)
         try:
+            if is_async:
+                self._run_async(fn, params, name)
+                return
             result = fn(params)
             if inspect.isawaitable(result):
-                # a plain function that started a coroutine: the request would be answered before
-                # it ran (issue 14's silent empty file). Refuse it, closed.
+                # a plain function that returned an awaitable (a lambda calling an async def): it
+                # cannot be told from a plain one at assignment, and its params would be used from
+                # the loop thread. Refuse it, closed: it should be the async def itself.
                 if inspect.iscoroutine(result):
                     result.close()
-                raise TypeError(ASYNC_REFUSED % name)
+                raise TypeError("%s: the handler returned %s; assign the async def function itself so the "
+                                "binding awaits it" % (name, type(result).__name__))
         except _sftp_error_class() as err:  # the handler's answer for the client: status and text
             _log.debug("%s: %s", name, err)
             _answer_error(ev, params, err.status, err.message)
@@ -242,6 +237,52 @@ class _Dispatcher:
                     pass
         finally:
             params._ev = None
+
+
+    def _run_async(self, fn, params, name):
+        if name in _async.DEFERRABLE:
+            self._defer_async(fn, params, name)
+        else:
+            self._await_result(fn, params, name)
+
+    def _await_result(self, fn, params, name):
+        """A non-deferrable event: this server thread waits for the coroutine (GIL released). It
+        runs on the loop thread with a detached copy of the params; the by-ref values it set are
+        applied to the live event here, on the event's own thread, after it finished."""
+        d = _async.detach(params)
+        _async.wait_on_loop(self.loops.get(), fn(d), name)
+        _async.write_back(d, params)
+
+    def _defer_async(self, fn, params, name):
+        """on_read_file / on_write_file: the request completes when the coroutine finishes."""
+        conn, handle = params.connection_id, params.handle
+        req = _async.defer(self.h, self.loops, conn, handle, name == "on_write_file", name)
+        d = _async.detach(params)
+        try:
+            coro = fn(d)
+        except BaseException as exc:  # noqa: B902 - raised before it could be awaited
+            req.complete(*_async_outcome_of_exception(exc, name))
+            return
+
+        def outcome(task):
+            if task.cancelled():
+                return _async._ACCESS_DENIED, b"", ""  # the client is gone: the answer is dropped
+            exc = task.exception()
+            if exc is not None:
+                return _async_outcome_of_exception(exc, name)
+            return d._vals["operation_status"], req.buffer, d._message
+        req.outcome = outcome
+        req.schedule(coro)
+
+
+def _async_outcome_of_exception(exc, name):
+    """(status, data, message) for an exception of an async READ/WRITE handler: an SFTPError is
+    the client's answer; anything else is logged and the client gets a plain failure."""
+    if isinstance(exc, _sftp_error_class()):
+        _log.debug("%s: %s", name, exc)
+        return exc.status, b"", exc.message
+    _log.error("%s handler raised; the request fails", name, exc_info=exc)
+    return _async._FAILURE, b"", ""
 
 
 def _sftp_error_class():
@@ -371,6 +412,12 @@ class PendingRequest:
             except Exception:
                 pass
 
+def _async_request(connection_id, handle):
+    """For the generated set_client_buffer / get_client_buffer: the deferred request the calling
+    coroutine (an async on_read_file / on_write_file) serves, or None."""
+    return _async.current_request(connection_id, handle)
+
+
 class ServerBase:
     """Lifetime and event plumbing of SFTPServer (the generated subclass adds the API)."""
 
@@ -380,7 +427,7 @@ class ServerBase:
             raise MemoryError("sftpkit_server_new failed")
         self._h = h
         self._token = object()
-        self._dispatcher = _Dispatcher(self._token)
+        self._dispatcher = _Dispatcher(self._token, h)
         self._dispatch_ref = _DispatchRef(self._dispatcher)
         self._mask = 0
         self._lock = threading.Lock()
@@ -396,10 +443,8 @@ class ServerBase:
         return h
 
     def _set_handler(self, event_id, name, fn, cls, deny, internal=False):
-        if fn is not None and not callable(fn):
-            raise TypeError("%s handler must be callable or None, not %s" % (name, type(fn).__name__))
-        if fn is not None and _is_async(fn):
-            raise TypeError(ASYNC_REFUSED % name)
+        # a form that cannot work is refused now, naming the event (_async.check_handler)
+        is_async = _async.check_handler(name, fn) if fn is not None else False
         with self._lock:
             h = self._s()
             d = self._dispatcher
@@ -411,7 +456,7 @@ class ServerBase:
                 table.pop(event_id, None)
                 mask = self._mask if event_id in other else self._mask & ~bit
             else:
-                table[event_id] = (fn, cls, deny, name)
+                table[event_id] = (fn, cls, deny, name, is_async)
                 mask = self._mask | bit
             if mask != self._mask:
                 try:
@@ -460,11 +505,37 @@ class ServerBase:
             if level != "none":
                 _n.sftpkit_server_config(self._s(), "LogLevel=" + level)
 
+    @property
+    def event_loop(self):
+        """The asyncio loop that runs this server's async def handlers and async provider methods.
+        None (the default): the binding runs its own loop on a daemon thread, started at the first
+        async handler and stopped by close(). Assign your application's loop (it must be running,
+        on another thread than the server's calls to stop()/close()) to share its resources, such
+        as aiohttp sessions or database pools, with the handlers."""
+        return self._dispatcher.loops.given
+
+    @event_loop.setter
+    def event_loop(self, loop):
+        self._dispatcher.loops.set(loop)
+
+    def set_event_loop(self, loop):
+        """Same as ``srv.event_loop = loop``."""
+        self._dispatcher.loops.set(loop)
+
     def get_client_buffer_into(self, connection_id, handle, buffer):
         """Copies the data of the WRITE in progress (inside on_write_file) into buffer (any
         writable buffer: bytearray, memoryview, array, numpy array) without allocating, and returns
         its size; buffer None only returns the size. A buffer smaller than the data raises
         SFTPKitError and receives nothing; a WRITE carries at most 261120 bytes."""
+        req = _async.current_request(connection_id, handle)
+        if req is not None:  # inside an async on_write_file: the deferred request's data
+            data = req.get_client_buffer()
+            if buffer is not None:
+                if len(memoryview(buffer).cast("B")) < len(data):
+                    raise SFTPKitError(ERROR_INVALID_PARAMETER, "get_client_buffer_into: the buffer holds fewer "
+                                       "than the %d bytes of the WRITE" % len(data))
+                memoryview(buffer).cast("B")[:len(data)] = data
+            return len(data)
         return _n.sftpkit_server_get_client_buffer_into(self._s(), operator.index(connection_id), handle, buffer)
 
     def defer_request(self, connection_id, handle=None):
@@ -486,6 +557,7 @@ class ServerBase:
             h, self._h = self._h, None
         if h is not None:
             _n.sftpkit_server_free(h)
+        self._dispatcher.loops.close()  # the binding's own loop, if it started one
 
     @property
     def closed(self):
@@ -518,6 +590,7 @@ class ServerBase:
                 threading.Thread(target=_n.sftpkit_server_free, args=(h,), daemon=True).start()
             else:
                 _n.sftpkit_server_free(h)
+            self._dispatcher.loops.close()
         except Exception:  # noqa: BLE001 - interpreter teardown: module globals may be gone
             pass
 

@@ -32,9 +32,11 @@ is yours to lock; a FileSystem object is never shared between sessions. One sess
 run at once on the server's worker threads (config WorkerThreads): read/write calls of one handle
 come one at a time, in the order the engine gives them; calls for different handles may overlap.
 
-Async (later, with the engine's deferred completion, issue 14): every event here is split into
-"call the method" (_call) and "apply its result" (the _reply_* helpers), so an `async def` method
-can be awaited on a loop and its result applied when the deferred request completes.
+Async: any method may be an `async def` (awaited on SFTPServer.event_loop, or the binding's own
+loop). read and write are deferred: the server thread returns at once and the request completes
+when the coroutine finishes (a client that goes away cancels it: CancelledError in the method).
+The other methods run on the loop while their server thread waits, and their result is applied
+on that thread. Errors work as in the plain form. Async generator methods are refused.
 """
 import dataclasses
 import datetime
@@ -46,7 +48,8 @@ import threading
 from typing import Any, Iterable, Optional
 
 from . import _sftpkit_native as _n
-from ._runtime import ASYNC_REFUSED, SFTPKitError, _time_text, parse_time
+from . import _async
+from ._runtime import SFTPKitError, _time_text, parse_time
 
 _log = logging.getLogger("sftpkit")
 
@@ -293,10 +296,10 @@ class ProviderHost:
                 return st
             user, address, port = self._seen.get(conn, ["", "", 0])
         session = Session(conn, user, address, port)
-        fs = self._factory(session)  # user code: no lock held
+        fs = self._sync(self._factory(session), "the provider factory")  # user code: no lock held
         if fs is None:
             raise SFTPError(_ACCESS_DENIED, "no file system for this session")
-        refuse_async_methods(fs)
+        check_methods(fs)
         with self._lock:
             # another request of the same session cannot race here today (one request at a time
             # per session); keep the first object if it ever does
@@ -310,13 +313,13 @@ class ProviderHost:
             return
         for obj, *_ in list(st.files.values()):
             try:
-                st.fs.close(obj)
+                self._sync(st.fs.close(obj), "close")
             except Exception:  # noqa: BLE001 - the client is gone; report, go on with the rest
                 _log.exception("closing a file the session left open")
         st.files.clear()
         st.listings.clear()
         try:
-            st.fs.session_closed()
+            self._sync(st.fs.session_closed(), "session_closed")
         except Exception:  # noqa: BLE001
             _log.exception("session_closed raised")
 
@@ -344,10 +347,19 @@ class ProviderHost:
     def _call(self, p, what, fn, *args):
         """Runs one FileSystem method; (True, result) or (False, None) after answering the error."""
         try:
-            return True, fn(*args)
+            return True, self._sync(fn(*args), what)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the client's answer
             self._fail(p, exc, what)
             return False, None
+
+    def _sync(self, result, what):
+        """An async method's coroutine runs on the loop while this server thread waits (GIL
+        released); a plain method's result passes through."""
+        if inspect.isawaitable(result):
+            if not inspect.iscoroutine(result):
+                result = _awaiting(result)
+            return _async.wait_on_loop(self._srv._dispatcher.loops.get(), result, what)
+        return result
 
     def _custom(self, p):
         p.action = _FRA_CUSTOM
@@ -386,6 +398,10 @@ class ProviderHost:
         st, entry = self._file(p)
         if entry is None:
             return
+        if _async.is_coroutine_method(st.fs.read):
+            obj, offset, size = entry[0], p.offset, p.size
+            self._defer(p, False, lambda req: st.fs.read(obj, offset, size), "read")
+            return
         with entry[2]:
             ok, data = self._call(p, "read", st.fs.read, entry[0], p.offset, p.size)
         if not ok:
@@ -399,6 +415,11 @@ class ProviderHost:
     def _on_write(self, p):
         st, entry = self._file(p)
         if entry is None:
+            return
+        if _async.is_coroutine_method(st.fs.write):
+            obj, offset = entry[0], p.offset
+            # the data lives in the deferred request until it completes: no copy into a pool buffer
+            self._defer(p, True, lambda req: st.fs.write(obj, offset, memoryview(req.get_client_buffer())), "write")
             return
         buf = self._wbufs.take()
         try:
@@ -414,6 +435,33 @@ class ProviderHost:
             self._wbufs.give(buf)
         if ok:
             p.operation_status = _OK
+
+    def _defer(self, p, is_write, make_coro, what):
+        """An async read/write: the request leaves this handler (deferred) and is completed by
+        the coroutine's outcome on the loop; a cancellation cancels the coroutine's task."""
+        req = _async.defer(self._srv._s(), self._srv._dispatcher.loops, p.connection_id, p.handle, is_write, what)
+        try:
+            coro = make_coro(req)
+        except Exception as exc:  # noqa: BLE001 - the method raised before returning its coroutine
+            req.complete(*_outcome_of(exc, what))
+            return
+        if not inspect.iscoroutine(coro):
+            coro = _awaiting(coro)
+
+        def outcome(task):
+            if task.cancelled():
+                return _ACCESS_DENIED, b"", ""  # dropped by the server anyway
+            exc = task.exception()
+            if exc is not None:
+                return _outcome_of(exc, what)
+            if is_write:
+                return _OK, b"", ""
+            data = task.result()
+            if data is None or len(data) == 0:
+                return _EOF, b"", ""
+            return _OK, data, ""
+        req.outcome = outcome
+        req.schedule(coro)
 
     def _on_close(self, p):
         st, entry = self._file(p)
@@ -573,7 +621,7 @@ class ProviderHost:
             return
         path = p.path
         try:
-            is_dir = st.fs.stat(path).is_dir
+            is_dir = self._sync(st.fs.stat(path), "stat").is_dir
         except Exception as exc:  # noqa: BLE001
             self._fail(p, exc, "stat(%r) before remove" % path)
             return
@@ -612,19 +660,30 @@ _METHODS = ("open", "read", "write", "close", "stat", "fstat", "setstat", "fsets
             "remove", "rename", "link", "realpath", "session_closed")
 
 
-def refuse_async_methods(fs):
-    """async def methods cannot work yet (issue 14's deferred completion): refuse them clearly
-    instead of answering the client before the coroutine ran."""
-    bad = [m for m in _METHODS if inspect.iscoroutinefunction(getattr(fs, m, None))]
-    if bad:
-        raise TypeError(ASYNC_REFUSED % ("%s.%s" % (getattr(fs, "__name__", type(fs).__name__), ", ".join(bad))))
+def check_methods(fs):
+    """Method forms that cannot work (async generators) are refused, naming them."""
+    _async.check_provider(fs, _METHODS)
+
+
+async def _awaiting(awaitable):
+    return await awaitable
+
+
+def _outcome_of(exc, what):
+    """(status, data, message) of an async read/write that raised, as _fail answers the others."""
+    mapped = status_of(exc)
+    if mapped is None:
+        _log.error("%s raised; the client gets a failure", what, exc_info=exc)
+        return _FAILURE, b"", "server error"
+    _log.debug("%s: status %d %s", what, mapped[0], mapped[1])
+    return mapped[0], b"", mapped[1]
 
 
 def install_provider(server, factory):
     """SFTPServer.set_provider: (re)installs the provider's handlers as the server's internal ones."""
     from ._generated import EVENT_IDS, SFTPServer
     if inspect.isclass(factory):
-        refuse_async_methods(factory)  # a FileSystem subclass as the factory: known now
+        check_methods(factory)  # a FileSystem subclass as the factory: known now
     host = ProviderHost(server, factory) if factory is not None else None
     table = host.handlers() if host else {}
     names = _HANDLED if (host or server._provider) else ()

@@ -7,6 +7,7 @@ The binding is imported from PYTHONPATH (the build tree's <build>/python, or an 
 Each case runs in a forked child (its own process group, killed on timeout). Prints one line per
 case, the count by kind, and ends with `python: N passed, N failed`.
 """
+import asyncio
 import binascii
 import json
 import os
@@ -38,6 +39,19 @@ TEXT_MATCHERS = ("regex", "starts_with", "ends_with", "contains")
 
 class CaseFail(Exception):
     """The case did not hold (or could not be interpreted)."""
+
+
+_LOOP = None
+
+
+def runner_loop():
+    """The event loop the runner gives servers with async handlers/providers ("async": true):
+    one per case process, on its own thread, as an application would run it."""
+    global _LOOP
+    if _LOOP is None:
+        _LOOP = asyncio.new_event_loop()
+        threading.Thread(target=_LOOP.run_forever, name="runner-loop", daemon=True).start()
+    return _LOOP
 
 
 # ---- types of the binding's API (from the generated annotations) ------------------------------
@@ -215,6 +229,8 @@ class Case:
                 result = getattr(srv, name)(*conv)
             elif "key" in step:
                 result = self.key_step(step, params)
+            elif "refused_handler_forms" in step:
+                result = self.refused_handler_forms()
             else:
                 raise CaseFail("unknown step %r" % (step,))
         except SFTPKitError as e:
@@ -268,7 +284,43 @@ class Case:
             raise CaseFail("unsubscribed: unknown event %r" % name)
         for name in sftpkit.EVENT_IDS:
             if name not in skipped:  # the binding then tells the core: no handler for it
-                setattr(self.srv, name, self.make_handler(name))
+                if self.vfs is not None and self.vfs.async_ and name in ("on_read_file", "on_write_file"):
+                    setattr(self.srv, name, self.make_async_handler(name))
+                else:
+                    setattr(self.srv, name, self.make_handler(name))
+
+    def make_async_handler(self, name):
+        """FORMAT.md vfs "async": an async def that awaits the back-end's latency on the runner's
+        loop, then does the vfs handling; CancelledError there counts as a cancellation."""
+        async def handler(p):
+            params = p.as_dict()
+            # the record is "finished" at once: like a deferred handler, the event's own call is over
+            # when the coroutine starts waiting (wait_event then sees it)
+            rec = [name, params, True]
+            with self.cond:
+                self.records.append(rec)
+                self.cond.notify_all()
+            vfs = self.vfs
+            with vfs.lock:
+                vfs.inflight += 1
+            try:
+                try:
+                    await asyncio.sleep(vfs.latency_ms / 1000.0)
+                except asyncio.CancelledError:
+                    with vfs.lock:
+                        vfs.cancelled += 1
+                    raise
+                with vfs.lock:
+                    getattr(vfs, name)(params, p)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - recorded; the case fails
+                self.handler_failures.append("%s handler: %s" % (name, e if isinstance(e, CaseFail) else
+                                                                 traceback.format_exc(limit=3)))
+            finally:
+                with vfs.lock:
+                    vfs.inflight -= 1
+        return handler
 
     def make_handler(self, name):
         def handler(p):
@@ -295,6 +347,42 @@ class Case:
                         rec[2] = True  # wait_event only sees events whose handler finished
                         self.cond.notify_all()
         return handler
+
+    def refused_handler_forms(self):
+        """FORMAT.md: every handler form the binding refuses at assignment (bindings/python/README.md
+        lists them), each on on_read_file with a TypeError naming it; the installed handler stays."""
+        srv = self.srv
+        installed = srv.on_read_file
+        if installed is None:
+            raise CaseFail("refused_handler_forms: no on_read_file handler installed")
+
+        async def coroutine_fn(p):
+            return None
+
+        def generator_fn(p):
+            yield p
+
+        async def async_generator_fn(p):
+            yield p
+
+        forms = [("a coroutine object (the handler called, not assigned)", coroutine_fn(None)),
+                 ("an asyncio Future", asyncio.Future(loop=runner_loop())),
+                 ("a generator function", generator_fn),
+                 ("an async generator function", async_generator_fn),
+                 ("a callable taking no argument", lambda: None),
+                 ("a non-callable value", "not a function")]
+        for what, form in forms:
+            try:
+                srv.on_read_file = form
+            except (TypeError, ValueError) as e:
+                if "on_read_file" not in str(e):
+                    raise CaseFail("refused_handler_forms: %s was refused, but the error does not name "
+                                   "on_read_file: %s" % (what, e))
+            else:
+                raise CaseFail("refused_handler_forms: %s was accepted as on_read_file" % what)
+            if srv.on_read_file is not installed:
+                raise CaseFail("refused_handler_forms: after refusing %s the installed handler changed" % what)
+        return None
 
     def apply_rule(self, i, rule, name, params, p):
         if rule.get("event") != name:
@@ -407,8 +495,8 @@ class Case:
                 raise CaseFail("expect.vfs without a vfs behaviour")
             self.vfs.check(exp["vfs"])
         if "vfs_cancelled_at_least" in exp:
-            if self.vfs is None or not self.vfs.deferred:
-                raise CaseFail("expect.vfs_cancelled_at_least without a deferred vfs behaviour")
+            if self.vfs is None or not (self.vfs.deferred or self.vfs.async_):
+                raise CaseFail("expect.vfs_cancelled_at_least without a deferred or async vfs behaviour")
             with self.vfs.lock:
                 n = self.vfs.cancelled
             if n < exp["vfs_cancelled_at_least"]:
@@ -640,12 +728,19 @@ class Vfs:
     def __init__(self, case, spec):
         self.case = case
         for k in spec:
-            if k not in ("files", "dirs", "latency_ms", "deferred"):
+            if k not in ("files", "dirs", "latency_ms", "deferred", "async"):
                 raise CaseFail("vfs: %r is not supported by the Python runner" % k)
         # a slow back-end's round trip for every read/write (FORMAT.md "latency_ms"); with
         # "deferred" the handler returns at once and a thread completes the request later
         self.latency_ms = int(spec.get("latency_ms") or 0)
         self.deferred = bool(spec.get("deferred"))
+        # "async": on_read_file / on_write_file are async def handlers on the runner's loop
+        self.async_ = bool(spec.get("async"))
+        if self.async_ and self.deferred:
+            raise CaseFail("vfs: async and deferred together")
+        if self.async_:
+            case.srv.event_loop = runner_loop()
+        self.inflight = 0  # async handlers still running
         self.cancelled = 0  # deferred requests told of their cancellation
         self.completers = []  # the completion threads, joined before the server is freed
         self.lock = threading.Lock()
@@ -728,6 +823,13 @@ class Vfs:
             threads, self.completers = self.completers, []
         for t in threads:
             t.join()
+        # async handlers: their cancellation (a queued task.cancel) must have reached them
+        until = time.monotonic() + 10
+        while time.monotonic() < until:
+            with self.lock:
+                if self.inflight == 0:
+                    break
+            time.sleep(0.01)
 
     def on_open_file(self, params, p):
         path, modes = norm(params["path"]), params["modes"]
@@ -1033,8 +1135,51 @@ class RunnerFS(FileSystem):
             self._attrs(norm(path))
 
 
+class AsyncRunnerFS(RunnerFS):
+    """FORMAT.md provider "async": every method an async def waiting latency_ms on the loop
+    (asyncio.sleep), then the same behaviour and error rules as RunnerFS."""
+
+    async def _later(self, method, *args):
+        await asyncio.sleep(self.b.latency_ms / 1000.0)
+        return method(self, *args)
+
+    async def open(self, path, flags):
+        return await self._later(RunnerFS.open, path, flags)
+
+    async def read(self, h, offset, size):
+        return await self._later(RunnerFS.read, h, offset, size)
+
+    async def write(self, h, offset, data):
+        data = bytes(data)  # the view is only promised for the call; copy before the wait
+        return await self._later(RunnerFS.write, h, offset, data)
+
+    async def close(self, h):
+        return await self._later(RunnerFS.close, h)
+
+    async def stat(self, path):
+        return await self._later(RunnerFS.stat, path)
+
+    async def list(self, path):
+        return await self._later(RunnerFS.list, path)
+
+    async def mkdir(self, path):
+        return await self._later(RunnerFS.mkdir, path)
+
+    async def rmdir(self, path):
+        return await self._later(RunnerFS.rmdir, path)
+
+    async def remove(self, path):
+        return await self._later(RunnerFS.remove, path)
+
+    async def rename(self, old, new):
+        return await self._later(RunnerFS.rename, old, new)
+
+    async def setstat(self, path, attrs):
+        return await self._later(RunnerFS.setstat, path, attrs)
+
+
 class ProviderBehaviour:
-    KNOWN = {"files", "dirs", "per_session", "errors"}
+    KNOWN = {"files", "dirs", "per_session", "errors", "async", "latency_ms"}
 
     def __init__(self, case, spec):
         unknown = set(spec) - self.KNOWN
@@ -1043,6 +1188,12 @@ class ProviderBehaviour:
         self.case = case
         self.errors = list(spec.get("errors", []))
         self.per_session = bool(spec.get("per_session", False))
+        self.async_ = bool(spec.get("async", False))
+        self.latency_ms = int(spec.get("latency_ms") or 0)
+        if self.latency_ms and not self.async_:
+            raise CaseFail("provider: latency_ms is only supported with async")
+        if self.async_:
+            case.srv.event_loop = runner_loop()
         self.tree = ProviderTree(case, spec)
         self.sessions = []
         self.lock = threading.Lock()
@@ -1051,7 +1202,8 @@ class ProviderBehaviour:
         with self.lock:
             self.sessions.append({"user": session.user, "connection_id": session.connection_id,
                                   "remote_address": session.remote_address, "remote_port": session.remote_port})
-        return RunnerFS(self, self.tree.copy() if self.per_session else self.tree)
+        cls = AsyncRunnerFS if self.async_ else RunnerFS
+        return cls(self, self.tree.copy() if self.per_session else self.tree)
 
     def check(self, exp):
         if "provider" in exp:
