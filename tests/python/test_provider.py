@@ -366,33 +366,24 @@ def test_a_kept_write_view_never_sees_another_sessions_data(server):
     assert bytes(kept[-1]) == b"k2k2"
 
 
-def test_async_forms_are_refused_clearly_until_the_engine_can_defer(server, caplog):
-    async def handler(p):
-        pass
+def test_provider_forms_that_cannot_work_are_refused_clearly(server, caplog):
+    # async def methods work (tests/python/test_async_handlers.py); an async generator cannot
+    class AsyncGenFS(DictFS):
+        async def list(self, path):
+            yield FileAttributes.file("a")
 
-    with pytest.raises(TypeError, match="async handlers are not supported yet"):
-        server.on_read_file = handler
-    assert server.on_read_file is None
-
-    class AsyncFS(DictFS):
-        async def read(self, h, offset, size):
-            return b""
-
-    with pytest.raises(TypeError, match="AsyncFS.read"):
-        server.set_provider(AsyncFS)
-    # a factory function: known at the session's first request, which then fails (never an empty file)
-    server.set_provider(lambda session: AsyncFS(session))
-    server.on_before_upload_file = lambda p: handler(p)  # a plain function returning a coroutine
+    with pytest.raises(TypeError, match="AsyncGenFS.list: an async generator method"):
+        server.set_provider(AsyncGenFS)
+    # a factory function: known at the session's first request, which then fails (never an empty answer)
+    server.set_provider(lambda session: AsyncGenFS(session))
     server.start()
     t, c = connect(server, "judy")
     with caplog.at_level(logging.ERROR, logger="sftpkit"):
         with pytest.raises(IOError):
             c.stat("/whoami")
-        with pytest.raises(IOError):
-            c.open("/up", "wb")
     t.close()
     text = " ".join(r.getMessage() + str(r.exc_info and r.exc_info[1]) for r in caplog.records)
-    assert "AsyncFS.read" in text and "on_before_upload_file: async handlers are not supported yet" in text
+    assert "AsyncGenFS.list: an async generator method" in text
 
 
 def test_fsspec_concurrent_openssh_sessions_each_in_their_own_root(server, memory_store, tmp_path):

@@ -212,6 +212,8 @@ def gen_method(m):
     call = "_n.sftpkit_server_%s(self._s()%s)" % (m.name, "".join(", " + a for a in native_args(m.params)))
     if m.name == "start":
         o.append("        self._before_start()  # the native log level from the \"sftpkit\" logger (_runtime.py)")
+    if m.name == "stop":
+        o.append("        self._before_stop()  # cancels the async handlers server threads wait for (_runtime.py)")
     if m.name in ASYNC_BUFFER_CALLS:
         # inside an async on_read_file / on_write_file the request is deferred: its buffer lives
         # in the binding's pending request, not in the (finished) event (_async.py)

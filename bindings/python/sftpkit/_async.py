@@ -23,6 +23,9 @@ import threading
 from . import _sftpkit_native as _n
 from ._logging import LOG as _log
 
+# What a server thread's wait raises when stop() cancelled the coroutine (both kinds, to be sure).
+CANCELLED = (concurrent.futures.CancelledError, asyncio.CancelledError)
+
 # The events whose requests can complete later (the C ABI defers only READ and WRITE).
 DEFERRABLE = frozenset(("on_read_file", "on_write_file"))
 _OK, _ACCESS_DENIED, _EOF = 1, 3, 7
@@ -103,6 +106,17 @@ class EventLoops:
         self.given = None
         self._own = None
         self._thread = None
+        # coroutines that server threads wait for (events that cannot defer): stop() cancels them,
+        # so it never waits for a slow back-end (a set of futures, not of requests' state)
+        self._waits = set()
+        self.stopping = False  # from stop() until the next start(): new waits are cancelled at once
+
+    def cancel_waits(self):
+        with self._lock:
+            self.stopping = True
+            waits = list(self._waits)
+        for fut in waits:
+            fut.cancel()  # the task is cancelled on its loop: CancelledError in the coroutine
 
     def set(self, loop):
         if loop is not None:
@@ -146,22 +160,32 @@ def on_loop_thread(loop):
         return False
 
 
-def wait_on_loop(loop, coro, what):
-    """Runs coro on loop and waits for it on this (server) thread, the GIL released while it
-    waits; returns its result or raises its exception."""
+def wait_on_loop(loops, coro, what):
+    """Runs coro on the server's loop and waits for it on this (server) thread, the GIL released
+    while it waits; returns its result or raises its exception (concurrent.futures.CancelledError
+    when stop() cancelled it)."""
+    loop = loops.get()
     if on_loop_thread(loop):
         coro.close()
         raise RuntimeError("%s: an async handler cannot be awaited on the event loop's own thread (a blocking "
                            "server call such as stop() was made from a coroutine: run it with "
                            "loop.run_in_executor)" % what)
-    fut = asyncio.run_coroutine_threadsafe(coro, loop)
-    while True:
-        try:
-            return fut.result(1.0)
-        except concurrent.futures.TimeoutError:
-            if loop.is_closed():
-                fut.cancel()
-                raise RuntimeError("%s: the event loop was closed while the handler waited" % what) from None
+    with loops._lock:  # submitted and registered in one step: cancel_waits sees it or it never ran
+        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        loops._waits.add(fut)
+        if loops.stopping:
+            fut.cancel()
+    try:
+        while True:
+            try:
+                return fut.result(1.0)
+            except concurrent.futures.TimeoutError:
+                if loop.is_closed():
+                    fut.cancel()
+                    raise RuntimeError("%s: the event loop was closed while the handler waited" % what) from None
+    finally:
+        with loops._lock:
+            loops._waits.discard(fut)
 
 
 # ---- params of an async handler -------------------------------------------------------------------

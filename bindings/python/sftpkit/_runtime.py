@@ -227,9 +227,12 @@ class _Dispatcher:
         except _sftp_error_class() as err:  # the handler's answer for the client: status and text
             _log.debug("%s: %s", name, err)
             _answer_error(ev, params, err.status, err.message)
-        except BaseException:  # noqa: B902 - nothing may unwind into the server thread
-            _log.exception("%s handler raised%s", name,
-                           "; the request is denied" if deny else "")
+        except BaseException as exc:  # noqa: B902 - nothing may unwind into the server thread
+            if isinstance(exc, _async.CANCELLED):  # stop() cancelled the coroutine it waited for
+                _log.debug("%s: the async handler was cancelled (the server stops)", name)
+            else:
+                _log.exception("%s handler raised%s", name,
+                               "; the request is denied" if deny else "")
             for pname, value in deny:
                 try:
                     _n.sftpkit_event_set_int(ev, pname, value)
@@ -250,7 +253,7 @@ class _Dispatcher:
         runs on the loop thread with a detached copy of the params; the by-ref values it set are
         applied to the live event here, on the event's own thread, after it finished."""
         d = _async.detach(params)
-        _async.wait_on_loop(self.loops.get(), fn(d), name)
+        _async.wait_on_loop(self.loops, fn(d), name)
         _async.write_back(d, params)
 
     def _defer_async(self, fn, params, name):
@@ -495,7 +498,13 @@ class ServerBase:
             _n.sfk_py_set_log_handler(self._s(), native_log if enabled else None)
             self._log_to_python = bool(enabled)
 
+    def _before_stop(self):
+        # coroutines that server threads wait for would hold stop() up: cancel them first (the
+        # deferred READ/WRITE ones are cancelled by the core, through their cancel handlers)
+        self._dispatcher.loops.cancel_waits()
+
     def _before_start(self):
+        self._dispatcher.loops.stopping = False
         # Only an application that configured logging (a handler on "sftpkit" or above it) gets
         # the library's log by default: an unconfigured one would otherwise see libssh's warnings
         # on stderr through logging's last-resort handler, which it never asked for.
@@ -556,6 +565,7 @@ class ServerBase:
         with self._lock:
             h, self._h = self._h, None
         if h is not None:
+            self._before_stop()
             _n.sftpkit_server_free(h)
         self._dispatcher.loops.close()  # the binding's own loop, if it started one
 

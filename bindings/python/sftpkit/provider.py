@@ -358,7 +358,7 @@ class ProviderHost:
         if inspect.isawaitable(result):
             if not inspect.iscoroutine(result):
                 result = _awaiting(result)
-            return _async.wait_on_loop(self._srv._dispatcher.loops.get(), result, what)
+            return _async.wait_on_loop(self._srv._dispatcher.loops, result, what)
         return result
 
     def _custom(self, p):
