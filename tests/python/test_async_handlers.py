@@ -519,3 +519,26 @@ def test_async_provider_read_is_cancelled_on_disconnect(server, loop):
     while not AsyncStore.cancelled and time.monotonic() < deadline:
         time.sleep(0.02)
     assert AsyncStore.cancelled and set(AsyncStore.cancelled) == {"/big.bin"}
+
+
+def test_the_readme_async_example_serves_as_printed(server, loop):
+    import re
+    from conftest import ROOT
+    text = open(os.path.join(ROOT, "bindings", "python", "README.md"), encoding="utf-8").read()
+    section = text.split("## Async handlers and async file systems", 1)[1]
+    src = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    store = {"/a.txt": b"hello from the bucket", "/b.bin": os.urandom(300000)}
+    exec(compile(src, "README.md", "exec"), {"STORE": store, "srv": server, "loop": loop})
+    assert server.event_loop is loop
+    server.start()
+    t, c = connect(server)
+    try:
+        assert sorted(c.listdir("/")) == ["a.txt", "b.bin"]
+        with c.open("/b.bin", "rb") as f:
+            f.prefetch()
+            assert sha(f.read()) == sha(store["/b.bin"])
+        with pytest.raises(IOError) as e:
+            c.stat("/missing")
+        assert "no object /missing" in str(e.value)
+    finally:
+        t.close()

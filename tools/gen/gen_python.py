@@ -310,7 +310,8 @@ def gen_module(m):
 
 def gen_stub(m):
     o = [HEADER.replace("#", "#", 1), '"""sftpkit: an embeddable SFTP server (Python binding)."""',
-         "import datetime", "import enum", "import os", "from typing import Callable, Optional, Union", "",
+         "import asyncio", "import datetime", "import enum", "import os",
+         "from typing import Awaitable, Callable, Optional, Union", "",
          "from .provider import (FileAttributes as FileAttributes, FileSystem as FileSystem,",
          "                       SFTPError as SFTPError, Session as Session)",
          "from .fsspec_fs import FsspecFileSystem as FsspecFileSystem", "",
@@ -340,6 +341,19 @@ def gen_stub(m):
          "    def close(self) -> None: ...",
          "    def __enter__(self) -> \"SSHKey\": ...",
          "    def __exit__(self, *exc: object) -> bool: ...", "", "",
+         "# Why a pending request was cancelled (PendingRequest.cancelled); 0 = still wanted.",
+         "REQUEST_CANCEL_DISCONNECT: int", "REQUEST_CANCEL_DROPPED: int", "REQUEST_CANCEL_STOPPING: int", "", "",
+         "class PendingRequest:",
+         docstring("A READ or WRITE taken out of its handler by SFTPServer.defer_request; complete it "
+                   "once, from any thread.", 4),
+         "    def complete(self, status: int, data: ReadableBuffer = ...) -> None:",
+         docstring("Answers the request (data: a READ's bytes; empty for a WRITE). Only the first call "
+                   "counts; later ones raise SFTPKitError.", 8),
+         "    @property", "    def data(self) -> bytes:",
+         docstring("A WRITE's bytes (b\"\" for a READ), until complete().", 8),
+         "    @property", "    def cancelled(self) -> int:",
+         docstring("0 while the client still wants the answer, else a REQUEST_CANCEL_* reason.", 8),
+         "    @property", "    def done(self) -> bool: ...", "", "",
          "class EventParams:", "    def as_dict(self) -> dict: ...",
          "    def set_status_message(self, message: Optional[str]) -> None:",
          docstring("The text the client gets with this request's failure status (at most 1024 bytes).", 8),
@@ -391,6 +405,16 @@ def gen_stub(m):
                        "the data raises SFTPKitError and receives nothing. 261120 bytes always fit.", 8))
     o.append("    def set_provider(self, factory: Optional[Callable[[Session], FileSystem]]) -> None:")
     o.append(docstring("Serves every session from a FileSystem made by factory(session) (sftpkit.provider).", 8))
+    o.append("    def defer_request(self, connection_id: int, handle: Optional[str] = ...) -> PendingRequest:")
+    o.append(docstring("Inside on_read_file / on_write_file: takes the firing request out of the handler; "
+                       "the client gets its answer when the PendingRequest is completed.", 8))
+    o.append("    @property")
+    o.append("    def event_loop(self) -> Optional[asyncio.AbstractEventLoop]:")
+    o.append(docstring("The asyncio loop this server's async def handlers and provider methods run on "
+                       "(None: a loop the binding runs on its own thread).", 8))
+    o.append("    @event_loop.setter")
+    o.append("    def event_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> None: ...")
+    o.append("    def set_event_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> None: ...")
     o.append("    def log_to_python(self, enabled: bool = ...) -> None:")
     o.append(docstring("Native log lines to the \"sftpkit\" logger (the default) or back to LogDestination.", 8))
     for p in m.props:
@@ -419,7 +443,8 @@ def gen_stub(m):
         o.append("    def %s(self%s) -> %s:" % (meth.name, ", " + args if args else "", ret))
         o.append(docstring(meth.summary + ("\n\n" + meth.remarks.strip() if meth.remarks.strip() else ""), 8))
     for e in m.events:
-        cb = "Optional[Callable[[%s], None]]" % params_class(e)
+        # a plain def or an async def (its coroutine is awaited on the server's event loop)
+        cb = "Optional[Callable[[%s], Optional[Awaitable[None]]]]" % params_class(e)
         o.append("    @property")
         o.append("    def %s(self) -> %s:" % (e.name, cb))
         o.append(docstring(e.summary + ("\n\n" + e.remarks.strip() if e.remarks.strip() else ""), 8))

@@ -17,7 +17,9 @@ The API is the SFTPServer reference document's Python syntax, name for name: pro
 and events assigned as callables that receive a params object (`params.accept = True`).
 
 A virtual file system is a FileSystem subclass installed with `srv.set_provider(factory)`
-(sftpkit.provider); FsspecFileSystem serves any fsspec file system. The native log goes to the
+(sftpkit.provider); FsspecFileSystem serves any fsspec file system. Handlers and FileSystem
+methods may be `async def`: they run on `srv.event_loop` (or the binding's own loop), and a
+client that goes away cancels them. The native log goes to the
 "sftpkit" logger.
 """
 from ._runtime import (REQUEST_CANCEL_DISCONNECT, REQUEST_CANCEL_DROPPED, REQUEST_CANCEL_STOPPING, PendingRequest,
@@ -28,7 +30,6 @@ from .provider import FileAttributes, FileSystem, SFTPError, Session
 from .fsspec_fs import FsspecFileSystem
 
 __version__ = version()
-# PendingRequest and REQUEST_CANCEL_* (SFTPServer.defer_request) are importable but not yet in
-# __all__: the type stub is written by tools/gen/gen_python.py, which must declare them first.
 __all__ = ["SFTPKitError", "SSHKey", "version", "parse_time", "ReadableBuffer", "FileAttributes", "FileSystem",
-           "SFTPError", "Session", "FsspecFileSystem"] + list(_generated_all)
+           "SFTPError", "Session", "FsspecFileSystem", "PendingRequest", "REQUEST_CANCEL_DISCONNECT",
+           "REQUEST_CANCEL_DROPPED", "REQUEST_CANCEL_STOPPING"] + list(_generated_all)

@@ -8,3 +8,4 @@ def on_open(p: SFTPServerOpenFileEventParams) -> None:
     p.path = "/x"  # error: a by-value parameter is read-only
 srv.on_open_file = lambda p: p.nope  # error: no such parameter
 srv.get_client_buffer_into(1, "h", b"ro")  # error: bytes are not writable
+srv.event_loop = "loop"  # error: not an event loop

@@ -2,8 +2,9 @@
 (tests/python/test_stub_types.py). Never run: only type-checked."""
 import datetime
 from typing import Iterator
-from sftpkit import (FileAttributes, FileOpenMode, FileSystem, OperationStatus, SFTPError, SFTPServer,
-                     SFTPServerOpenFileEventParams, SFTPServerWriteFileEventParams, Session, SSHKey)
+from sftpkit import (FileAttributes, FileOpenMode, FileSystem, OperationStatus, PendingRequest, SFTPError, SFTPServer,
+                     SFTPServerOpenFileEventParams, SFTPServerReadFileEventParams, SFTPServerWriteFileEventParams,
+                     Session, SSHKey)
 
 class FS(FileSystem):
     def __init__(self, session: Session) -> None:
@@ -29,3 +30,9 @@ def on_open(p: SFTPServerOpenFileEventParams) -> None:
 srv.on_write_file = on_write
 srv.on_open_file = on_open
 raise SFTPError(OperationStatus.NO_SUCH_FILE, "x")
+async def on_read_async(p: SFTPServerReadFileEventParams) -> None:
+    srv.set_client_buffer(p.connection_id, p.handle, b"data")
+srv.on_read_file = on_read_async
+srv.event_loop = None
+req: PendingRequest = srv.defer_request(1, "h")
+req.complete(OperationStatus.OK, b"")
