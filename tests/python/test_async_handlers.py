@@ -411,6 +411,7 @@ def test_plain_function_returning_a_coroutine_fails_closed_and_says_why(server, 
 class AsyncStore(FileSystem):
     """Every method an async def on a slow back-end (issue 15's async provider form)."""
     cancelled = []
+    reading = most_reading = 0
 
     def __init__(self, tree, latency=0.005):
         self.t, self.latency = tree, latency
@@ -445,11 +446,15 @@ class AsyncStore(FileSystem):
         return path
 
     async def read(self, h, offset, size):
+        AsyncStore.reading += 1
+        AsyncStore.most_reading = max(AsyncStore.most_reading, AsyncStore.reading)
         try:
             await self._wait()
         except asyncio.CancelledError:
             AsyncStore.cancelled.append(h)
             raise
+        finally:
+            AsyncStore.reading -= 1  # (on the loop thread only: no lock needed)
         if h.endswith(".secret"):
             raise SFTPError(ACCESS_DENIED, "the store refuses " + h)
         return self.t["files"][h][offset:offset + size]
@@ -482,9 +487,11 @@ def test_async_provider_serves_a_session(server, loop):
             f.write(data)
         assert c.listdir("/docs") == ["f.bin"]
         assert c.stat("/docs/f.bin").st_size == len(data)
+        AsyncStore.most_reading = 0
         with c.open("/docs/f.bin", "rb") as f:
             f.prefetch()
             assert sha(f.read()) == sha(data)
+        assert AsyncStore.most_reading >= 2  # reads of one handle overlap as coroutines
         with pytest.raises(IOError) as e:
             with c.open("/a.secret", "rb") as f:
                 f.read()

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 
 import fsspec
 import paramiko
@@ -415,3 +416,41 @@ def test_fsspec_concurrent_openssh_sessions_each_in_their_own_root(server, memor
     for u in users:  # each session wrote only inside its own root
         assert store.ls("%s/%s" % (root, u), detail=False) == ["%s/%s/mine.bin" % (root, u)]
         assert store.cat_file("%s/%s/mine.bin" % (root, u)) == payloads[u]
+
+
+def test_reads_of_one_handle_overlap_on_the_worker_threads(server):
+    # a slow back-end must not be served one READ at a time per file (issue 14's target): the
+    # provider holds no per-handle lock (it did once: this test then saw at most 1)
+    data = os.urandom(1 << 20)
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    class Slow(FileSystem):
+        def __init__(self, session):
+            pass
+
+        def stat(self, path):
+            return FileAttributes.file(path[1:], size=len(data))
+
+        def open(self, path, flags):
+            return path
+
+        def read(self, h, offset, size):
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            time.sleep(0.02)
+            with lock:
+                state["now"] -= 1
+            return data[offset:offset + size]
+
+    server.set_provider(Slow)
+    server.start()
+    t, c = connect(server, "kim")
+    try:
+        with c.open("/f.bin", "rb") as f:
+            f.prefetch(len(data))
+            assert f.read() == data
+    finally:
+        t.close()
+    assert state["most"] >= 4, state

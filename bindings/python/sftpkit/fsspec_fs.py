@@ -17,6 +17,7 @@ closes it. Readers read the back-end's file directly, sequentially efficient.
 """
 import datetime
 import os
+import threading
 import posixpath
 import tempfile
 
@@ -28,17 +29,21 @@ _COPY_CHUNK = 1 << 20
 
 
 class _Reader:
-    __slots__ = ("f",)
+    # the lock: READs of one handle may run at once on the server's worker threads, and an fsspec
+    # file (like the spool below) has one position, so seek + read must be one step
+    __slots__ = ("f", "lock")
 
     def __init__(self, f):
         self.f = f
+        self.lock = threading.Lock()
 
 
 class _Writer:
-    __slots__ = ("path", "spool", "append")
+    __slots__ = ("path", "spool", "append", "lock")
 
     def __init__(self, path, spool, append):
         self.path, self.spool, self.append = path, spool, append
+        self.lock = threading.Lock()
 
 
 def _when(value):
@@ -124,26 +129,28 @@ class FsspecFileSystem(FileSystem):
         return w
 
     def read(self, handle, offset, size):
-        if isinstance(handle, _Writer):
-            handle.spool.seek(offset)
-            return handle.spool.read(size)
-        f = handle.f
-        if f.tell() != offset:
-            f.seek(offset)
-        return f.read(size)
+        with handle.lock:
+            if isinstance(handle, _Writer):
+                handle.spool.seek(offset)
+                return handle.spool.read(size)
+            f = handle.f
+            if f.tell() != offset:
+                f.seek(offset)
+            return f.read(size)
 
     def write(self, handle, offset, data):
         if not isinstance(handle, _Writer):
             raise SFTPError(_FAILURE, "the file is open for reading only")
         sp = handle.spool
-        if handle.append:
-            sp.seek(0, os.SEEK_END)
-        else:
-            end = sp.seek(0, os.SEEK_END)
-            if offset > end:  # a hole: zeros, as a disk would read it
-                sp.write(b"\0" * (offset - end))
-            sp.seek(offset)
-        sp.write(data)  # the spool copies what it needs: data is only valid during this call
+        with handle.lock:
+            if handle.append:
+                sp.seek(0, os.SEEK_END)
+            else:
+                end = sp.seek(0, os.SEEK_END)
+                if offset > end:  # a hole: zeros, as a disk would read it
+                    sp.write(b"\0" * (offset - end))
+                sp.seek(offset)
+            sp.write(data)  # the spool copies what it needs: data is only valid during this call
 
     def _store(self, w):
         w.spool.seek(0)

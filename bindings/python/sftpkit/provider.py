@@ -29,8 +29,11 @@ Sessions: the factory runs at a session's first file request, with a Session tha
 listings belong to that session only and are dropped when the connection ends (open files closed
 first). Many sessions run at once, each on its own server thread: state shared between sessions
 is yours to lock; a FileSystem object is never shared between sessions. One session's requests may
-run at once on the server's worker threads (config WorkerThreads): read/write calls of one handle
-come one at a time, in the order the engine gives them; calls for different handles may overlap.
+run at once on the server's worker threads (config WorkerThreads): read() calls of one handle may
+run concurrently with each other (a handle with a single file position must lock its seek + read,
+as FsspecFileSystem does); a write() never overlaps any other call on its handle, and writes take
+effect in arrival order; calls for different handles may overlap. The same holds for async def
+read/write: their coroutines overlap the same way.
 
 Async: any method may be an `async def` (awaited on SFTPServer.event_loop, or the binding's own
 loop). read and write are deferred: the server thread returns at once and the request completes
@@ -127,7 +130,8 @@ class FileSystem:
 
     def read(self, handle: Any, offset: int, size: int) -> Any:
         """Up to size bytes at offset, as any buffer (bytes, bytearray, memoryview: no copy is
-        made on the way); empty at the end of the file."""
+        made on the way); empty at the end of the file. Several reads of one handle may run at
+        once (on worker threads, or as overlapping coroutines): lock a shared file position."""
         raise SFTPError(_UNSUPPORTED, "read is not supported")
 
     def write(self, handle: Any, offset: int, data: memoryview) -> None:
@@ -379,10 +383,10 @@ class ProviderHost:
         path = p.path
         ok, obj = self._call(p, "open(%r)" % path, st.fs.open, path, p.modes)
         if ok:
-            # The lock: one session's READs and WRITEs run on the server's worker threads
-            # (config WorkerThreads), so two can reach one handle at once; a FileSystem's
-            # read/write of one handle are called one at a time (seek + read stays one step).
-            st.files[p.handle] = (obj, path, threading.Lock())
+            # No lock per handle: READs of one handle may overlap on the server's worker threads
+            # (the engine never lets a WRITE overlap anything on its handle); a FileSystem whose
+            # handle has one position (seek + read) serializes that itself, as FsspecFileSystem does.
+            st.files[p.handle] = (obj, path)
             p.operation_status = _OK
 
     def _file(self, p):
@@ -402,8 +406,7 @@ class ProviderHost:
             obj, offset, size = entry[0], p.offset, p.size
             self._defer(p, False, lambda req: st.fs.read(obj, offset, size), "read")
             return
-        with entry[2]:
-            ok, data = self._call(p, "read", st.fs.read, entry[0], p.offset, p.size)
+        ok, data = self._call(p, "read", st.fs.read, entry[0], p.offset, p.size)
         if not ok:
             return
         if data is None or len(data) == 0:
@@ -427,8 +430,7 @@ class ProviderHost:
             with memoryview(buf) as whole:
                 view = whole[:n]
                 try:
-                    with entry[2]:
-                        ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, view)
+                    ok, _ = self._call(p, "write", st.fs.write, entry[0], p.offset, view)
                 finally:
                     view.release()
         finally:
