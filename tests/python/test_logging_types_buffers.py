@@ -96,18 +96,24 @@ def test_event_parameters_are_enums(srv, hooks):
     assert seen["after"] == 0 and type(seen["after"]) is int  # "failed some other way": no member
 
 
-def test_properties_are_enums_and_times_take_datetimes(srv):
+def test_properties_are_enums_and_times_are_datetimes(srv):
     assert srv.client_file_entry_file_type is FileType.UNKNOWN
     assert isinstance(srv.auth_types, AuthType)
+    utc = datetime.timezone.utc
+    assert srv.client_file_entry_m_time is None  # not set
     srv.client_file_entry_m_time = datetime.datetime(2020, 1, 2, 3, 4, 5)  # naive: UTC
-    assert srv.client_file_entry_m_time == "2020-01-02T03:04:05Z"
+    assert srv.client_file_entry_m_time == datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=utc)
+    assert srv.get_client_file_entry_m_time().tzinfo is utc
     cet = datetime.timezone(datetime.timedelta(hours=1))
     srv.client_file_entry_a_time = datetime.datetime(2020, 1, 2, 4, 4, 5, tzinfo=cet)
-    assert srv.client_file_entry_a_time == "2020-01-02T03:04:05Z"
-    assert sftpkit.parse_time(srv.client_file_entry_a_time) == datetime.datetime(
-        2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    assert srv.client_file_entry_a_time == datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=utc)
+    assert sftpkit.parse_time(srv.client_file_entry_a_time) == srv.client_file_entry_a_time  # passes through
     srv.client_file_entry_m_time = 0
-    assert srv.client_file_entry_m_time == "1970-01-01T00:00:00Z"
+    assert srv.client_file_entry_m_time == datetime.datetime(1970, 1, 1, tzinfo=utc)
+    srv.set_client_file_entry_c_time("2024-01-02T03:04:05Z")  # the library's text still works
+    assert srv.client_file_entry_c_time == datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc)
+    srv.client_file_entry_c_time = ""
+    assert srv.client_file_entry_c_time is None
     with pytest.raises(TypeError):
         srv.client_file_entry_m_time = [2020]
 
@@ -122,6 +128,7 @@ def test_stub_declares_buffers_enums_and_providers():
     assert "def operation_status(self) -> OperationStatus: ..." in text
     assert "def get_client_file_entry_file_type(self) -> FileType:" in text
     assert "def set_client_file_entry_m_time(self, value: Union[str, datetime.datetime]) -> None: ..." in text
+    assert "def get_client_file_entry_m_time(self) -> Optional[datetime.datetime]:" in text
     assert "def set_provider(self, factory: Optional[Callable[[Session], FileSystem]]) -> None:" in text
     assert "FileSystem as FileSystem" in text and "SFTPError as SFTPError" in text
 

@@ -51,6 +51,9 @@ def prop_doc(p):
         parts.append("Default: %r." % (p.default if p.type != "bool" else bool(p.default)))
     if p.effect_note:  # spec/sftpkit.json "effects": what the setting really does here
         parts.append(p.effect_note)
+    if is_time(p):
+        parts.append("Python: reads as an aware UTC datetime (None when not set); set it with a datetime "
+                     "(naive = UTC), seconds since 1970, or the text \"YYYY-MM-DDTHH:MM:SSZ\" (\"\" clears).")
     return "\n\n".join(parts)
 
 
@@ -128,12 +131,15 @@ def gen_params(e):
 
 
 def prop_type(p):
+    if is_time(p):
+        return "Optional[datetime.datetime]"
     group = PROP_SETS.get(p.name)
     return enum_class(group) if group else PY_TYPE[p.type]
 
 
 def is_time(p):
-    """String properties holding a UTC time ("YYYY-MM-DDTHH:MM:SSZ"): setters also take a datetime."""
+    """String properties holding a UTC time ("YYYY-MM-DDTHH:MM:SSZ"): the getter returns an aware
+    UTC datetime (None when not set); the setter takes a datetime, seconds since 1970 or the text."""
     return p.type == "string" and p.name.endswith("_time")
 
 
@@ -146,6 +152,8 @@ def setter_type(p):
 
 
 def read_expr(p, call):
+    if is_time(p):
+        return "_time_value(%s)" % call
     if p.type == "bool":
         return "bool(%s)" % call
     group = PROP_SETS.get(p.name)
@@ -274,9 +282,10 @@ def gen_enums(m):
 def gen_module(m):
     o = [HEADER, '"""The spec-driven half of the sftpkit package (see _runtime.py for the rest)."""',
          "import datetime", "import enum", "from operator import index as _index",
-         "from typing import Union", "",
+         "from typing import Optional, Union", "",
          "from . import _sftpkit_native as _n",
-         "from ._runtime import EventParams, ReadableBuffer, ServerBase, _EventProperty, _as_enum, _async_request, _time_text",
+         "from ._runtime import (EventParams, ReadableBuffer, ServerBase, _EventProperty, _as_enum, _async_request,",
+         "                       _time_text, _time_value)",
          "", ""]
     o += gen_enums(m)
     o.append("")

@@ -143,6 +143,13 @@ class EventLoops:
             own, t, self._own, self._thread = self._own, self._thread, None, None
         if own is None:
             return
+        if t is not threading.current_thread():
+            # finish what is still on it first (cancelled: the server is gone), so every deferred
+            # request is completed and no task is destroyed pending
+            try:
+                asyncio.run_coroutine_threadsafe(_cancel_all_tasks(), own).result(3)
+            except Exception:  # noqa: BLE001 - best effort: a task that ignores cancellation
+                pass
         try:
             own.call_soon_threadsafe(own.stop)
         except RuntimeError:
@@ -151,6 +158,14 @@ class EventLoops:
             t.join(5)
             if not t.is_alive():
                 own.close()
+
+
+async def _cancel_all_tasks():
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2)
 
 
 def on_loop_thread(loop):

@@ -94,8 +94,20 @@ def _time_text(value):
     raise TypeError("a time must be a datetime, seconds since 1970 or str, not %s" % type(value).__name__)
 
 
+def _time_value(text):
+    """A time property's getter: an aware UTC datetime, None when not set; text the library holds
+    that is no time at all (it does not check what a handler stored) stays text."""
+    try:
+        return parse_time(text)
+    except ValueError:
+        return text
+
+
 def parse_time(text):
-    """The library's UTC time text as an aware datetime; None for "" (not set)."""
+    """The library's UTC time text as an aware datetime; None for "" (not set). A datetime passes
+    through (time properties already read as datetimes)."""
+    if isinstance(text, datetime.datetime):
+        return text
     if not text:
         return None
     t = text.strip().replace(" ", "T").rstrip("Z")

@@ -9,3 +9,4 @@ def on_open(p: SFTPServerOpenFileEventParams) -> None:
 srv.on_open_file = lambda p: p.nope  # error: no such parameter
 srv.get_client_buffer_into(1, "h", b"ro")  # error: bytes are not writable
 srv.event_loop = "loop"  # error: not an event loop
+year: int = srv.client_file_entry_m_time.year  # error: may be None

@@ -36,3 +36,4 @@ srv.on_read_file = on_read_async
 srv.event_loop = None
 req: PendingRequest = srv.defer_request(1, "h")
 req.complete(OperationStatus.OK, b"")
+when: datetime.datetime | None = srv.client_file_entry_m_time
