@@ -549,3 +549,31 @@ def test_the_readme_async_example_serves_as_printed(server, loop):
         assert "no object /missing" in str(e.value)
     finally:
         t.close()
+
+
+def test_a_program_running_asyncio_run_gives_its_own_loop(server):
+    # the usual shape of an asyncio application: the loop is the main thread's, the server's
+    # blocking calls go through an executor
+    data = os.urandom(300000)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        store = SlowStore(server, {"/f.bin": data}, 0.01)
+        server.event_loop = loop
+        await loop.run_in_executor(None, server.start)
+
+        def download():
+            t, c = connect(server)
+            try:
+                with c.open("/f.bin", "rb") as f:
+                    f.prefetch()
+                    return f.read()
+            finally:
+                t.close()
+        got = await loop.run_in_executor(None, download)
+        await loop.run_in_executor(None, server.stop)
+        return got, store.threads
+
+    got, threads = asyncio.run(main())
+    assert sha(got) == sha(data)
+    assert threads == {threading.get_ident()}  # the coroutines ran on this (the loop's) thread

@@ -329,6 +329,10 @@ class AsyncRequest:
             _log.exception("%s: answering the request failed", self.what)
             status, data, message = _FAILURE, b"", ""
         self.complete(status, data, message)
+        # break task -> callback -> self -> task at once: the result (often a memoryview of the
+        # application's buffer, which pins that bytearray's size) must not wait for the GC
+        self.task = self._coro = self.outcome = None
+        self.buffer = b""
 
     def complete(self, status, data=b"", message=""):
         with self._lock:
