@@ -253,7 +253,6 @@ class _Dispatcher:
         finally:
             params._ev = None
 
-
     def _run_async(self, fn, params, name):
         if name in _async.DEFERRABLE:
             self._defer_async(fn, params, name)
