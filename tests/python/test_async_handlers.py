@@ -63,8 +63,12 @@ class SlowStore:
     """The event form of a virtual file system whose back-end answers `latency` seconds later
     (an object store): on_read_file / on_write_file are async def, the rest plain."""
 
-    def __init__(self, srv, files, latency):
+    def __init__(self, srv, files, latency, sessions_to_meet=0):
         self.srv, self.files, self.latency = srv, files, latency
+        # > 0: a request waits (up to 20 s) until that many sessions have requests waiting, which
+        # only happens if one session's pending requests never hold up another's
+        self.sessions_to_meet = sessions_to_meet
+        self.met = None
         self.lock = threading.Lock()
         self.waiting = 0
         self.most_waiting = 0
@@ -111,6 +115,15 @@ class SlowStore:
             self.most_sessions = max(self.most_sessions, sum(1 for n in self.waiting_sessions.values() if n))
             self.threads.add(threading.get_ident())
         self.entered.set()
+        if self.sessions_to_meet:
+            if self.met is None:
+                self.met = asyncio.Event()  # (on the loop thread only)
+            if self.most_sessions >= self.sessions_to_meet:
+                self.met.set()
+            try:
+                await asyncio.wait_for(self.met.wait(), 20)
+            except asyncio.TimeoutError:
+                pass  # the assertion on most_sessions reports it
         try:
             await asyncio.sleep(self.latency)
         except asyncio.CancelledError:
@@ -150,7 +163,7 @@ def sha(b):
 
 def test_download_and_upload_through_async_handlers_on_the_applications_loop(server, loop):
     big = os.urandom(1 << 20)
-    store = SlowStore(server, {"/big.bin": big}, 0.02)
+    store = SlowStore(server, {"/big.bin": big}, 0.05)
     server.event_loop = loop
     assert server.event_loop is loop
     server.start()
@@ -176,7 +189,7 @@ def test_openssh_sftp_through_async_handlers_on_the_bindings_own_loop(server, tm
     if not shutil.which("sftp"):
         pytest.skip("OpenSSH sftp not installed")
     big = os.urandom(3 << 20)
-    store = SlowStore(server, {"/big.bin": big}, 0.01)
+    store = SlowStore(server, {"/big.bin": big}, 0.03)
     assert server.event_loop is None  # nothing given: the binding runs its own loop
     key = tmp_path / "id"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -198,7 +211,7 @@ def test_openssh_sftp_through_async_handlers_on_the_bindings_own_loop(server, tm
 
 def test_two_sessions_wait_on_the_loop_at_once(server, loop):
     big = os.urandom(600000)
-    store = SlowStore(server, {"/big.bin": big}, 0.03)
+    store = SlowStore(server, {"/big.bin": big}, 0.03, sessions_to_meet=2)
     server.event_loop = loop
     server.start()
     results, errors = [], []
