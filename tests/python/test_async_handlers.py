@@ -33,13 +33,19 @@ def loop():
     t = threading.Thread(target=lp.run_forever, daemon=True)
     t.start()
     yield lp
+
+    async def drain():  # what the closed server cancelled finishes before the loop goes
+        tasks = [x for x in asyncio.all_tasks() if x is not asyncio.current_task()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+    asyncio.run_coroutine_threadsafe(drain(), lp).result(10)
     lp.call_soon_threadsafe(lp.stop)
     t.join(5)
     lp.close()
 
 
 @pytest.fixture
-def server():
+def server(loop):  # the loop outlives the server: closing the server cancels what runs on it
     key = SSHKey()
     key.generate("ssh-ed25519")
     srv = SFTPServer()

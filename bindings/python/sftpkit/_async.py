@@ -186,7 +186,12 @@ def wait_on_loop(loops, coro, what):
                            "server call such as stop() was made from a coroutine: run it with "
                            "loop.run_in_executor)" % what)
     with loops._lock:  # submitted and registered in one step: cancel_waits sees it or it never ran
-        fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            fut = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:  # the loop is closed
+            coro.close()
+            raise RuntimeError("%s: the event loop is closed (set SFTPServer.event_loop to a running loop, "
+                               "or stop the server before closing its loop)" % what) from None
         loops._waits.add(fut)
         if loops.stopping:
             fut.cancel()
@@ -201,6 +206,10 @@ def wait_on_loop(loops, coro, what):
     finally:
         with loops._lock:
             loops._waits.discard(fut)
+        # a coroutine that never started on a loop that no longer runs (stopped or closed with it
+        # still queued) would warn "never awaited" at the GC: close it (not running: safe here)
+        if not loop.is_running() and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+            coro.close()
 
 
 # ---- params of an async handler -------------------------------------------------------------------
