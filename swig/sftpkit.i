@@ -98,7 +98,7 @@
  * status, and takes a C callback, so no language gets it raw: Python wraps it in python.i
  * (sfk_py_* helpers behind sftpkit.PendingRequest), Java in java.i (org.sftpkit.PendingRequest),
  * C# by direct P/Invoke (PendingRequest.cs). The cancel-handler callback is a C function pointer:
- * Java gives it a JNI trampoline (java.i); the other languages poll for cancellation so far.
+ * Java gives it a JNI trampoline (java.i), Python a GIL-taking one (python.i); C# polls so far.
  * See docs/file-system.md. */
 #ifndef SWIGJAVA
 /* Java wraps these five in org.sftpkit.PendingRequest (the token crosses as a long, java.i), and

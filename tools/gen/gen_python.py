@@ -307,6 +307,8 @@ def gen_module(m):
     o += gen_events(m)
     o.append("")
     o.append("EVENT_IDS = {%s}" % ", ".join("%r: %d" % (e.name, e.id) for e in m.events))
+    o.append("# events whose request the C ABI completes later (spec deferrable_events): what the reply carries")
+    o.append("DEFERRABLE_EVENTS = {%s}" % ", ".join("%r: %r" % (e.name, e.deferred) for e in m.events if e.deferred))
     o.append("")
     names = ["SFTPServer", "ErrorCode", "Action", "EVENT_IDS"] + [params_class(e) for e in m.events] + \
         [enum_class(g) for g in sorted(m.enums)] + ["ERROR_" + n for n, _, _ in m.error_consts()] + \

@@ -26,8 +26,11 @@ from ._logging import LOG as _log
 # What a server thread's wait raises when stop() cancelled the coroutine (both kinds, to be sure).
 CANCELLED = (concurrent.futures.CancelledError, asyncio.CancelledError)
 
-# The events whose requests can complete later (the C ABI defers only READ and WRITE).
-DEFERRABLE = frozenset(("on_read_file", "on_write_file"))
+def deferred_kind(name):
+    """"read" / "write" for an event whose request the C ABI can complete later (the spec's
+    deferrable_events, generated into _generated.DEFERRABLE_EVENTS), else None."""
+    from . import _generated  # late: _generated imports _runtime, which imports this module
+    return _generated.DEFERRABLE_EVENTS.get(name)
 _OK, _ACCESS_DENIED, _EOF = 1, 3, 7
 _FAILURE = 0  # no OperationStatus member: the client gets SSH_FX_FAILURE
 

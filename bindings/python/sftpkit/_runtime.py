@@ -254,8 +254,9 @@ class _Dispatcher:
             params._ev = None
 
     def _run_async(self, fn, params, name):
-        if name in _async.DEFERRABLE:
-            self._defer_async(fn, params, name)
+        kind = _async.deferred_kind(name)
+        if kind is not None:
+            self._defer_async(fn, params, name, kind == "write")
         else:
             self._await_result(fn, params, name)
 
@@ -267,10 +268,10 @@ class _Dispatcher:
         _async.wait_on_loop(self.loops, fn(d), name)
         _async.write_back(d, params)
 
-    def _defer_async(self, fn, params, name):
+    def _defer_async(self, fn, params, name, is_write):
         """on_read_file / on_write_file: the request completes when the coroutine finishes."""
         conn, handle = params.connection_id, params.handle
-        req = _async.defer(self.h, self.loops, conn, handle, name == "on_write_file", name)
+        req = _async.defer(self.h, self.loops, conn, handle, is_write, name)
         d = _async.detach(params)
         try:
             coro = fn(d)
