@@ -217,7 +217,7 @@ namespace SFTPKit
 
         private void DispatchGuarded(int eventId, IntPtr ev)
         {
-            ServerHandle previous = ServerHandle.InHandlerOf;
+            ServerHandle? previous = ServerHandle.InHandlerOf;
             ServerHandle.InHandlerOf = _handle;
             try
             {
