@@ -219,16 +219,24 @@ namespace SFTPKit
                 return;
             }
             int size = (int)Math.Min(Math.Max(e.Size, 0), SFTPServer.MaxWriteLength);
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+            // Deferred (the usual case): the provider reads straight into the reply's buffer. Else
+            // (a request served inline) a rented buffer and SetClientBuffer.
+            DeferredCall? call = SFTPServer.CurrentDeferred(e.ConnectionId, e.Handle);
+            byte[]? buffer = call == null ? ArrayPool<byte>.Shared.Rent(Math.Max(size, 1)) : null;
             try
             {
-                int n = await f!.File.ReadAsync(e.Offset, buffer.AsMemory(0, size), ct).ConfigureAwait(false);
+                Memory<byte> room = call != null ? call.ReadBuffer(size) : buffer.AsMemory(0, size);
+                int n = await f!.File.ReadAsync(e.Offset, room, ct).ConfigureAwait(false);
                 if (n <= 0 && size > 0)
                 {
                     e.OperationStatus = OperationStatus.ostEOF;
                     return;
                 }
-                _srv.SetClientBuffer(e.ConnectionId, e.Handle, new ReadOnlySpan<byte>(buffer, 0, Math.Min(n, size)));
+                n = Math.Min(n, size);
+                if (call != null)
+                    call.ReadDone(n);
+                else
+                    _srv.SetClientBuffer(e.ConnectionId, e.Handle, room.Span[..n]);
                 e.OperationStatus = OperationStatus.ostOk;
             }
             catch (Exception ex) when (ex is not SftpException && !(ex is OperationCanceledException && ct.IsCancellationRequested))
@@ -237,7 +245,8 @@ namespace SFTPKit
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                if (buffer != null)
+                    ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 

@@ -160,6 +160,9 @@ namespace SFTPKit
             return call;
         }
 
+        /// <summary>The deferred request the running async handler answers (the providers' adapter reads into its buffer).</summary>
+        internal static DeferredCall? CurrentDeferred(long connectionId, string? handle) => DeferredFor(connectionId, handle);
+
         private static bool TrySetDeferredData(long connectionId, string? handle, ReadOnlySpan<byte> data)
         {
             DeferredCall? call = DeferredFor(connectionId, handle);
@@ -202,6 +205,33 @@ namespace SFTPKit
         internal long ConnectionId { get; }
         internal string Handle { get; }
         internal string? Message { get; set; }
+
+        /// <summary>
+        /// The READ's answer buffer itself, so a provider reads straight into it (no second copy);
+        /// <see cref="ReadDone"/> then says how much it holds. Valid until the handler's task ends.
+        /// </summary>
+        internal Memory<byte> ReadBuffer(int size)
+        {
+            lock (this)
+            {
+                if (Pending.IsCompleted)
+                    throw new InvalidOperationException(_args.EventName + ": the request was already answered");
+                if (_data == null || _data.Length < size)
+                {
+                    if (_data != null)
+                        ArrayPool<byte>.Shared.Return(_data);
+                    _data = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+                }
+                _length = 0;
+                return _data.AsMemory(0, size);
+            }
+        }
+
+        internal void ReadDone(int length)
+        {
+            lock (this)
+                _length = _data == null ? 0 : Math.Clamp(length, 0, _data.Length);
+        }
 
         internal void SetReadData(ReadOnlySpan<byte> data)
         {
