@@ -231,15 +231,13 @@ def args_class(e):
 
 
 def deferrable(m):
-    """spec/sftpkit.json deferrable_events: events whose request the C ABI can complete later."""
-    names = m.ext.get("deferrable_events", {}).get("events", [])
-    for n in names:
-        e = next((x for x in m.events if x.name == n), None)
-        if e is None:
-            raise SystemExit("gen_csharp: deferrable_events names an unknown event %s" % n)
-        if not {"connection_id", "handle"} <= {p.name for p in e.params}:
-            raise SystemExit("gen_csharp: deferrable event %s needs connection_id and handle" % n)
-    return set(names)
+    """Names of the events whose request the C ABI can complete later (spec deferrable_events,
+    parsed by spec_model into Event.deferred)."""
+    names = {e.name for e in m.events if e.deferred}
+    for e in m.events:
+        if e.deferred and not {"connection_id", "handle"} <= {p.name for p in e.params}:
+            raise SystemExit("gen_csharp: deferrable event %s needs connection_id and handle" % e.name)
+    return names
 
 
 def async_type(e):
