@@ -162,6 +162,24 @@ public class AsyncHandlerTests
     }
 
     [Fact]
+    public void OneFilesReadsOverlapInTheAsyncProvider()
+    {
+        // Positional IAsyncSftpFile reads: one handle's READs wait at the same time (the Stream-based
+        // synchronous provider serves them one by one). One worker thread, so only deferral allows it.
+        var mem = new MemoryFileSystem();
+        byte[] original = Random(1_000_000, 16);
+        mem.WriteAllBytes("/one.bin", original);
+        var slow = new SlowProvider(mem, 20);
+        using var t = new TestServer(srv => { srv.Config("WorkerThreads=1"); srv.BaseDir = ""; srv.UseAsyncFileSystem(slow); });
+        using var c = t.Client();
+        c.Connect();
+        var ms = new MemoryStream();
+        c.DownloadFile("/one.bin", ms);
+        Assert.Equal(SHA256.HashData(original), SHA256.HashData(ms.ToArray()));
+        Assert.True(slow.MaxReadsAtOnce >= 2, $"at most {slow.MaxReadsAtOnce} read(s) of the file were waiting at once");
+    }
+
+    [Fact]
     public void ADisconnectCancelsTheHandlersToken()
     {
         var fs = new SlowEventFs();
@@ -266,7 +284,8 @@ public class AsyncHandlerTests
     {
         private readonly IAsyncSftpFileSystem _inner;
         private readonly int _ms;
-        public int Reads, Writes;
+        public int Reads, Writes, MaxReadsAtOnce;
+        private int _reading;
 
         public SlowProvider(MemoryFileSystem inner, int ms) { _inner = inner; _ms = ms; }
 
@@ -289,8 +308,18 @@ public class AsyncHandlerTests
             public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
             {
                 Interlocked.Increment(ref _p.Reads);
-                await Task.Delay(_p._ms, ct);
-                return await _f.ReadAsync(offset, buffer, ct);
+                int now = Interlocked.Increment(ref _p._reading);
+                int max;
+                while (now > (max = Volatile.Read(ref _p.MaxReadsAtOnce)) && Interlocked.CompareExchange(ref _p.MaxReadsAtOnce, now, max) != max) { }
+                try
+                {
+                    await Task.Delay(_p._ms, ct);
+                    return await _f.ReadAsync(offset, buffer, ct);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _p._reading);
+                }
             }
 
             public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
