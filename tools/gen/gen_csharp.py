@@ -195,6 +195,12 @@ def method_members(meth):
     o.append("            {")
     if meth.name == "start":
         o.append("                BeforeStart();")
+    # after an await in an async on_read_file / on_write_file the request has no native context:
+    # its data goes to (comes from) the deferred request (AsyncHandlers.cs)
+    if meth.name == "set_client_buffer":
+        o.append("                if (TrySetDeferredData(connectionId, handle, value)) return;")
+    if meth.name == "get_client_buffer":
+        o.append("                if (TryGetDeferredData(connectionId, handle) is byte[] deferred) return deferred;")
     args = ", ".join(["h.Ptr"] + [_arg(t, i) for _, t, i in params])
     call = "N.sftpkit_server_%s(%s" % (meth.name, args)
     body = []
@@ -224,25 +230,67 @@ def args_class(e):
     return pascal(e.short) + "EventArgs"
 
 
-def event_members(e):
+def deferrable(m):
+    """Names of the events whose request the C ABI can complete later (spec deferrable_events,
+    parsed by spec_model into Event.deferred)."""
+    names = {e.name for e in m.events if e.deferred}
+    for e in m.events:
+        if e.deferred and not {"connection_id", "handle"} <= {p.name for p in e.params}:
+            raise SystemExit("gen_csharp: deferrable event %s needs connection_id and handle" % e.name)
+    return names
+
+
+def async_type(e):
+    return "Func<%s, CancellationToken, Task>" % args_class(e)
+
+
+def event_members(e, deferred):
     cls = args_class(e)
     field = "_" + e.camel
-    o = ["        private EventHandler<%s>? %s;" % (cls, field), ""]
+    afield = field + "Async"
+    both = "%s != null || %s != null" % (field, afield)
+    o = ["        private EventHandler<%s>? %s;" % (cls, field),
+         "        private %s? %s;" % (async_type(e), afield), ""]
     o += doc(8, e.summary, e.remarks, [
         "<para>Raised on a server thread, synchronously: the client's request waits for the handlers. "
-        "Id <c>SFTPKIT_EVENT_%s</c> = %d.</para>" % (e.upper, e.id)])
+        "Id <c>SFTPKIT_EVENT_%s</c> = %d. An <c>async void</c> handler is refused with ArgumentException "
+        "(it would return before its work is done): assign <see cref=\"%sAsync\"/> instead.</para>"
+        % (e.upper, e.id, e.pascal)])
     o.append("        public event EventHandler<%s> %s" % (cls, e.pascal))
     o.append("        {")
     # the core is told which events have subscribers, so an event without one is, to the core, an
     # event without a handler (fraCustom then answers OP_UNSUPPORTED)
-    o.append("            add { lock (_eventLock) { %s += value; EnsureHandlerInstalled(); SetSubscribed(%d, %s != null); } }"
-             % (field, e.id, field))
-    o.append("            remove { lock (_eventLock) { %s -= value; SetSubscribed(%d, %s != null); } }" % (field, e.id, field))
+    o.append("            add { RefuseAsyncVoid(value, \"%s\", \"%sAsync\"); lock (_eventLock) { %s += value; "
+             "EnsureHandlerInstalled(); SetSubscribed(%d, %s); } }" % (e.name, e.pascal, field, e.id, both))
+    o.append("            remove { lock (_eventLock) { %s -= value; SetSubscribed(%d, %s); } }" % (field, e.id, both))
+    o.append("        }")
+    o.append("")
+    if deferred:
+        when = ("The request is deferred (it does not hold a server thread): the handler runs until its "
+                "first await on the server thread, then the session goes on serving other requests; the "
+                "reply is sent when the task ends. After an await, SetClientBuffer / GetClientBuffer for "
+                "this request and the by-ref parameters keep working. The token is cancelled when the "
+                "client disconnects, the connection is dropped or the server stops.")
+    else:
+        when = ("The C library cannot complete this event later, so the task is awaited on the server "
+                "thread (the client's request waits for it); the token is never cancelled.")
+    o += doc(8, "The asynchronous form of %s: %s" % (e.pascal, e.summary), None, [
+        "<para>%s A successful task answers with the parameters the handler set; a task failing with "
+        "SftpException answers with its Status and Message; any other failure fails the request "
+        "(access denied on a synchronous event, SSH_FX_FAILURE on a deferred one) with the standard "
+        "text and is reported like a handler exception. Runs after the %s subscribers. null removes it.</para>"
+        % (xml(when), e.pascal)])
+    o.append("        public %s? %sAsync" % (async_type(e), e.pascal))
+    o.append("        {")
+    o.append("            get => %s;" % afield)
+    o.append("            set { lock (_eventLock) { %s = value; if (value != null) EnsureHandlerInstalled(); "
+             "if (%s || _handlerInstalled) SetSubscribed(%d, %s); } }" % (afield, both, e.id, both))
     o.append("        }")
     return o
 
 
 def dispatch_method(m):
+    deferred = deferrable(m)
     o = ["        /// <summary>Runs the subscribers of one native event; false when there are none.</summary>",
          "        private bool DispatchEvent(int eventId, IntPtr ev)",
          "        {",
@@ -252,8 +300,13 @@ def dispatch_method(m):
         o.append("                case %d: // %s" % (e.id, e.name))
         o.append("                {")
         o.append("                    var handlers = _%s;" % e.camel)
-        o.append("                    if (handlers == null) return false;")
-        o.append("                    Raise(handlers, new %s(ev));" % args_class(e))
+        o.append("                    var asyncHandler = _%sAsync;" % e.camel)
+        o.append("                    if (handlers == null && asyncHandler == null) return false;")
+        if e.name in deferred:
+            o.append("                    var args = new %s(ev);" % args_class(e))
+            o.append("                    RaiseDeferrable(handlers, asyncHandler, args, args.ConnectionId, args.Handle);")
+        else:
+            o.append("                    Raise(handlers, asyncHandler, new %s(ev));" % args_class(e))
         o.append("                    return true;")
         o.append("                }")
     o += ["                default:", "                    return false;", "            }", "        }"]
@@ -261,7 +314,8 @@ def dispatch_method(m):
 
 
 def server_cs(m):
-    o = [NOTE, "#nullable enable", "using System;", NATIVE_ALIAS, "namespace SFTPKit", "{",
+    o = [NOTE, "#nullable enable", "using System;", "using System.Threading;", "using System.Threading.Tasks;",
+         NATIVE_ALIAS, "namespace SFTPKit", "{",
          "    public sealed partial class SFTPServer", "    {"]
     body = []
     body.append("        // ---- properties (%d) ----" % len(m.props))
@@ -272,8 +326,9 @@ def server_cs(m):
         body += method_members(meth) + [""]
     body.append("        // ---- events (%d) ----" % len(m.events))
     body.append("        private const int EventCount = %d; // the highest event id" % len(m.events))
+    deferred = deferrable(m)
     for e in m.events:
-        body += event_members(e) + [""]
+        body += event_members(e, e.name in deferred) + [""]
     body += dispatch_method(m)
     o += body
     o += ["    }", "}", ""]
@@ -353,6 +408,17 @@ def event_args_cs(m):
                 closers.append("_action = global::SFTPKit.FileRequestAction.fraAbort; _actionSet = true;")
             elif p.byref and p.name == "operation_status" and not e.name.startswith("on_after_"):
                 closers.append("_operationStatus = global::SFTPKit.OperationStatus.ostAccessDenied; _operationStatusSet = true;")
+        status = next((p for p in e.params if p.byref and p.name == "operation_status"), None)
+        if status is not None:
+            o.append("")
+            o.append("        internal override bool SetFailureStatus(global::SFTPKit.OperationStatus status)")
+            o.append("        {")
+            o.append("            _operationStatus = status; _operationStatusSet = true;")
+            o.append("            return true;")
+            o.append("        }")
+            o.append("")
+            o.append("        internal override global::SFTPKit.OperationStatus? AssignedStatus => "
+                     "_operationStatusSet ? _operationStatus : null;")
         o.append("")
         o.append("        internal override void FailClosed()")
         o.append("        {")

@@ -4,11 +4,13 @@
 //       [--workers N] [--native ROOT]
 // Files live in SFTPKit's MemoryFileSystem behind the provider interface; --latency-ms makes
 // every read and write of a file wait (a remote back-end); --native serves ROOT through BaseDir
-// in the same process. --deferred/--async (the asynchronous form) is refused until this server
-// uses the binding's async provider, so the bench prints that row as failed. SIGTERM stops it.
+// in the same process. --async (or --deferred) serves the same files through the asynchronous
+// provider form (UseAsyncFileSystem, positional reads: one file's READs overlap), the latency then
+// awaited with Task.Delay instead of a blocked thread. SIGTERM stops it.
 using SFTPKit;
 
 int port = 0, workers = -1, latencyMs = 0;
+bool useAsync = false;
 string user = "", password = "";
 string? nativeRoot = null;
 var fs = new MemoryFileSystem(maxTotalBytes: 1L << 30);
@@ -29,9 +31,7 @@ for (int i = 0; i < args.Length; i++)
         case "--workers": workers = int.Parse(args[++i]); break;
         case "--native": nativeRoot = args[++i]; break;
         case "--deferred":
-        case "--async":
-            Console.Error.WriteLine("MemfsServer: no asynchronous provider form in this bench server yet");
-            return 2;
+        case "--async": useAsync = true; break;
         default:
             Console.Error.WriteLine($"MemfsServer: unknown option {args[i]}");
             return 2;
@@ -48,6 +48,8 @@ if (workers >= 0)
     server.Config($"WorkerThreads={workers}");
 if (nativeRoot != null)
     server.BaseDir = nativeRoot;
+else if (useAsync)
+    server.UseAsyncFileSystem(latencyMs > 0 ? new SlowAsyncFileSystem(fs, latencyMs) : fs);
 else
     server.UseFileSystem(latencyMs > 0 ? new SlowFileSystem(fs, latencyMs) : fs);
 server.Start();
@@ -102,5 +104,37 @@ sealed class SlowStream(Stream inner, int latencyMs) : Stream
         if (disposing)
             inner.Dispose();
         base.Dispose(disposing);
+    }
+}
+
+/// <summary>The same latency in the asynchronous form: reads and writes await it, holding no thread.</summary>
+sealed class SlowAsyncFileSystem(IAsyncSftpFileSystem inner, int latencyMs) : IAsyncSftpFileSystem
+{
+    public async ValueTask<IAsyncSftpFile> OpenFileAsync(string path, FileOpenMode mode, CancellationToken ct) =>
+        new SlowFile(await inner.OpenFileAsync(path, mode, ct), latencyMs);
+    public ValueTask<SftpFileInfo> GetInfoAsync(string path, CancellationToken ct) => inner.GetInfoAsync(path, ct);
+    public IAsyncEnumerable<SftpFileInfo> ListAsync(string path, CancellationToken ct) => inner.ListAsync(path, ct);
+    public ValueTask CreateDirectoryAsync(string path, CancellationToken ct) => inner.CreateDirectoryAsync(path, ct);
+    public ValueTask RemoveDirectoryAsync(string path, CancellationToken ct) => inner.RemoveDirectoryAsync(path, ct);
+    public ValueTask RemoveFileAsync(string path, CancellationToken ct) => inner.RemoveFileAsync(path, ct);
+    public ValueTask RenameAsync(string oldPath, string newPath, CancellationToken ct) => inner.RenameAsync(oldPath, newPath, ct);
+    public ValueTask SetInfoAsync(string path, SftpFileChange change, CancellationToken ct) => inner.SetInfoAsync(path, change, ct);
+
+    private sealed class SlowFile(IAsyncSftpFile file, int latencyMs) : IAsyncSftpFile
+    {
+        public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+        {
+            await Task.Delay(latencyMs, ct);
+            return await file.ReadAsync(offset, buffer, ct);
+        }
+
+        public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+        {
+            await Task.Delay(latencyMs, ct);
+            await file.WriteAsync(offset, data, ct);
+        }
+
+        public ValueTask SetLengthAsync(long length, CancellationToken ct) => file.SetLengthAsync(length, ct);
+        public ValueTask DisposeAsync() => file.DisposeAsync();
     }
 }

@@ -26,7 +26,7 @@ namespace SFTPKit
                 throw new ArgumentNullException(nameof(factory));
             lock (_eventLock)
             {
-                if (_fileSystem != null)
+                if (_fileSystem != null || _asyncFileSystem != null)
                     throw new InvalidOperationException("UseFileSystem was already called on this server");
                 _fileSystem = new FileSystemAdapter(this, factory);
             }
@@ -143,12 +143,12 @@ namespace SFTPKit
                 {
                     info = FsOf(st).GetInfo(e.Path);
                 }
-                CommitEntry(st.Id, e.Handle, info);
+                CommitEntry(_srv, st.Id, e.Handle, info);
                 return OperationStatus.ostOk;
             });
             s.OnSetAttributes += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, st =>
             {
-                SftpFileChange change = ReadChange(st.Id, e.Handle);
+                SftpFileChange change = ReadChange(_srv, st.Id, e.Handle);
                 OpenFile? f = null;
                 if (!string.IsNullOrEmpty(e.Handle))
                     st.Files.TryGetValue(e.Handle, out f);
@@ -288,6 +288,12 @@ namespace SFTPKit
                 return se.Status;
             }
             _srv.ReportProviderError(ex, e.EventName); // unexpected: logged, the client gets the standard text
+            return StatusOf(ex);
+        }
+
+        /// <summary>The status an unexpected exception of a provider answers with.</summary>
+        internal static OperationStatus StatusOf(Exception ex)
+        {
             return ex switch
             {
                 FileNotFoundException or DirectoryNotFoundException => OperationStatus.ostNoSuchFile,
@@ -488,7 +494,7 @@ namespace SFTPKit
             {
                 while (n < EntriesPerEvent && it.MoveNext())
                 {
-                    CommitEntry(st.Id, handle, it.Current);
+                    CommitEntry(_srv, st.Id, handle, it.Current);
                     n++;
                 }
             }
@@ -496,9 +502,8 @@ namespace SFTPKit
         }
 
         /// <summary>Fills client_file_entry_* (this handler call's own context) and commits it.</summary>
-        private void CommitEntry(long connectionId, string handle, SftpFileInfo info)
+        internal static void CommitEntry(SFTPServer s, long connectionId, string handle, SftpFileInfo info)
         {
-            SFTPServer s = _srv;
             UnixFileMode mode = info.Permissions ?? (info.IsDirectory
                 ? (UnixFileMode)0b111_101_101   // 0755
                 : (UnixFileMode)0b110_100_100); // 0644
@@ -523,9 +528,8 @@ namespace SFTPKit
         }
 
         /// <summary>The change a SETSTAT asks for, read through get_client_file_entry.</summary>
-        private SftpFileChange ReadChange(long connectionId, string handle)
+        internal static SftpFileChange ReadChange(SFTPServer s, long connectionId, string handle)
         {
-            SFTPServer s = _srv;
             s.GetClientFileEntry(connectionId, handle);
             long size = s.ClientFileEntrySize;
             UnixFileMode? perms = null;

@@ -14,7 +14,7 @@ namespace SFTPKit
     /// The total size of all files is capped by <see cref="MaxTotalBytes"/> (a hostile client must
     /// not be able to fill the server's memory): writes past it fail with "quota exceeded".
     /// </summary>
-    public class MemoryFileSystem : ISftpFileSystem
+    public partial class MemoryFileSystem : ISftpFileSystem
     {
         private readonly object _lock = new();
         private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
@@ -100,9 +100,13 @@ namespace SFTPKit
         // ---- ISftpFileSystem --------------------------------------------------------------------
 
         /// <inheritdoc/>
-        public virtual Stream OpenFile(string path, FileOpenMode mode)
+        public virtual Stream OpenFile(string path, FileOpenMode mode) =>
+            new NodeStream(this, OpenNode(path, mode, out bool write), write);
+
+        /// <summary>OPEN's checks and effects (create, truncate): the node, and whether it is a write open.</summary>
+        private Node OpenNode(string path, FileOpenMode mode, out bool write)
         {
-            bool write = (mode & (FileOpenMode.cfmWrite | FileOpenMode.cfmAppend | FileOpenMode.cfmCreate |
+            write = (mode & (FileOpenMode.cfmWrite | FileOpenMode.cfmAppend | FileOpenMode.cfmCreate |
                                   FileOpenMode.cfmTruncate | FileOpenMode.cfmOpenOrCreate)) != 0;
             Node n;
             lock (_lock)
@@ -127,7 +131,7 @@ namespace SFTPKit
             if ((mode & FileOpenMode.cfmTruncate) != 0)
                 lock (n)
                     SetLength(n, 0);
-            return new NodeStream(this, n, write);
+            return n;
         }
 
         /// <inheritdoc/>

@@ -1,3 +1,4 @@
+#nullable enable
 using System;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -60,7 +61,7 @@ namespace SFTPKit
         /// server joins its threads, so it must never happen on one of them.
         /// </summary>
         [ThreadStatic]
-        internal static ServerHandle InHandlerOf;
+        internal static ServerHandle? InHandlerOf;
 
         // Stops the server (closing every connection, joining its threads) and frees it; the native
         // side then calls the handler's destroy-notify, which frees the GCHandle it held. When the

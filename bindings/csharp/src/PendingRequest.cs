@@ -1,6 +1,9 @@
 #nullable enable
 using System;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace SFTPKit
 {
@@ -55,8 +58,107 @@ namespace SFTPKit
     {
         private readonly object _lock = new object();
         private IntPtr _r; // Zero once completed: the native token is released then
+        private readonly CancellationTokenSource _cts = new CancellationTokenSource();
+        private readonly long _id;
 
-        internal PendingRequest(IntPtr r) => _r = r;
+        // Live requests by id: the native cancel handler gets the id, never a GCHandle, so a
+        // cancellation that races with Complete (the core may call the handler after it) finds
+        // nothing instead of a freed handle.
+        private static readonly ConcurrentDictionary<long, PendingRequest> s_live = new ConcurrentDictionary<long, PendingRequest>();
+        private static long s_nextId;
+
+        internal PendingRequest(IntPtr r)
+        {
+            _r = r;
+            _id = Interlocked.Increment(ref s_nextId);
+            s_live[_id] = this;
+            // Already cancelled: the core calls the handler at once, on this thread.
+            int rc = PendingNative.set_cancel_handler(r,
+                (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, int, void>)&OnNativeCancel, (IntPtr)_id);
+            if (rc != 0)
+                s_live.TryRemove(_id, out _); // only a NULL token fails; Cancelled can still be polled
+        }
+
+        /// <summary>
+        /// Cancelled when the request is: the client disconnected, the connection was dropped or the
+        /// server is stopping (<see cref="Cancelled"/> says which). Its callbacks run on a thread-pool
+        /// thread, never on the server's. Complete must still be called (the result is discarded).
+        /// </summary>
+        public CancellationToken CancellationToken => _cts.Token;
+
+        // Called by the library on the thread that ends the session: must not block and must not
+        // throw. CancellationTokenSource.Cancel runs the token's callbacks inline (user code), so it
+        // is queued to the thread pool instead.
+        [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
+        private static void OnNativeCancel(IntPtr user, IntPtr request, int reason)
+        {
+            try
+            {
+                if (s_live.TryGetValue((long)user, out PendingRequest? p))
+                    ThreadPool.UnsafeQueueUserWorkItem(static cts =>
+                    {
+                        try
+                        {
+                            cts.Cancel();
+                        }
+                        catch
+                        {
+                            // a callback's exception must not end the process
+                        }
+                    }, p._cts, preferLocal: false);
+            }
+            catch
+            {
+                // nothing may unwind into native code
+            }
+        }
+
+        /// <summary>
+        /// The text the client gets with a failure status: call before <see cref="Complete"/>. At
+        /// most 1024 bytes are sent; null or "" sends the standard text.
+        /// </summary>
+        public void SetStatusMessage(string? message)
+        {
+            lock (_lock)
+            {
+                if (_r == IntPtr.Zero)
+                    throw new InvalidOperationException("the request was already completed");
+                if (message != null && message.IndexOf('\0') >= 0)
+                    throw new ArgumentException("a status message must not contain NUL characters", nameof(message));
+                byte[] text = Utf8.Encode(message ?? "");
+                fixed (byte* t = text)
+                    SFTPKitException.Check(PendingNative.set_status_message(_r, t));
+            }
+        }
+
+        internal void TrySetStatusMessage(string message)
+        {
+            try
+            {
+                SetStatusMessage(message);
+            }
+            catch (Exception ex) when (ex is SFTPKitException or ArgumentException or InvalidOperationException)
+            {
+                // the status goes with the standard text
+            }
+        }
+
+        /// <summary>Copies a WRITE's data into destination (no allocation); returns its length.</summary>
+        internal int CopyData(Span<byte> destination)
+        {
+            lock (_lock)
+            {
+                if (_r == IntPtr.Zero)
+                    throw new InvalidOperationException("the request was already completed");
+                byte* d;
+                nuint len;
+                SFTPKitException.Check(PendingNative.get_data(_r, &d, &len));
+                if ((ulong)len > (ulong)destination.Length)
+                    throw new SFTPKitException(ErrorCode.InvalidParameter, "the destination is smaller than the WRITE's data");
+                new ReadOnlySpan<byte>(d, checked((int)len)).CopyTo(destination);
+                return (int)len;
+            }
+        }
 
         /// <summary>True once <see cref="Complete"/> ran.</summary>
         public bool IsCompleted
@@ -114,6 +216,7 @@ namespace SFTPKit
                     rc = PendingNative.complete(_r, (int)status, data.IsEmpty ? null : p, (nuint)data.Length);
                 SFTPKitException.Check(rc); // only bad arguments fail, and the token is kept then
                 _r = IntPtr.Zero;
+                s_live.TryRemove(_id, out _);
             }
         }
     }
@@ -131,6 +234,12 @@ namespace SFTPKit
 
         [DllImport(Lib, EntryPoint = "sftpkit_request_get_data", CallingConvention = CallingConvention.Cdecl)]
         internal static extern int get_data(IntPtr r, byte** data, nuint* len);
+
+        [DllImport(Lib, EntryPoint = "sftpkit_request_set_cancel_handler", CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int set_cancel_handler(IntPtr r, IntPtr fn, IntPtr user);
+
+        [DllImport(Lib, EntryPoint = "sftpkit_request_set_status_message", CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int set_status_message(IntPtr r, byte* message);
 
         [DllImport(Lib, EntryPoint = "sftpkit_request_cancelled", CallingConvention = CallingConvention.Cdecl)]
         internal static extern int cancelled(IntPtr r);

@@ -1,3 +1,4 @@
+#nullable enable
 using System;
 using N = SFTPKit.Interop.SFTPKitNative;
 
@@ -25,6 +26,17 @@ namespace SFTPKit
 
         internal void Close() => _ev = IntPtr.Zero;
 
+        // Set when an async handler's request was deferred: the native event is gone once the
+        // handler's synchronous part returns, but its by-ref parameters and SetStatusMessage keep
+        // working (they become the deferred request's answer).
+        internal DeferredCall? Deferred { get; set; }
+
+        /// <summary>Sets operation_status for a failure (SftpException); false when the event has none.</summary>
+        internal virtual bool SetFailureStatus(OperationStatus status) => false;
+
+        /// <summary>The operation_status a handler set, or null (none set, or the event has none).</summary>
+        internal virtual OperationStatus? AssignedStatus => null;
+
         /// <summary>Copies the by-ref parameters a handler set back into the native event.</summary>
         internal abstract void WriteBack(IntPtr ev);
 
@@ -39,13 +51,18 @@ namespace SFTPKit
         /// </summary>
         public void SetStatusMessage(string message)
         {
+            if (_ev == IntPtr.Zero && Deferred is DeferredCall call)
+            {
+                call.Message = message;
+                return;
+            }
             EnsureOpen(nameof(SetStatusMessage));
             SFTPKitException.Check(N.sftpkit_event_set_status_message(_ev, Utf8.Encode(message ?? "")));
         }
 
         private protected void EnsureOpen(string property)
         {
-            if (_ev == IntPtr.Zero)
+            if (_ev == IntPtr.Zero && Deferred == null)
                 throw new InvalidOperationException(
                     EventName + "." + property + " was set after the handler returned; event arguments are valid only during the handler call");
         }

@@ -1,3 +1,4 @@
+#nullable enable
 using System;
 using N = SFTPKit.Interop.SFTPKitNative;
 

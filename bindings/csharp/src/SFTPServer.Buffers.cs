@@ -20,6 +20,8 @@ namespace SFTPKit
         /// </summary>
         public unsafe void SetClientBuffer(long connectionId, string? handle, ReadOnlySpan<byte> data)
         {
+            if (TrySetDeferredData(connectionId, handle, data)) // after an await in OnReadFileAsync
+                return;
             using var h = Lease();
             Span<byte> name = stackalloc byte[MaxHandleBytes + 1];
             fixed (byte* p = data)
@@ -40,6 +42,8 @@ namespace SFTPKit
         /// </summary>
         public unsafe int GetClientBuffer(long connectionId, string? handle, Span<byte> destination)
         {
+            if (TryGetDeferredData(connectionId, handle, destination) is int copied) // in OnWriteFileAsync
+                return copied;
             using var h = Lease();
             Span<byte> name = stackalloc byte[MaxHandleBytes + 1];
             nuint len;

@@ -1,3 +1,4 @@
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
@@ -46,10 +47,10 @@ namespace SFTPKit
         /// Raised (on the server thread) when an event handler throws. The event's by-ref decision has
         /// already been set to deny. When nobody subscribes, the exception is written to standard error.
         /// </summary>
-        public event EventHandler<HandlerExceptionEventArgs> HandlerException;
+        public event EventHandler<HandlerExceptionEventArgs>? HandlerException;
 
         /// <summary>The last exception an event handler threw, or null.</summary>
-        public Exception LastHandlerException { get; private set; }
+        public Exception? LastHandlerException { get; private set; }
 
         /// <summary>How many times an event handler threw since the server was created.</summary>
         public long HandlerExceptionCount => Interlocked.Read(ref _handlerExceptions);
@@ -216,7 +217,7 @@ namespace SFTPKit
 
         private void DispatchGuarded(int eventId, IntPtr ev)
         {
-            ServerHandle previous = ServerHandle.InHandlerOf;
+            ServerHandle? previous = ServerHandle.InHandlerOf;
             ServerHandle.InHandlerOf = _handle;
             try
             {
@@ -235,19 +236,24 @@ namespace SFTPKit
 
         private static string SFTPKitNameOf(int eventId) => N.sftpkit_event_name(eventId) ?? ("event " + eventId);
 
-        /// <summary>Runs the subscribers with one args object; by-ref results go back to the library.</summary>
-        private void Raise<T>(EventHandler<T> handlers, T args) where T : SFTPKitEventArgs
+        /// <summary>
+        /// Runs the subscribers, then the async handler (awaited here: this event cannot be deferred),
+        /// with one args object; by-ref results go back to the library.
+        /// </summary>
+        private void Raise<T>(EventHandler<T>? handlers, Func<T, CancellationToken, Task>? asyncHandler, T args)
+            where T : SFTPKitEventArgs
         {
             try
             {
                 try
                 {
-                    handlers(this, args);
+                    handlers?.Invoke(this, args);
+                    if (asyncHandler != null)
+                        AwaitHere(() => asyncHandler(args, CancellationToken.None));
                 }
                 catch (Exception ex)
                 {
-                    args.FailClosed();
-                    Report(ex, args.EventName);
+                    Failed(args, ex);
                 }
                 try
                 {
@@ -269,7 +275,7 @@ namespace SFTPKit
             Interlocked.Increment(ref _handlerExceptions);
             LastHandlerException = ex;
             bool logged = LogHandlerError(ex, eventName);
-            EventHandler<HandlerExceptionEventArgs> listeners = HandlerException;
+            EventHandler<HandlerExceptionEventArgs>? listeners = HandlerException;
             if (listeners == null)
             {
                 if (!logged)

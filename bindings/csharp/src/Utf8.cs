@@ -1,3 +1,4 @@
+#nullable enable
 using System;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -14,7 +15,8 @@ namespace SFTPKit
         private static readonly UTF8Encoding Strict = new UTF8Encoding(false, true);
 
         /// <summary>NUL-terminated UTF-8 for s; null stays null (the library reports a NULL argument).</summary>
-        internal static byte[] Encode(string s)
+        [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(s))]
+        internal static byte[]? Encode(string? s)
         {
             if (s == null)
                 return null;

@@ -80,6 +80,39 @@ sealed class Vfs
     /// <summary>`deferred`: those handlers defer their request and a thread completes it later.</summary>
     public readonly bool Deferred;
     private int _outstanding, _cancelled; // deferred completions still asleep; those told of a cancellation
+    /// <summary>`async`: on_read_file / on_write_file are OnReadFileAsync / OnWriteFileAsync Task handlers.</summary>
+    public readonly bool Async;
+
+    /// <summary>
+    /// The async form (FORMAT.md vfs `async`): wait latency_ms with Task.Delay on the request's
+    /// token (a cancellation counts and fails the task), then the handling of the table, whose
+    /// SetClientBuffer / GetClientBuffer / OperationStatus the binding routes to the deferred request.
+    /// </summary>
+    private async Task ServeAsync(SFTPKitEventArgs e, CancellationToken ct)
+    {
+        lock (this) _outstanding++;
+        try
+        {
+            try
+            {
+                if (LatencyMs > 0) await Task.Delay(LatencyMs, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                lock (this) _cancelled++;
+                throw;
+            }
+            Serve(_ctx.Server, e);
+        }
+        finally
+        {
+            lock (this)
+            {
+                _outstanding--;
+                Monitor.PulseAll(this);
+            }
+        }
+    }
 
     /// <summary>Deferred requests that learnt of their cancellation, once every completion ended.</summary>
     public int CancelledCount(int timeoutMs = 10000)
@@ -174,10 +207,18 @@ sealed class Vfs
     {
         _ctx = ctx;
         foreach (var m in spec.EnumerateObject())
-            if (!tree && m.Name is not ("files" or "dirs" or "latency_ms" or "deferred"))
+            if (!tree && m.Name is not ("files" or "dirs" or "latency_ms" or "deferred" or "async"))
                 throw new CaseFailure($"vfs: \"{m.Name}\" is not supported by the C# runner yet");
         if (!tree && spec.TryGetProperty("latency_ms", out var lat)) LatencyMs = lat.GetInt32();
         Deferred = !tree && spec.TryGetProperty("deferred", out var def) && def.ValueKind == JsonValueKind.True;
+        Async = !tree && spec.TryGetProperty("async", out var asy) && asy.ValueKind == JsonValueKind.True;
+        if (Async && Deferred) throw new CaseFailure("vfs: \"async\" and \"deferred\" together");
+        if (Async)
+        {
+            // the binding's asynchronous handler form: Task handlers awaiting the back-end
+            ctx.Server.OnReadFileAsync = (e, ct) => ServeAsync(e, ct);
+            ctx.Server.OnWriteFileAsync = (e, ct) => ServeAsync(e, ct);
+        }
         if (spec.TryGetProperty("files", out var files))
             foreach (var f in files.EnumerateObject())
             {
@@ -218,7 +259,13 @@ sealed class Vfs
             lock (this) Defer(srv, e);
             return;
         }
+        if (dataEvent && Async) return; // ServeAsync answers them
         if (dataEvent && LatencyMs > 0) Thread.Sleep(LatencyMs);
+        Serve(srv, e);
+    }
+
+    private void Serve(SFTPServer srv, SFTPKitEventArgs e)
+    {
         lock (this)
         {
             switch (e)

@@ -21,9 +21,26 @@ sealed class ProviderBehaviour
         _ctx = ctx;
         Shared = new Vfs(spec, ctx, tree: true);
         _perSession = spec.TryGetProperty("per_session", out var ps) && ps.ValueKind == JsonValueKind.True;
+        foreach (var m in spec.EnumerateObject())
+            if (m.Name is not ("files" or "dirs" or "per_session" or "errors" or "async" or "latency_ms"))
+                throw new CaseFailure($"provider: \"{m.Name}\" is not supported by the C# runner");
+        _async = spec.TryGetProperty("async", out var a) && a.ValueKind == JsonValueKind.True;
+        if (spec.TryGetProperty("latency_ms", out var l)) _latencyMs = l.GetInt32();
+        if (_latencyMs > 0 && !_async) throw new CaseFailure("provider: latency_ms without async");
     }
 
-    public void Install(SFTPServer srv) => srv.UseFileSystem(session =>
+    private readonly bool _async;
+    private readonly int _latencyMs;
+
+    public void Install(SFTPServer srv)
+    {
+        if (_async)
+            srv.UseAsyncFileSystem(session => new AsyncTree(MakeTree(session), _latencyMs));
+        else
+            srv.UseFileSystem(MakeTree);
+    }
+
+    private Tree MakeTree(SftpSession session)
     {
         lock (Sessions)
             Sessions.Add(new Dictionary<string, object>
@@ -32,7 +49,72 @@ sealed class ProviderBehaviour
                 ["remote_address"] = session.RemoteAddress, ["remote_port"] = (long)session.RemotePort,
             });
         return new Tree(_perSession ? new Vfs(_spec, _ctx, tree: true) : Shared, _spec, _ctx);
-    });
+    }
+
+    /// <summary>
+    /// The asynchronous provider form (FORMAT.md provider `async`): every method waits latency_ms
+    /// with Task.Delay, then does what the synchronous tree does (its `errors` rules included, so
+    /// they fail after the wait); files are positional (IAsyncSftpFile).
+    /// </summary>
+    private sealed class AsyncTree : IAsyncSftpFileSystem
+    {
+        private readonly Tree _t;
+        private readonly int _latencyMs;
+
+        public AsyncTree(Tree t, int latencyMs) { _t = t; _latencyMs = latencyMs; }
+
+        private Task Latency(CancellationToken ct) => _latencyMs > 0 ? Task.Delay(_latencyMs, ct) : Task.CompletedTask;
+
+        public async ValueTask<IAsyncSftpFile> OpenFileAsync(string path, FileOpenMode mode, CancellationToken ct)
+        {
+            await Latency(ct);
+            _ = _t.OpenFile(path, mode); // the checks and effects of OPEN (not disposed: that is the close rule)
+            return new File(this, path, (mode & (FileOpenMode.cfmWrite | FileOpenMode.cfmCreate | FileOpenMode.cfmOpenOrCreate |
+                                                 FileOpenMode.cfmAppend | FileOpenMode.cfmTruncate)) != 0);
+        }
+
+        public async ValueTask<SftpFileInfo> GetInfoAsync(string path, CancellationToken ct) { await Latency(ct); return _t.GetInfo(path); }
+
+        public async IAsyncEnumerable<SftpFileInfo> ListAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            await Latency(ct);
+            foreach (var e in _t.List(path)) yield return e;
+        }
+
+        public async ValueTask CreateDirectoryAsync(string path, CancellationToken ct) { await Latency(ct); _t.CreateDirectory(path); }
+        public async ValueTask RemoveDirectoryAsync(string path, CancellationToken ct) { await Latency(ct); _t.RemoveDirectory(path); }
+        public async ValueTask RemoveFileAsync(string path, CancellationToken ct) { await Latency(ct); _t.RemoveFile(path); }
+        public async ValueTask RenameAsync(string o, string n, CancellationToken ct) { await Latency(ct); _t.Rename(o, n); }
+        public async ValueTask SetInfoAsync(string path, SftpFileChange c, CancellationToken ct) { await Latency(ct); _t.SetInfo(path, c); }
+
+        private sealed class File : IAsyncSftpFile
+        {
+            private readonly AsyncTree _owner;
+            private readonly string _path;
+            private readonly bool _write;
+
+            public File(AsyncTree owner, string path, bool write) { _owner = owner; _path = path; _write = write; }
+
+            public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken ct)
+            {
+                await _owner.Latency(ct);
+                return _owner._t.ReadAt(_path, offset, buffer.Span);
+            }
+
+            public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
+            {
+                await _owner.Latency(ct);
+                if (!_write) throw new SFTPKit.SftpException((OperationStatus)3, "");
+                _owner._t.WriteAt(_path, offset, data.Span);
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                await _owner.Latency(CancellationToken.None);
+                _owner._t.CloseRules(_path);
+            }
+        }
+    }
 
     private sealed class Tree : ISftpFileSystem
     {
@@ -58,6 +140,35 @@ sealed class ProviderBehaviour
                 throw Fail(st.GetInt64(), r.TryGetProperty("message", out var msg) ? msg.GetString() ?? "" : "");
             }
         }
+
+        /// <summary>The method table's read, positional (the async form's files).</summary>
+        public int ReadAt(string path, long offset, Span<byte> buffer)
+        {
+            Rules("read", path);
+            lock (_t)
+            {
+                var d = _t.Files.TryGetValue(path, out var b) ? b : Array.Empty<byte>();
+                if (offset >= d.Length) return 0;
+                int n = (int)Math.Min(buffer.Length, d.Length - offset);
+                d.AsSpan((int)offset, n).CopyTo(buffer);
+                return n;
+            }
+        }
+
+        /// <summary>The method table's write, positional (a gap is zero-filled).</summary>
+        public void WriteAt(string path, long offset, ReadOnlySpan<byte> data)
+        {
+            Rules("write", path);
+            lock (_t)
+            {
+                var d = _t.Files.TryGetValue(path, out var b) ? b : Array.Empty<byte>();
+                if (offset + data.Length > d.Length) Array.Resize(ref d, (int)(offset + data.Length));
+                data.CopyTo(d.AsSpan((int)offset));
+                _t.Files[path] = d;
+            }
+        }
+
+        public void CloseRules(string path) => Rules("close", path);
 
         private bool IsDir(string p) => _t.Dirs.Contains(p);
         private bool IsFile(string p) => _t.Files.ContainsKey(p);

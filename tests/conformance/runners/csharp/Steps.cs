@@ -43,6 +43,10 @@ static class Steps
                 if (!ctx.WaitFor(r => r.Event == name && Expectations.ParamsMatch(want, r, ctx), TimeSpan.FromMilliseconds(timeout), count))
                     throw new CaseFailure($"fewer than {count} {name} event(s){(want != null ? " with " + want : "")} within {timeout} ms");
                 return;
+            case "refused_handler_forms":
+                if (param != null) throw new CaseFailure("refused_handler_forms cannot run inside a handler");
+                RefusedForms.Check(ctx.Server);
+                return;
             default:
                 throw new CaseFailure($"unknown step {kind}");
         }
@@ -99,5 +103,46 @@ static class Steps
         if (!step.TryGetProperty("value", out var v)) throw new CaseFailure("set without value");
         SFTPKit.Conformance.Api.SetProperty(srv, step.GetProperty("set").GetString(), index, Values.Eval(v, ctx, param));
         return null;
+    }
+}
+
+/// <summary>
+/// FORMAT.md `refused_handler_forms`: every handler form the C# binding refuses at assignment
+/// (bindings/csharp/README.md "Refused handler forms"): an async void lambda and an async void
+/// method, on a deferrable event (on_read_file) and on a synchronous one (on_connect).
+/// </summary>
+static class RefusedForms
+{
+    public static void Check(SFTPServer srv)
+    {
+        Expect("on_read_file", "an async void lambda", () => srv.OnReadFile += async (s, e) => await Task.Yield());
+        Expect("on_read_file", "an async void method", () => srv.OnReadFile += AsyncVoidRead);
+        Expect("on_connect", "an async void lambda", () => srv.OnConnect += async (s, e) => await Task.Delay(1));
+        Expect("on_write_file", "a multicast delegate holding an async void method",
+            () => srv.OnWriteFile += (EventHandler<WriteFileEventArgs>)Delegate.Combine(
+                new EventHandler<WriteFileEventArgs>((s, e) => { }), new EventHandler<WriteFileEventArgs>(AsyncVoidWrite)));
+    }
+
+    private static async void AsyncVoidRead(object sender, ReadFileEventArgs e) => await Task.Yield();
+
+    private static async void AsyncVoidWrite(object sender, WriteFileEventArgs e) => await Task.Yield();
+
+    private static void Expect(string eventName, string form, Action assign)
+    {
+        try
+        {
+            assign();
+        }
+        catch (ArgumentException ex)
+        {
+            if (!ex.Message.Contains(eventName))
+                throw new CaseFailure($"{form} on {eventName}: the ArgumentException does not name the event: {ex.Message}");
+            return;
+        }
+        catch (Exception ex)
+        {
+            throw new CaseFailure($"{form} on {eventName}: {ex.GetType().Name} instead of ArgumentException: {ex.Message}");
+        }
+        throw new CaseFailure($"{form} on {eventName} was accepted");
     }
 }
