@@ -194,10 +194,14 @@ static void test_v3_version_lists_the_others_and_their_extensions(void **state)
     sfk_rd_u32(&rd);
     uint32_t open_flags = sfk_rd_u32(&rd);
     assert_true(open_flags & SSH_FXF_APPEND_DATA);
+    assert_true(open_flags & SSH_FXF_BLOCK_ADVISORY);
     assert_false(open_flags & SSH_FXF_DELETE_ON_CLOSE);
     sfk_rd_u32(&rd);
     assert_int_equal(sfk_rd_u32(&rd), 256u * 1024u - 1024u);
-    sfk_rd_u8(&rd), sfk_rd_u8(&rd), sfk_rd_u8(&rd), sfk_rd_u8(&rd);
+    /* open-block-vector: no lock, and every BLOCK combination with BLOCK_ADVISORY (what OPEN
+     * keeps: test_v6_open_locks); block-vector: every mask */
+    assert_int_equal(sfk_rd_u8(&rd) << 8 | sfk_rd_u8(&rd), 0xff01);
+    assert_int_equal(sfk_rd_u8(&rd) << 8 | sfk_rd_u8(&rd), 0xffff);
     assert_int_equal(sfk_rd_u32(&rd), 0);
     uint32_t next = sfk_rd_u32(&rd);
     int saw_check = 0;
@@ -708,6 +712,45 @@ static void test_v6_block_unblock(void **state)
     tc_free(t);
 }
 
+/* v6 OPEN with BLOCK_* flags: the advisory form is a lock over the whole file, in the handle's
+ * range table (BLOCK conflicts with it, UNBLOCK (0, 0) ends it); a conflicting OPEN changes
+ * nothing (no truncation); the mandatory form and an exclusive lock through a read-only handle
+ * are refused. */
+static void test_v6_open_locks(void **state)
+{
+    (void)state;
+    tc *t = new_at(6);
+    tc_put_file(t->root, "f", "hello");
+    tc_handle a, b;
+    const uint32_t rw = ACE4_READ_DATA | ACE4_WRITE_DATA, adv = SSH_FXF_BLOCK_ADVISORY;
+    char buf[16];
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE, &a), SSH_FX_OP_UNSUPPORTED);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), 0);
+    /* a shared lock: another shared one is fine, an exclusive one conflicts */
+    assert_int_equal(open_v5(t, "/f", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_DELETE | adv, &b), 0);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_TRUNCATE_EXISTING | SSH_FXF_BLOCK_READ | adv, &b),
+                     SSH_FX_LOCK_CONFLICT);
+    assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 5); /* not truncated */
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING, &b), 0);
+    assert_int_equal(block(t, &b, 1, 1, SSH_FXF_BLOCK_READ, 0), SSH_FX_BYTE_RANGE_LOCK_CONFLICT);
+    assert_int_equal(block(t, &a, 0, 0, 0, 1), SSH_FX_OK); /* the OPEN's lock, by its range */
+    assert_int_equal(block(t, &b, 1, 1, SSH_FXF_BLOCK_READ, 0), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_TRUNCATE_EXISTING | SSH_FXF_BLOCK_READ | adv, &b), 0);
+    assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 0); /* truncated once locked */
+    /* the exclusive lock is the handle's: closing it frees the file */
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), SSH_FX_LOCK_CONFLICT);
+    assert_int_equal(tc_close(t, &a), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_READ | adv, &a),
+                     SSH_FX_OP_UNSUPPORTED); /* no exclusive lock through a read-only descriptor */
+    /* a write-only handle's BLOCK_WRITE: exclusive (no shared lock without read access) */
+    assert_int_equal(open_v5(t, "/f", ACE4_WRITE_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), 0);
+    assert_int_equal(tc_close(t, &a), SSH_FX_OK);
+    tc_free(t);
+}
+
 static uint8_t realpath_v6(tc *t, const char *path, int control, const char *compose1, const char *compose2)
 {
     tc_begin(t, SSH_FXP_REALPATH);
@@ -938,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_v5_rename_flags),
         cmocka_unit_test(test_v6_link),
         cmocka_unit_test(test_v6_block_unblock),
+        cmocka_unit_test(test_v6_open_locks),
         cmocka_unit_test(test_v6_realpath),
         cmocka_unit_test(test_v6_check_file),
         cmocka_unit_test(test_v6_copy_file_and_space),

@@ -7,7 +7,9 @@
  *
  * BLOCK takes open-file-description locks (F_OFD_SETLK): they conflict between handles and
  * sessions and end with the handle, but like every POSIX lock they are advisory for READ/WRITE
- * (a documented difference to the draft's mandatory reading). */
+ * (a documented difference to the draft's mandatory reading). OPEN's BLOCK_* flags take the same
+ * lock over the whole file, in the advisory form only (BLOCK_ADVISORY): there the draft asks a
+ * server that cannot keep the mandatory form to refuse it (OP_UNSUPPORTED). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -112,6 +114,25 @@ static int set_lock(int fd, short type, uint64_t off, uint64_t len)
     return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
 }
 
+/* Locks [off, off+len) of the handle (len 0: to the end, growing with the file) and records the
+ * range for UNBLOCK; 0, or -errno (-EAGAIN/-EACCES: a conflict; -EBADF: the handle's access does
+ * not allow that kind of lock; -ENOLCK: the handle holds SFK_MAX_LOCKS ranges). Blocking others'
+ * reads needs an exclusive lock; blocking writes or deletes a shared one. */
+static int take_lock(sfk_handle *h, uint32_t mask, uint64_t off, uint64_t len)
+{
+    if (!h->locks && !(h->locks = calloc(1, sizeof *h->locks)))
+        return -ENOMEM;
+    if (h->locks->n == SFK_MAX_LOCKS)
+        return -ENOLCK;
+    int rc = set_lock(h->fd, (mask & SSH_FXF_BLOCK_READ) ? F_WRLCK : F_RDLCK, off, len);
+    if (rc < 0)
+        return rc;
+    h->locks->r[h->locks->n].off = off;
+    h->locks->r[h->locks->n].len = len;
+    h->locks->n++;
+    return 0;
+}
+
 void sfk_req_block(sfk_engine *e, sfk_req *r)
 {
     sfk_handle *h;
@@ -121,25 +142,40 @@ void sfk_req_block(sfk_engine *e, sfk_req *r)
     const uint32_t known = SSH_FXF_BLOCK_READ | SSH_FXF_BLOCK_WRITE | SSH_FXF_BLOCK_DELETE | SSH_FXF_BLOCK_ADVISORY;
     if (!st && (mask == 0 || (mask & ~known)))
         st = SSH_FX_INVALID_PARAMETER;
-    if (!st && !h->locks && !(h->locks = calloc(1, sizeof *h->locks)))
-        st = SSH_FX_FAILURE;
-    if (!st && h->locks->n == SFK_MAX_LOCKS)
-        st = SSH_FX_BYTE_RANGE_LOCK_REFUSED;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    /* blocking others' reads needs an exclusive lock; blocking writes or deletes a shared one */
-    short type = (mask & SSH_FXF_BLOCK_READ) ? F_WRLCK : F_RDLCK;
-    int rc = set_lock(h->fd, type, off, len);
+    int rc = take_lock(h, mask, off, len);
     if (rc == -EAGAIN || rc == -EACCES)
         return sfk_reply_status(e, r->id, SSH_FX_BYTE_RANGE_LOCK_CONFLICT);
-    if (rc == -EBADF) /* the handle's access does not allow that kind of lock */
+    if (rc == -EBADF || rc == -ENOLCK)
         return sfk_reply_status(e, r->id, SSH_FX_BYTE_RANGE_LOCK_REFUSED);
     if (rc < 0)
         return sfk_reply_errno(e, r->id, rc);
-    h->locks->r[h->locks->n].off = off;
-    h->locks->r[h->locks->n].len = len;
-    h->locks->n++;
     sfk_reply_status(e, r->id, SSH_FX_OK);
+}
+
+int sfk_open_lock_allowed(const sfk_open_req *o)
+{
+    uint32_t blocks = (uint32_t)o->access & (SFTPKIT_FILE_ACCESS_CFAREADLOCK | SFTPKIT_FILE_ACCESS_CFAWRITELOCK |
+                                             SFTPKIT_FILE_ACCESS_CFADELETELOCK);
+    /* a POSIX lock binds only those who lock too: the advisory form is what can be kept */
+    return blocks && !(o->access & SFTPKIT_FILE_ACCESS_CFABLOCKADVISORY) ? SSH_FX_OP_UNSUPPORTED : SSH_FX_OK;
+}
+
+int sfk_open_lock(sfk_handle *h)
+{
+    uint32_t mask = (uint32_t)h->open.access << 6; /* back to the BLOCK flags */
+    if (!(mask & (SSH_FXF_BLOCK_READ | SSH_FXF_BLOCK_WRITE | SSH_FXF_BLOCK_DELETE)))
+        return SSH_FX_OK;
+    /* a write-only handle cannot take a shared lock: an exclusive one blocks more, never less */
+    if (!h->open.read)
+        mask |= SSH_FXF_BLOCK_READ;
+    int rc = take_lock(h, mask, 0, 0); /* the whole file, as UNBLOCK (0, 0) names it */
+    if (rc == -EAGAIN || rc == -EACCES)
+        return SSH_FX_LOCK_CONFLICT;
+    if (rc == -EBADF) /* BLOCK_READ on a read-only handle: no exclusive lock through it */
+        return SSH_FX_OP_UNSUPPORTED;
+    return rc < 0 ? sfk_status_from_errno(-rc) : SSH_FX_OK;
 }
 
 void sfk_req_unblock(sfk_engine *e, sfk_req *r)

@@ -77,13 +77,18 @@ static void put_supported(sfk_engine *e, sfk_buf *b, int v6)
     size_t at = data_begin(b, v6 ? "supported2" : "supported");
     sfk_wr_u32(b, attribute_mask(v6 ? 6 : 5));
     sfk_wr_u32(b, 0); /* attrib-bits: none is kept */
-    sfk_wr_u32(b, SFK_OPEN_FLAGS_SUPPORTED);
+    /* v6 also keeps the BLOCK_* flags at OPEN, in their advisory form (ext_v6.c); v5 has no
+     * advisory form, so its lock flags are refused */
+    sfk_wr_u32(b, SFK_OPEN_FLAGS_SUPPORTED | (v6 ? (uint32_t)(SSH_FXF_BLOCK_READ | SSH_FXF_BLOCK_WRITE |
+                                                              SSH_FXF_BLOCK_DELETE | SSH_FXF_BLOCK_ADVISORY)
+                                                 : 0u));
     sfk_wr_u32(b, SFK_ACCESS_MASK_SUPPORTED);
     sfk_wr_u32(b, SFK_SFTP_MAX_RW_LENGTH);
     if (v6) {
         uint8_t vec[4];
-        /* open-block-vector: only "no blocking" at OPEN; block-vector: every BLOCK mask */
-        vec[0] = 0x00, vec[1] = 0x01, vec[2] = 0xff, vec[3] = 0xff;
+        /* open-block-vector (bit n: the BLOCK flags n << 6): no blocking, and every combination
+         * with BLOCK_ADVISORY (bits 8..15); block-vector: every BLOCK mask */
+        vec[0] = 0xff, vec[1] = 0x01, vec[2] = 0xff, vec[3] = 0xff;
         sfk_wr_bytes(b, vec, 4);
         sfk_wr_u32(b, 0); /* attrib-extension names */
     }
