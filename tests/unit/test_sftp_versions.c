@@ -18,6 +18,7 @@ typedef struct {
     int64_t atime, mtime, ctime, crtime;
     uint32_t atime_ns, mtime_ns, ctime_ns;
     uint32_t nlink;
+    char untranslated[256];
 } v4_attrs;
 
 static void rd_time(tc *t, uint32_t flags, int64_t *s, uint32_t *ns)
@@ -66,6 +67,8 @@ static void rd_v4_attrs(tc *t, int version, v4_attrs *a)
     }
     if (version >= 6 && (f & SSH_FILEXFER_ATTR_LINK_COUNT))
         a->nlink = sfk_rd_u32(&t->rd);
+    if (version >= 6 && (f & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME))
+        tc_rd_cstr(t, a->untranslated, sizeof a->untranslated);
     assert_false(t->rd.bad);
 }
 
@@ -277,6 +280,95 @@ static void test_version_select_refused_closes_the_session(void **state)
     sftpkit_server_free(s);
 }
 
+/* ---- filename-charset and filename-translation-control (draft -13 section 6) ------------------ */
+
+/* One READDIR of "/" into names[]/attrs (at most cap entries); returns how many. */
+static int list_root(tc *t, int version, char names[][256], v4_attrs *attrs, int cap)
+{
+    tc_handle h;
+    assert_int_equal(tc_opendir(t, "/", &h), 0);
+    int n = 0;
+    for (;;) {
+        uint32_t id = tc_handle_req(t, SSH_FXP_READDIR, &h);
+        uint8_t type = tc_next(t);
+        assert_int_equal(t->id, id);
+        if (type == SSH_FXP_STATUS)
+            break;
+        assert_int_equal(type, SSH_FXP_NAME);
+        uint32_t count = sfk_rd_u32(&t->rd);
+        for (uint32_t i = 0; i < count && n < cap; i++, n++) {
+            tc_rd_cstr(t, names[n], 256);
+            rd_v4_attrs(t, version, &attrs[n]);
+        }
+    }
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    return n;
+}
+
+static int find_name(char names[][256], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}
+
+static void test_v6_filename_translation(void **state)
+{
+    (void)state;
+    tc *t = tc_new();
+    assert_int_equal(tc_init(t, 6), 6);
+    char buf[64];
+    assert_non_null(version_ext(t, "filename-charset", buf, sizeof buf, NULL));
+    assert_string_equal(buf, "UTF-8");
+    tc_put_file(t->root, "caf\xe9", "latin1"); /* not UTF-8 on disk */
+    char names[16][256];
+    v4_attrs at[16];
+    /* translated (the default): shown converted, with the bytes on disk as untranslated-name;
+     * the raw name is not a valid v6 file name */
+    int n = list_root(t, 6, names, at, 16);
+    int i = find_name(names, n, "caf\xc3\xa9");
+    assert_true(i >= 0);
+    assert_true(at[i].flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME);
+    assert_string_equal(at[i].untranslated, "caf\xe9");
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/caf\xe9", SSH_FXF_READ, &h), SSH_FX_INVALID_FILENAME);
+    /* translation off: the bytes as on disk, both ways */
+    uint32_t id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 0);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OK);
+    n = list_root(t, 6, names, at, 16);
+    i = find_name(names, n, "caf\xe9");
+    assert_true(i >= 0);
+    assert_false(at[i].flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME);
+    assert_int_equal(open_v5(t, "/caf\xe9", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING, &h), 0);
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    /* and back on; a truncated request is malformed */
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 1);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/caf\xe9", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING, &h), SSH_FX_INVALID_FILENAME);
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_BAD_MESSAGE);
+    tc_free(t);
+
+    /* v3 has no filename-charset: the request is not one it knows */
+    t = new_at(3);
+    assert_null(version_ext(t, "filename-charset", buf, sizeof buf, NULL));
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 0);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OP_UNSUPPORTED);
+    tc_free(t);
+}
+
 /* ---- v4 attributes and names ------------------------------------------------------------------ */
 
 static void test_v4_attributes_layout(void **state)
@@ -302,7 +394,14 @@ static void test_v4_attributes_layout(void **state)
         if (v >= 6) {
             assert_int_equal(a.ctime, sb.st_ctime);
             assert_int_equal(a.nlink, 1);
-            assert_false(a.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE); /* lftp misreads it */
+            /* allocation-size only when asked for (lftp and phpseclib misread it) */
+            assert_false(a.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE);
+            assert_false(a.flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME); /* only for converted names */
+            v4_attrs b;
+            assert_int_equal(stat_v4(t, v, "/f", SSH_FILEXFER_ATTR_ALLOCATION_SIZE, &b), 0);
+            assert_true(b.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE);
+            assert_int_equal(b.alloc, (uint64_t)sb.st_blocks * 512u);
+            assert_int_equal(b.size, 8);
         }
         assert_int_equal(stat_v4(t, v, "/", 0, &a), 0);
         assert_int_equal(a.type, SSH_FILEXFER_TYPE_DIRECTORY);
@@ -982,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_v6_link),
         cmocka_unit_test(test_v6_block_unblock),
         cmocka_unit_test(test_v6_open_locks),
+        cmocka_unit_test(test_v6_filename_translation),
         cmocka_unit_test(test_v6_realpath),
         cmocka_unit_test(test_v6_check_file),
         cmocka_unit_test(test_v6_copy_file_and_space),

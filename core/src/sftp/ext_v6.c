@@ -470,6 +470,23 @@ static void ext_space_available(sfk_engine *e, sfk_req *r)
     sfk_wr_end(&e->out, start);
 }
 
+/* ---- filename-translation-control ---------------------------------------------------------- */
+
+/* bool do-translate (draft -13 section 6). The server's charset is UTF-8 (filename-charset), so
+ * "translating" means: names must be UTF-8, and a name on disk that is not is shown converted
+ * from ISO-8859-1 (dirs.c, with its bytes in untranslated-name). false: names are the bytes as
+ * on disk, both ways (what use_utf8 off is for v3). v4+ only: v3 has no filename-charset. */
+static void ext_filename_translation(sfk_engine *e, sfk_req *r)
+{
+    uint8_t translate = sfk_rd_u8(&r->rd);
+    if (!sfk_parsed(r))
+        return sfk_reply_status(e, r->id, SSH_FX_BAD_MESSAGE);
+    if (e->version < 4)
+        return sfk_reply_status(e, r->id, SSH_FX_OP_UNSUPPORTED);
+    e->utf8 = translate != 0;
+    sfk_reply_status(e, r->id, SSH_FX_OK);
+}
+
 /* ---- the table ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -478,7 +495,7 @@ static const struct {
 } v6_extensions[] = {
     {"version-select", sfk_version_select},   {"check-file-handle", ext_check_file_handle},
     {"check-file-name", ext_check_file_name}, {"copy-file", ext_copy_file},
-    {"space-available", ext_space_available},
+    {"space-available", ext_space_available}, {"filename-translation-control", ext_filename_translation},
 };
 
 size_t sfk_ext_v6_count(void)

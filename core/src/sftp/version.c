@@ -40,7 +40,8 @@ static uint32_t attribute_mask(int version)
     uint32_t m = SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACCESSTIME |
                  SSH_FILEXFER_ATTR_MODIFYTIME | SSH_FILEXFER_ATTR_OWNERGROUP | SSH_FILEXFER_ATTR_SUBSECOND_TIMES;
     if (version >= 6)
-        m |= SSH_FILEXFER_ATTR_CTIME | SSH_FILEXFER_ATTR_LINK_COUNT; /* not ALLOCATION_SIZE: attrs_v4.c */
+        m |= SSH_FILEXFER_ATTR_ALLOCATION_SIZE | SSH_FILEXFER_ATTR_CTIME | SSH_FILEXFER_ATTR_LINK_COUNT |
+             SSH_FILEXFER_ATTR_UNTRANSLATED_NAME; /* the last only for a name shown converted (dirs.c) */
     return m;
 }
 
@@ -125,6 +126,10 @@ void sfk_version_extensions(sfk_engine *e)
         return;
     sfk_wr_cstr(b, "newline");
     sfk_wr_cstr(b, "\n");
+    /* draft -13 section 6: names are UTF-8 on the wire; a client may turn the translation off
+     * with filename-translation-control (ext_v6.c) to see and send the names' bytes as on disk */
+    sfk_wr_cstr(b, "filename-charset");
+    sfk_wr_cstr(b, "UTF-8");
     if (v == 5)
         put_supported(e, b, 0);
     if (v >= 6)
