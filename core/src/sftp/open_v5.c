@@ -13,6 +13,10 @@
 #include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
 
+_Static_assert(SFTPKIT_RENAME_FLAGS_CRFOVERWRITE == SSH_FXF_RENAME_OVERWRITE &&
+                   SFTPKIT_RENAME_FLAGS_CRFATOMIC == SSH_FXF_RENAME_ATOMIC &&
+                   SFTPKIT_RENAME_FLAGS_CRFNATIVE == SSH_FXF_RENAME_NATIVE,
+               "on_rename_file's rename_flags are the v5+ RENAME flags");
 _Static_assert(SFTPKIT_FILE_ACCESS_CFAREADLOCK == SSH_FXF_BLOCK_READ >> 6 &&
                    SFTPKIT_FILE_ACCESS_CFAWRITELOCK == SSH_FXF_BLOCK_WRITE >> 6 &&
                    SFTPKIT_FILE_ACCESS_CFADELETELOCK == SSH_FXF_BLOCK_DELETE >> 6 &&
@@ -111,5 +115,5 @@ void sfk_rename_v5(sfk_engine *e, sfk_req *r)
         st = SSH_FX_INVALID_PARAMETER;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    sfk_do_rename(e, r->id, (flags & SSH_FXF_RENAME_OVERWRITE) != 0);
+    sfk_do_rename(e, r->id, flags);
 }
