@@ -96,7 +96,9 @@ void sfk_attrs_decode_v4(sfk_rd *r, int version, sfk_attrs *a)
     if (flags == 0 && r->left == 0 && !r->bad)
         return;
     uint8_t type = sfk_rd_u8(r);
-    uint32_t tmode = sfk_attrs_type_mode(type);
+    /* v4 defines types 1..5 only: a v5 type number from a v4 client names no type (else it would
+     * not survive the encoder, which writes v4's "special" for it: found by fuzz_attrs) */
+    uint32_t tmode = version < 5 && type > SSH_FILEXFER_TYPE_UNKNOWN ? 0 : sfk_attrs_type_mode(type);
     int subsec = (flags & SSH_FILEXFER_ATTR_SUBSECOND_TIMES) != 0;
     if (flags & SSH_FILEXFER_ATTR_SIZE) {
         a->flags |= SFK_A_SIZE;
