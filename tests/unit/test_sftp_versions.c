@@ -976,6 +976,30 @@ static void test_v6_check_file(void **state)
     assert_int_equal(tc_send(t), 0);
     assert_int_equal(status_of(t, id), SSH_FX_INVALID_PARAMETER);
     assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+
+    /* one request hashes at most 256 MiB: a sparse file of 4 GiB (what a SETSTAT size makes
+     * without using the disk) is refused whole, and checked range by range */
+    char sparse[300];
+    snprintf(sparse, sizeof sparse, "%s/sparse", t->root);
+    tc_put_file(t->root, "sparse", "");
+    assert_int_equal(truncate(sparse, 4ll << 30), 0);
+    const uint64_t ranges[][2] = {{0, 0}, {0, (256u << 20) + 1}, {1ull << 30, 4096}};
+    for (int i = 0; i < 3; i++) {
+        id = tc_begin(t, SSH_FXP_EXTENDED);
+        tc_cstr(t, "check-file-name");
+        tc_cstr(t, "/sparse");
+        tc_cstr(t, "md5");
+        tc_u64(t, ranges[i][0]);
+        tc_u64(t, ranges[i][1]);
+        tc_u32(t, 0);
+        assert_int_equal(tc_send(t), 0);
+        if (i < 2) {
+            assert_int_equal(status_of(t, id), SSH_FX_INVALID_PARAMETER);
+        } else {
+            assert_int_equal(tc_next(t), SSH_FXP_EXTENDED_REPLY);
+            assert_int_equal(t->id, id);
+        }
+    }
     tc_free(t);
 }
 

@@ -329,6 +329,12 @@ static int hash_into_reply(sfk_engine *e, int fd, int alg, uint64_t off, uint64_
     return st;
 }
 
+/* The most one check-file request hashes (about a second of SHA-256 here). Without a bound a
+ * client makes a sparse file of 2^62 bytes (SETSTAT size: no disk used) and keeps the session's
+ * thread hashing zeros for years (found by fuzz_engine_local); a larger file is checked range
+ * by range (start-offset, length), which the draft's request allows. */
+#define SFK_CHECK_FILE_MAX_BYTES (256ull * 1024 * 1024)
+
 /* handle-or-name, hash-algorithm-list, start-offset, length (0: to the end), block-size. */
 static void check_file(sfk_engine *e, sfk_req *r, int by_name)
 {
@@ -372,9 +378,10 @@ static void check_file(sfk_engine *e, sfk_req *r, int by_name)
         uint64_t size = (uint64_t)sb.st_size;
         uint64_t end = off >= size ? off : (len == 0 || len > size - off) ? size : off + len;
         uint64_t n = end - off;
-        /* the reply holds every block's hash: refuse what would not fit one packet */
+        /* the reply holds every block's hash: refuse what would not fit one packet, and more
+         * bytes than one request may hash */
         uint64_t blocks = bsize ? (n + bsize - 1) / bsize : 1;
-        if (blocks * EVP_MAX_MD_SIZE > SFK_SFTP_MAX_RW_LENGTH) {
+        if (blocks * EVP_MAX_MD_SIZE > SFK_SFTP_MAX_RW_LENGTH || n > SFK_CHECK_FILE_MAX_BYTES) {
             st = SSH_FX_INVALID_PARAMETER;
         } else {
             size_t start = sfk_wr_begin(&e->out, SSH_FXP_EXTENDED_REPLY);
