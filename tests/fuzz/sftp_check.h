@@ -1,4 +1,4 @@
-/* The fuzz session's model of an SFTP v0..v3 conversation, written independently of the engine
+/* The fuzz session's model of an SFTP v0..v6 conversation, written independently of the engine
  * (no engine parser is reused, so a parser bug cannot hide itself): it frames the client stream
  * the way the protocol says, then checks every reply the engine queues against it.
  *
@@ -11,7 +11,13 @@
  *     READ never returns more than it asked for; REALPATH answers one absolute, normalized name;
  *     READDIR names have no '/';
  *   - handles: a new handle is not one already open; CLOSE succeeds only on an open handle and
- *     retires it; a retired or unknown handle never yields DATA/NAME/ATTRS or an OK status;
+ *     retires it; a retired or unknown handle never yields DATA/NAME/ATTRS or an OK status (CLOSE,
+ *     WRITE, FSETSTAT, v6 BLOCK/UNBLOCK);
+ *   - per version: VERSION as INIT asked (at most 6), STATUS codes within the version's set,
+ *     attributes in the version's layout (v4+: type byte, only its defined flags), v4+ NAME
+ *     entries without a long name, a version-select OK switching the model's version;
+ *   - EXTENDED_REPLY of a fixed shape: statvfs, space-available, check-file-* (the algorithm is one
+ *     asked for, whole hashes of its size);
  *   - the engine fails the channel exactly when the stream is broken (bad length, second INIT).
  * Header-only; one target includes it. */
 #ifndef SFK_FUZZ_SFTP_CHECK_H
@@ -37,6 +43,9 @@ enum {
     FZ_REALPATH = 16,
     FZ_STAT = 17,
     FZ_READLINK = 19,
+    FZ_LINK = 21,    /* v6 */
+    FZ_BLOCK = 22,   /* v6 */
+    FZ_UNBLOCK = 23, /* v6 */
     FZ_STATUS = 101,
     FZ_HANDLE = 102,
     FZ_DATA = 103,
@@ -55,8 +64,12 @@ typedef struct {
     const uint8_t *handle; /* the first string, for requests on a handle */
     size_t handle_len;
     int has_handle;
-    uint32_t read_len; /* READ's length */
-    int selects;       /* a valid version-select: the version an OK switches to (else 0) */
+    uint32_t read_len;  /* READ's length */
+    int selects;        /* a valid version-select: the version an OK switches to (else 0) */
+    const uint8_t *ext; /* EXTENDED: the request name (and its hash list for check-file-*) */
+    size_t ext_len;
+    const uint8_t *hashes;
+    size_t hashes_len;
 } fz_req;
 
 typedef struct {
@@ -238,6 +251,8 @@ FUZZ_FN void fz_session_frame(fz_session *s, const uint8_t *stream, size_t len)
         case FZ_FSTAT:
         case FZ_FSETSTAT:
         case FZ_READDIR:
+        case FZ_BLOCK:
+        case FZ_UNBLOCK:
             q->handle = fz_str(&r, &q->handle_len);
             q->has_handle = !r.bad;
             if (type == FZ_READ) {
@@ -250,6 +265,18 @@ FUZZ_FN void fz_session_frame(fz_session *s, const uint8_t *stream, size_t len)
              * engine answers and closes the channel (a truncated one is just BAD_MESSAGE) */
             size_t n, vlen;
             const uint8_t *name = fz_str(&r, &n);
+            if (!r.bad) {
+                q->ext = name, q->ext_len = n;
+                if ((n == 17 && !memcmp(name, "check-file-handle", 17)) ||
+                    (n == 15 && !memcmp(name, "check-file-name", 15))) {
+                    fz_rd h = r; /* handle-or-name, then the hash algorithms asked for */
+                    size_t l;
+                    fz_str(&h, &l);
+                    q->hashes = fz_str(&h, &q->hashes_len);
+                    if (h.bad)
+                        q->hashes = NULL;
+                }
+            }
             if (r.bad || s->init_version < 3 || n != 14 || memcmp(name, "version-select", 14))
                 break;
             const uint8_t *v = fz_str(&r, &vlen);
@@ -347,6 +374,54 @@ FUZZ_FN void fz_check_name(fz_session *s, const fz_req *q, fz_rd *r)
     }
 }
 
+FUZZ_FN int fz_is(const uint8_t *s, size_t len, const char *name)
+{
+    return s && len == strlen(name) && !memcmp(s, name, len);
+}
+
+/* Is `name` one of the comma-separated names in list? */
+FUZZ_FN int fz_in_list(const uint8_t *list, size_t list_len, const uint8_t *name, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= list_len; i++)
+        if (i == list_len || list[i] == ',') {
+            if (i - start == len && !memcmp(list + start, name, len))
+                return 1;
+            start = i + 1;
+        }
+    return 0;
+}
+
+/* The EXTENDED_REPLY forms of the extensions whose reply has a fixed shape: statvfs (11 u64),
+ * space-available (-13: 4 u64 and a u32), check-file-* (-13 9.1.2: "check-file", the algorithm
+ * used, one of those asked for, then whole hashes of its size). Others are consumed unchecked. */
+FUZZ_FN void fz_check_extended_reply(const fz_req *q, fz_rd *r)
+{
+    if (fz_is(q->ext, q->ext_len, "statvfs@openssh.com") || fz_is(q->ext, q->ext_len, "fstatvfs@openssh.com")) {
+        fuzz_check(r->left == 88, "statvfs reply of %zu bytes", r->left);
+    } else if (fz_is(q->ext, q->ext_len, "space-available")) {
+        fuzz_check(r->left == 36, "space-available reply of %zu bytes", r->left);
+    } else if (q->hashes) {
+        size_t n;
+        const uint8_t *tag = fz_str(r, &n);
+        fuzz_check(!r->bad && fz_is(tag, n, "check-file"), "check-file reply without its \"check-file\" tag");
+        const uint8_t *alg = fz_str(r, &n);
+        fuzz_check(!r->bad && fz_in_list(q->hashes, q->hashes_len, alg, n),
+                   "check-file answered with \"%.*s\", not one asked for", (int)n, alg);
+        static const struct {
+            const char *name;
+            size_t size;
+        } sizes[] = {{"md5", 16}, {"sha1", 20}, {"sha224", 28}, {"sha256", 32}, {"sha384", 48}, {"sha512", 64}};
+        size_t size = 0;
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+            if (fz_is(alg, n, sizes[i].name))
+                size = sizes[i].size;
+        fuzz_check(size && r->left % size == 0, "check-file %.*s: %zu bytes of hashes", (int)n, alg, r->left);
+    }
+    r->p += r->left;
+    r->left = 0;
+}
+
 /* Checks one reply packet (payload after the length) against the oldest unanswered request. */
 FUZZ_FN void fz_check_reply(fz_session *s, const uint8_t *p, size_t plen)
 {
@@ -380,7 +455,9 @@ FUZZ_FN void fz_check_reply(fz_session *s, const uint8_t *p, size_t plen)
         }
         if (q->short_packet)
             fuzz_check(code == 5, "a packet without an id got status %u, not BAD_MESSAGE", code);
-        if (q->has_handle && !known && (q->type == FZ_CLOSE || q->type == FZ_WRITE || q->type == FZ_FSETSTAT))
+        if (q->has_handle && !known &&
+            (q->type == FZ_CLOSE || q->type == FZ_WRITE || q->type == FZ_FSETSTAT || q->type == FZ_BLOCK ||
+             q->type == FZ_UNBLOCK))
             fuzz_check(code != 0, "request type %u on a handle that is not open succeeded", q->type);
         if (q->type == FZ_CLOSE && code == 0 && known) { /* retire it */
             long i = fz_find_open(s, q->handle, q->handle_len);
@@ -435,7 +512,7 @@ FUZZ_FN void fz_check_reply(fz_session *s, const uint8_t *p, size_t plen)
         break;
     case FZ_EXTENDED_REPLY:
         fuzz_check(q->type == FZ_EXTENDED, "EXTENDED_REPLY answers request type %u", q->type);
-        r.left = 0;
+        fz_check_extended_reply(q, &r);
         break;
     default:
         fuzz_check(0, "reply of unknown type %u", type);

@@ -306,8 +306,8 @@ static void test_rename_and_remove_events(void **state)
     set("on_before_rename_file", "action", FRA_CUSTOM, NULL);
     set("on_rename_file", "operation_status", SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE, NULL);
     assert_int_equal(tc_two_paths(t, SSH_FXP_EXTENDED, "posix-rename@openssh.com", "b", "c"), SSH_FX_NO_SUCH_FILE);
-    expect_log("on_before_rename_file(old_path=/b,new_path=/c,action=1,);"
-               "on_rename_file(old_path=/b,new_path=/c,operation_status=1,);"
+    expect_log("on_before_rename_file(old_path=/b,new_path=/c,action=1,);" /* posix-rename: overwrite, atomic */
+               "on_rename_file(old_path=/b,new_path=/c,operation_status=1,rename_flags=3,);"
                "on_after_rename_file(old_path=/b,new_path=/c,operation_status=2,);");
     sc.nsets = 0;
     assert_int_equal(tc_path_status(t, SSH_FXP_REMOVE, "b"), 0);

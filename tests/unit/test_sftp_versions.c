@@ -18,6 +18,7 @@ typedef struct {
     int64_t atime, mtime, ctime, crtime;
     uint32_t atime_ns, mtime_ns, ctime_ns;
     uint32_t nlink;
+    char untranslated[256];
 } v4_attrs;
 
 static void rd_time(tc *t, uint32_t flags, int64_t *s, uint32_t *ns)
@@ -66,6 +67,8 @@ static void rd_v4_attrs(tc *t, int version, v4_attrs *a)
     }
     if (version >= 6 && (f & SSH_FILEXFER_ATTR_LINK_COUNT))
         a->nlink = sfk_rd_u32(&t->rd);
+    if (version >= 6 && (f & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME))
+        tc_rd_cstr(t, a->untranslated, sizeof a->untranslated);
     assert_false(t->rd.bad);
 }
 
@@ -194,10 +197,14 @@ static void test_v3_version_lists_the_others_and_their_extensions(void **state)
     sfk_rd_u32(&rd);
     uint32_t open_flags = sfk_rd_u32(&rd);
     assert_true(open_flags & SSH_FXF_APPEND_DATA);
+    assert_true(open_flags & SSH_FXF_BLOCK_ADVISORY);
     assert_false(open_flags & SSH_FXF_DELETE_ON_CLOSE);
     sfk_rd_u32(&rd);
     assert_int_equal(sfk_rd_u32(&rd), 256u * 1024u - 1024u);
-    sfk_rd_u8(&rd), sfk_rd_u8(&rd), sfk_rd_u8(&rd), sfk_rd_u8(&rd);
+    /* open-block-vector: no lock, and every BLOCK combination with BLOCK_ADVISORY (what OPEN
+     * keeps: test_v6_open_locks); block-vector: every mask */
+    assert_int_equal(sfk_rd_u8(&rd) << 8 | sfk_rd_u8(&rd), 0xff01);
+    assert_int_equal(sfk_rd_u8(&rd) << 8 | sfk_rd_u8(&rd), 0xffff);
     assert_int_equal(sfk_rd_u32(&rd), 0);
     uint32_t next = sfk_rd_u32(&rd);
     int saw_check = 0;
@@ -273,6 +280,95 @@ static void test_version_select_refused_closes_the_session(void **state)
     sftpkit_server_free(s);
 }
 
+/* ---- filename-charset and filename-translation-control (draft -13 section 6) ------------------ */
+
+/* One READDIR of "/" into names[]/attrs (at most cap entries); returns how many. */
+static int list_root(tc *t, int version, char names[][256], v4_attrs *attrs, int cap)
+{
+    tc_handle h;
+    assert_int_equal(tc_opendir(t, "/", &h), 0);
+    int n = 0;
+    for (;;) {
+        uint32_t id = tc_handle_req(t, SSH_FXP_READDIR, &h);
+        uint8_t type = tc_next(t);
+        assert_int_equal(t->id, id);
+        if (type == SSH_FXP_STATUS)
+            break;
+        assert_int_equal(type, SSH_FXP_NAME);
+        uint32_t count = sfk_rd_u32(&t->rd);
+        for (uint32_t i = 0; i < count && n < cap; i++, n++) {
+            tc_rd_cstr(t, names[n], 256);
+            rd_v4_attrs(t, version, &attrs[n]);
+        }
+    }
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    return n;
+}
+
+static int find_name(char names[][256], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], name))
+            return i;
+    return -1;
+}
+
+static void test_v6_filename_translation(void **state)
+{
+    (void)state;
+    tc *t = tc_new();
+    assert_int_equal(tc_init(t, 6), 6);
+    char buf[64];
+    assert_non_null(version_ext(t, "filename-charset", buf, sizeof buf, NULL));
+    assert_string_equal(buf, "UTF-8");
+    tc_put_file(t->root, "caf\xe9", "latin1"); /* not UTF-8 on disk */
+    char names[16][256];
+    v4_attrs at[16];
+    /* translated (the default): shown converted, with the bytes on disk as untranslated-name;
+     * the raw name is not a valid v6 file name */
+    int n = list_root(t, 6, names, at, 16);
+    int i = find_name(names, n, "caf\xc3\xa9");
+    assert_true(i >= 0);
+    assert_true(at[i].flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME);
+    assert_string_equal(at[i].untranslated, "caf\xe9");
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/caf\xe9", SSH_FXF_READ, &h), SSH_FX_INVALID_FILENAME);
+    /* translation off: the bytes as on disk, both ways */
+    uint32_t id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 0);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OK);
+    n = list_root(t, 6, names, at, 16);
+    i = find_name(names, n, "caf\xe9");
+    assert_true(i >= 0);
+    assert_false(at[i].flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME);
+    assert_int_equal(open_v5(t, "/caf\xe9", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING, &h), 0);
+    assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+    /* and back on; a truncated request is malformed */
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 1);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/caf\xe9", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING, &h), SSH_FX_INVALID_FILENAME);
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_BAD_MESSAGE);
+    tc_free(t);
+
+    /* v3 has no filename-charset: the request is not one it knows */
+    t = new_at(3);
+    assert_null(version_ext(t, "filename-charset", buf, sizeof buf, NULL));
+    id = tc_begin(t, SSH_FXP_EXTENDED);
+    tc_cstr(t, "filename-translation-control");
+    sfk_wr_u8(&t->req, 0);
+    assert_int_equal(tc_send(t), 0);
+    assert_int_equal(status_of(t, id), SSH_FX_OP_UNSUPPORTED);
+    tc_free(t);
+}
+
 /* ---- v4 attributes and names ------------------------------------------------------------------ */
 
 static void test_v4_attributes_layout(void **state)
@@ -298,7 +394,14 @@ static void test_v4_attributes_layout(void **state)
         if (v >= 6) {
             assert_int_equal(a.ctime, sb.st_ctime);
             assert_int_equal(a.nlink, 1);
-            assert_false(a.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE); /* lftp misreads it */
+            /* allocation-size only when asked for (lftp and phpseclib misread it) */
+            assert_false(a.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE);
+            assert_false(a.flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME); /* only for converted names */
+            v4_attrs b;
+            assert_int_equal(stat_v4(t, v, "/f", SSH_FILEXFER_ATTR_ALLOCATION_SIZE, &b), 0);
+            assert_true(b.flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE);
+            assert_int_equal(b.alloc, (uint64_t)sb.st_blocks * 512u);
+            assert_int_equal(b.size, 8);
         }
         assert_int_equal(stat_v4(t, v, "/", 0, &a), 0);
         assert_int_equal(a.type, SSH_FILEXFER_TYPE_DIRECTORY);
@@ -708,6 +811,45 @@ static void test_v6_block_unblock(void **state)
     tc_free(t);
 }
 
+/* v6 OPEN with BLOCK_* flags: the advisory form is a lock over the whole file, in the handle's
+ * range table (BLOCK conflicts with it, UNBLOCK (0, 0) ends it); a conflicting OPEN changes
+ * nothing (no truncation); the mandatory form and an exclusive lock through a read-only handle
+ * are refused. */
+static void test_v6_open_locks(void **state)
+{
+    (void)state;
+    tc *t = new_at(6);
+    tc_put_file(t->root, "f", "hello");
+    tc_handle a, b;
+    const uint32_t rw = ACE4_READ_DATA | ACE4_WRITE_DATA, adv = SSH_FXF_BLOCK_ADVISORY;
+    char buf[16];
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE, &a), SSH_FX_OP_UNSUPPORTED);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), 0);
+    /* a shared lock: another shared one is fine, an exclusive one conflicts */
+    assert_int_equal(open_v5(t, "/f", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_DELETE | adv, &b), 0);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_TRUNCATE_EXISTING | SSH_FXF_BLOCK_READ | adv, &b),
+                     SSH_FX_LOCK_CONFLICT);
+    assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 5); /* not truncated */
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING, &b), 0);
+    assert_int_equal(block(t, &b, 1, 1, SSH_FXF_BLOCK_READ, 0), SSH_FX_BYTE_RANGE_LOCK_CONFLICT);
+    assert_int_equal(block(t, &a, 0, 0, 0, 1), SSH_FX_OK); /* the OPEN's lock, by its range */
+    assert_int_equal(block(t, &b, 1, 1, SSH_FXF_BLOCK_READ, 0), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_TRUNCATE_EXISTING | SSH_FXF_BLOCK_READ | adv, &b), 0);
+    assert_int_equal(tc_host_read(t->root, "f", buf, sizeof buf), 0); /* truncated once locked */
+    /* the exclusive lock is the handle's: closing it frees the file */
+    assert_int_equal(open_v5(t, "/f", rw, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), SSH_FX_LOCK_CONFLICT);
+    assert_int_equal(tc_close(t, &a), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &b), SSH_FX_OK);
+    assert_int_equal(open_v5(t, "/f", ACE4_READ_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_READ | adv, &a),
+                     SSH_FX_OP_UNSUPPORTED); /* no exclusive lock through a read-only descriptor */
+    /* a write-only handle's BLOCK_WRITE: exclusive (no shared lock without read access) */
+    assert_int_equal(open_v5(t, "/f", ACE4_WRITE_DATA, SSH_FXF_OPEN_EXISTING | SSH_FXF_BLOCK_WRITE | adv, &a), 0);
+    assert_int_equal(tc_close(t, &a), SSH_FX_OK);
+    tc_free(t);
+}
+
 static uint8_t realpath_v6(tc *t, const char *path, int control, const char *compose1, const char *compose2)
 {
     tc_begin(t, SSH_FXP_REALPATH);
@@ -834,6 +976,30 @@ static void test_v6_check_file(void **state)
     assert_int_equal(tc_send(t), 0);
     assert_int_equal(status_of(t, id), SSH_FX_INVALID_PARAMETER);
     assert_int_equal(tc_close(t, &h), SSH_FX_OK);
+
+    /* one request hashes at most 256 MiB: a sparse file of 4 GiB (what a SETSTAT size makes
+     * without using the disk) is refused whole, and checked range by range */
+    char sparse[300];
+    snprintf(sparse, sizeof sparse, "%s/sparse", t->root);
+    tc_put_file(t->root, "sparse", "");
+    assert_int_equal(truncate(sparse, 4ll << 30), 0);
+    const uint64_t ranges[][2] = {{0, 0}, {0, (256u << 20) + 1}, {1ull << 30, 4096}};
+    for (int i = 0; i < 3; i++) {
+        id = tc_begin(t, SSH_FXP_EXTENDED);
+        tc_cstr(t, "check-file-name");
+        tc_cstr(t, "/sparse");
+        tc_cstr(t, "md5");
+        tc_u64(t, ranges[i][0]);
+        tc_u64(t, ranges[i][1]);
+        tc_u32(t, 0);
+        assert_int_equal(tc_send(t), 0);
+        if (i < 2) {
+            assert_int_equal(status_of(t, id), SSH_FX_INVALID_PARAMETER);
+        } else {
+            assert_int_equal(tc_next(t), SSH_FXP_EXTENDED_REPLY);
+            assert_int_equal(t->id, id);
+        }
+    }
     tc_free(t);
 }
 
@@ -938,6 +1104,8 @@ int main(void)
         cmocka_unit_test(test_v5_rename_flags),
         cmocka_unit_test(test_v6_link),
         cmocka_unit_test(test_v6_block_unblock),
+        cmocka_unit_test(test_v6_open_locks),
+        cmocka_unit_test(test_v6_filename_translation),
         cmocka_unit_test(test_v6_realpath),
         cmocka_unit_test(test_v6_check_file),
         cmocka_unit_test(test_v6_copy_file_and_space),

@@ -248,7 +248,11 @@ class Model:
             if p.effect == "refused" and (p.index or p.type == "bytes"):
                 raise SystemExit("spec/sftpkit.json effects: only scalar settings can be refused (%s)" % p.name)
         self.errors = ext["errors"]
-        self.enums = raw["enums"]
+        extra_enums = {k: v for k, v in ext.get("extra_enums", {}).items() if not k.startswith("_")}
+        clash = sorted(set(extra_enums) & set(raw["enums"]))
+        if clash:
+            raise SystemExit("spec/sftpkit.json extra_enums: already a reference enum: %s" % ", ".join(clash))
+        self.enums = dict(raw["enums"], **extra_enums)
         vs = ext.get("value_sets", {})
         self.flag_sets = set(vs.get("flags", []))
         self.prop_value_set = dict(vs.get("properties", {}))    # property name -> enum group

@@ -123,6 +123,9 @@
 #define SFTPKIT_OPERATION_STATUS_OSTEOF                  7 /* operation_status */
 #define SFTPKIT_OTP_ALGORITHM_OAHMAC                     0 /* otp_algorithm */
 #define SFTPKIT_OTP_ALGORITHM_OATIME                     1 /* otp_algorithm */
+#define SFTPKIT_RENAME_FLAGS_CRFOVERWRITE                1 /* rename_flags */
+#define SFTPKIT_RENAME_FLAGS_CRFATOMIC                   2 /* rename_flags */
+#define SFTPKIT_RENAME_FLAGS_CRFNATIVE                   4 /* rename_flags */
 #define SFTPKIT_USE_STRICT_KEY_EXCHANGE_CONFIG_DISABLED  0 /* use_strict_key_exchange_config */
 #define SFTPKIT_USE_STRICT_KEY_EXCHANGE_CONFIG_ENABLED_NOT_ENFORCED 1 /* use_strict_key_exchange_config */
 #define SFTPKIT_USE_STRICT_KEY_EXCHANGE_CONFIG_REJECT_AFFECTED_ALGORITHMS 2 /* use_strict_key_exchange_config */

@@ -138,7 +138,7 @@ int sfk_app_custom(sfk_engine *e, sfk_op op, const char *path, const char *path2
         ran = sfk_fire_on_remove(s, c, path, &ost);
         break;
     case SFK_OP_RENAME:
-        ran = sfk_fire_on_rename_file(s, c, path, path2, &ost);
+        ran = sfk_fire_on_rename_file(s, c, path, path2, &ost, e->rename_flags);
         break;
     default:
         break;

@@ -24,6 +24,7 @@ enum {
     SFK_A_BITS = 1024,  /* v5+ attrib-bits */
     SFK_A_ACL = 2048,   /* decode: the client sent an ACL; encode: write an empty one */
     SFK_A_TEXTHINT = 4096,
+    SFK_A_UNTRANSLATED = 8192, /* v6 untranslated-name: the name as on disk, when it was converted */
 };
 
 typedef struct {
@@ -39,6 +40,8 @@ typedef struct {
     uint64_t alloc_size;
     uint32_t bits, bits_valid;
     char owner[64], group[64]; /* SFK_A_NAMES */
+    const char *untranslated;  /* SFK_A_UNTRANSLATED: not owned (the directory entry, or the packet) */
+    size_t untranslated_len;
 } sfk_attrs;
 
 void sfk_attrs_from_stat(sfk_attrs *a, const struct stat *st);

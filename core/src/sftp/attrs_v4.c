@@ -96,7 +96,9 @@ void sfk_attrs_decode_v4(sfk_rd *r, int version, sfk_attrs *a)
     if (flags == 0 && r->left == 0 && !r->bad)
         return;
     uint8_t type = sfk_rd_u8(r);
-    uint32_t tmode = sfk_attrs_type_mode(type);
+    /* v4 defines types 1..5 only: a v5 type number from a v4 client names no type (else it would
+     * not survive the encoder, which writes v4's "special" for it: found by fuzz_attrs) */
+    uint32_t tmode = version < 5 && type > SSH_FILEXFER_TYPE_UNKNOWN ? 0 : sfk_attrs_type_mode(type);
     int subsec = (flags & SSH_FILEXFER_ATTR_SUBSECOND_TIMES) != 0;
     if (flags & SSH_FILEXFER_ATTR_SIZE) {
         a->flags |= SFK_A_SIZE;
@@ -149,8 +151,10 @@ void sfk_attrs_decode_v4(sfk_rd *r, int version, sfk_attrs *a)
             sfk_rd_str(r, &len);
         if (flags & SSH_FILEXFER_ATTR_LINK_COUNT)
             sfk_rd_u32(r); /* read-only: a SETSTAT cannot change it */
-        if (flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME)
-            sfk_rd_str(r, &len);
+        if (flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME) {
+            a->untranslated = (const char *)sfk_rd_str(r, &a->untranslated_len);
+            a->flags |= SFK_A_UNTRANSLATED;
+        }
     }
     if (flags & SSH_FILEXFER_ATTR_EXTENDED) { /* extension pairs: read and ignore */
         uint32_t n = sfk_rd_u32(r);
@@ -173,8 +177,8 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
     uint32_t flags = 0;
     if (a->flags & SFK_A_SIZE)
         flags |= SSH_FILEXFER_ATTR_SIZE;
-    /* allocation-size is not sent: lftp 4.9 skips that field when it parses v6 attributes and
-     * misreads everything after it (the draft makes the field optional) */
+    if (version >= 6 && (a->flags & SFK_A_ALLOC))
+        flags |= SSH_FILEXFER_ATTR_ALLOCATION_SIZE;
     if (a->flags & (SFK_A_UIDGID | SFK_A_NAMES))
         flags |= SSH_FILEXFER_ATTR_OWNERGROUP;
     if (a->flags & SFK_A_PERMS)
@@ -196,12 +200,16 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
         flags |= SSH_FILEXFER_ATTR_BITS;
     if (version >= 6 && (a->flags & SFK_A_NLINK))
         flags |= SSH_FILEXFER_ATTR_LINK_COUNT;
+    if (version >= 6 && (a->flags & SFK_A_UNTRANSLATED))
+        flags |= SSH_FILEXFER_ATTR_UNTRANSLATED_NAME;
 
     sfk_wr_u32(b, flags);
     /* a reply without permissions does not know the type */
     sfk_wr_u8(b, sfk_attrs_type_byte(a->flags & SFK_A_PERMS ? a->perm : 0, version));
     if (flags & SSH_FILEXFER_ATTR_SIZE)
         sfk_wr_u64(b, a->size);
+    if (flags & SSH_FILEXFER_ATTR_ALLOCATION_SIZE)
+        sfk_wr_u64(b, a->alloc_size);
     if (flags & SSH_FILEXFER_ATTR_OWNERGROUP) {
         if (a->flags & SFK_A_NAMES) {
             sfk_wr_cstr(b, a->owner);
@@ -236,6 +244,9 @@ void sfk_attrs_encode_v4(sfk_buf *b, int version, const sfk_attrs *a)
     }
     if (flags & SSH_FILEXFER_ATTR_LINK_COUNT)
         sfk_wr_u32(b, a->nlink);
+    /* mime-type is never sent (optional, and guessing it is not this server's business) */
+    if (flags & SSH_FILEXFER_ATTR_UNTRANSLATED_NAME)
+        sfk_wr_str(b, a->untranslated, a->untranslated_len);
 }
 
 /* A name or a decimal number (what the encoder writes when there is no name). */

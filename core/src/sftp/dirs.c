@@ -119,6 +119,11 @@ static void readdir_local(sfk_engine *e, uint32_t id, sfk_handle *h)
         sfk_attrs_from_stat(&a, &sb);
         char conv[2 * 256 + 4];
         const char *name = client_name(e, de->d_name, conv, sizeof conv);
+        if (name != de->d_name) { /* shown converted: v6 also sends the name as on disk */
+            a.flags |= SFK_A_UNTRANSLATED;
+            a.untranslated = de->d_name;
+            a.untranslated_len = strlen(de->d_name);
+        }
         sfk_encode_entry(e, &e->out, name, strlen(name), &a, NULL, NULL);
         count++;
     }

@@ -159,6 +159,7 @@ struct sfk_engine {
     uint32_t want_attrs;                /* v4+ STAT/FSTAT: the attribute flags asked for */
     uint64_t requests;                  /* dispatched so far (version-select must be the first) */
     int realpath_control;               /* v6 REALPATH's control byte while it runs, else 0 */
+    uint32_t rename_flags;              /* the RENAME running (SSH_FXF_RENAME_*), for on_rename_file */
 
     pthread_mutex_t ctx_lock; /* guards ctx and handle-table changes against other threads */
     sfk_ctx ctx;
@@ -218,7 +219,8 @@ void sfk_write_extensions(sfk_engine *e);
 /* Shared by families: stat.c's setstat path (lsetstat), paths.c's rename (posix-rename),
  * paths.c's realpath (expand-path), dirs.c's close of a directory (CLOSE). */
 void sfk_do_setstat(sfk_engine *e, uint32_t id, int follow, const sfk_attrs *a); /* path in e->abs1/rel1 */
-void sfk_do_rename(sfk_engine *e, uint32_t id, int posix);
+/* flags: SSH_FXF_RENAME_* (= crf*: on_rename_file's rename_flags); OVERWRITE replaces the target */
+void sfk_do_rename(sfk_engine *e, uint32_t id, uint32_t flags);
 /* RENAME and posix-rename@openssh.com: parse the two paths, then rename (posix: replace the target). */
 void sfk_parse_and_rename(sfk_engine *e, sfk_req *r, int posix);
 void sfk_do_remove(sfk_engine *e, uint32_t id, int directory); /* dirs.c; path in e->abs1/rel1 */

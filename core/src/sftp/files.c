@@ -2,6 +2,7 @@
  * queue and WRITE data from the received packet straight into pwrite(): no copy and no
  * allocation per request on the local path. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,30 @@ static int open_custom(sfk_engine *e, sfk_handle *h)
     if (st == SSH_FX_OK && sfk_handle_rename(e, h, name) < 0)
         st = SSH_FX_FAILURE; /* empty, too long, or already in use */
     free(name);
+    return st;
+}
+
+/* The local file system's open. With v5+ BLOCK_* flags (ext_v6.c) the lock is taken before
+ * any truncation, so an OPEN that conflicts changes nothing. */
+static int open_local(sfk_engine *e, sfk_handle *h, const sfk_attrs *a)
+{
+    int st = h->open.access ? sfk_open_lock_allowed(&h->open) : SSH_FX_OK;
+    if (st)
+        return st;
+    mode_t mode = (a->flags & SFK_A_PERMS) ? sfk_client_perm(e, a->perm) : 0666;
+    int fl = sfk_open_oflags(&h->open);
+    int trunc = h->open.access && (fl & O_TRUNC);
+    int fd = sfk_fs_open(e->fs, e->rel1, trunc ? fl & ~O_TRUNC : fl, mode, !h->open.nofollow);
+    if (fd < 0)
+        return sfk_status_from_errno(-fd);
+    h->fd = fd;
+    st = h->open.access ? sfk_open_lock(h) : SSH_FX_OK;
+    if (!st && trunc && ftruncate(fd, 0) < 0)
+        st = sfk_status_from_errno(errno);
+    if (st) {
+        close(fd);
+        h->fd = -1;
+    }
     return st;
 }
 
@@ -58,12 +83,7 @@ void sfk_req_open(sfk_engine *e, sfk_req *r)
         h->custom = 1;
         st = open_custom(e, h);
     } else {
-        mode_t mode = (a.flags & SFK_A_PERMS) ? sfk_client_perm(e, a.perm) : 0666;
-        int fd = sfk_fs_open(e->fs, e->rel1, sfk_open_oflags(&o), mode, !o.nofollow);
-        if (fd < 0)
-            st = sfk_status_from_errno(-fd);
-        else
-            h->fd = fd;
+        st = open_local(e, h, &a);
     }
     if (st) {
         sfk_handle_release(e, h);

@@ -1,9 +1,10 @@
 /* OPEN's flags per version (v3/v4 pflags, v5+ desired-access and flags) and v5+ RENAME flags.
  *
  * v5+ OPEN: desired-access is an ACE4 mask, the flags carry a disposition in the low three bits
- * and modifiers above it. Modifiers this server cannot honour (locks at open, delete-on-close,
- * backup semantics, owner override) are refused with OP_UNSUPPORTED, as the draft asks, rather
- * than ignored: the client would otherwise believe it holds a lock it does not have. Text mode is
+ * and modifiers above it. Modifiers this server cannot honour (delete-on-close, backup semantics,
+ * owner override) are refused with OP_UNSUPPORTED, as the draft asks, rather than ignored. The
+ * BLOCK_* lock flags are reported in on_open_file's Access (cfa* = the flags >> 6) and, on the
+ * local file system, taken as a lock over the whole file or refused (sfk_open_lock). Text mode is
  * accepted and changes nothing: the server's newline is "\n" (the "newline" extension), so the
  * conversion is the client's. */
 #include <string.h>
@@ -12,11 +13,26 @@
 #include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
 
-static int open_from_v5(uint32_t access, uint32_t flags, sfk_open_req *o)
+_Static_assert(SFTPKIT_RENAME_FLAGS_CRFOVERWRITE == SSH_FXF_RENAME_OVERWRITE &&
+                   SFTPKIT_RENAME_FLAGS_CRFATOMIC == SSH_FXF_RENAME_ATOMIC &&
+                   SFTPKIT_RENAME_FLAGS_CRFNATIVE == SSH_FXF_RENAME_NATIVE,
+               "on_rename_file's rename_flags are the v5+ RENAME flags");
+_Static_assert(SFTPKIT_FILE_ACCESS_CFAREADLOCK == SSH_FXF_BLOCK_READ >> 6 &&
+                   SFTPKIT_FILE_ACCESS_CFAWRITELOCK == SSH_FXF_BLOCK_WRITE >> 6 &&
+                   SFTPKIT_FILE_ACCESS_CFADELETELOCK == SSH_FXF_BLOCK_DELETE >> 6 &&
+                   SFTPKIT_FILE_ACCESS_CFABLOCKADVISORY == SSH_FXF_BLOCK_ADVISORY >> 6,
+               "on_open_file Access is the BLOCK flags shifted down");
+
+static int open_from_v5(uint32_t access, uint32_t flags, int version, sfk_open_req *o)
 {
     memset(o, 0, sizeof *o);
-    if (flags & ~(uint32_t)SFK_OPEN_FLAGS_SUPPORTED)
+    /* v5 has READ/WRITE/DELETE_LOCK in the same bits; BLOCK_ADVISORY is new in v6 */
+    uint32_t locks = SSH_FXF_BLOCK_READ | SSH_FXF_BLOCK_WRITE | SSH_FXF_BLOCK_DELETE |
+                     (version >= 6 ? (uint32_t)SSH_FXF_BLOCK_ADVISORY : 0u);
+    if (flags & ~(uint32_t)(SFK_OPEN_FLAGS_SUPPORTED | locks))
         return SSH_FX_OP_UNSUPPORTED;
+    /* cfaReadLock 1, cfaWriteLock 2, cfaDeleteLock 4, cfaBlockAdvisory 8: the BLOCK bits in order */
+    o->access = (flags & locks) >> 6;
     static const sfk_open_disposition disp[] = {
         [SSH_FXF_CREATE_NEW] = SFK_OPEN_CREATE_NEW,
         [SSH_FXF_CREATE_TRUNCATE] = SFK_OPEN_CREATE_TRUNCATE,
@@ -75,7 +91,7 @@ int sfk_open_decode(sfk_engine *e, sfk_rd *rd, sfk_open_req *o)
     if (e->version >= 5) {
         uint32_t access = sfk_rd_u32(rd);
         uint32_t flags = sfk_rd_u32(rd);
-        return open_from_v5(access, flags, o);
+        return open_from_v5(access, flags, e->version, o);
     }
     uint32_t pflags = sfk_rd_u32(rd);
     sfk_open_from_v3(pflags, o);
@@ -99,5 +115,5 @@ void sfk_rename_v5(sfk_engine *e, sfk_req *r)
         st = SSH_FX_INVALID_PARAMETER;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    sfk_do_rename(e, r->id, (flags & SSH_FXF_RENAME_OVERWRITE) != 0);
+    sfk_do_rename(e, r->id, flags);
 }

@@ -80,9 +80,11 @@ void sfk_req_remove(sfk_engine *e, sfk_req *r)
 }
 
 /* Old path in slot 0, new in slot 1. SSH_FXP_RENAME refuses to replace (v3 says the target must
- * not exist); posix-rename@openssh.com replaces atomically. */
-void sfk_do_rename(sfk_engine *e, uint32_t id, int posix)
+ * not exist); posix-rename@openssh.com replaces atomically; v5+ says which in its flags. */
+void sfk_do_rename(sfk_engine *e, uint32_t id, uint32_t flags)
 {
+    int posix = (flags & SSH_FXF_RENAME_OVERWRITE) != 0;
+    e->rename_flags = flags; /* on_rename_file's rename_flags (app.c) */
     int st;
     if (e->read_only) {
         st = SSH_FX_WRITE_PROTECT;
@@ -112,7 +114,7 @@ void sfk_parse_and_rename(sfk_engine *e, sfk_req *r, int posix)
         st = SSH_FX_BAD_MESSAGE;
     if (st)
         return sfk_reply_status(e, r->id, st);
-    sfk_do_rename(e, r->id, posix);
+    sfk_do_rename(e, r->id, posix ? SSH_FXF_RENAME_OVERWRITE | SSH_FXF_RENAME_ATOMIC : 0);
 }
 
 void sfk_req_rename(sfk_engine *e, sfk_req *r)

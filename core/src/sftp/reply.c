@@ -61,6 +61,14 @@ void sfk_reply_attrs(sfk_engine *e, uint32_t id, const sfk_attrs *a)
         named.flags |= SFK_A_ACL; /* asked for: no ACLs here, so an empty one */
         a = &named;
     }
+    /* v6 allocation-size only when the STAT flags ask for it: lftp 4.9 and phpseclib 3.0 do not
+     * skip that field and misread everything after it */
+    if ((a->flags & SFK_A_ALLOC) && !(e->want_attrs & SSH_FILEXFER_ATTR_ALLOCATION_SIZE)) {
+        if (a != &named)
+            named = *a;
+        named.flags &= ~(uint32_t)SFK_A_ALLOC;
+        a = &named;
+    }
     size_t start = sfk_wr_begin(&e->out, SSH_FXP_ATTRS);
     sfk_wr_u32(&e->out, id);
     sfk_attrs_encode(&e->out, e->version, a);
@@ -84,8 +92,13 @@ void sfk_encode_entry(sfk_engine *e, sfk_buf *b, const char *name, size_t name_l
                       const char *owner, const char *group)
 {
     if (e->version >= 4) { /* no long name; owner and group travel as names in the attributes */
-        sfk_attrs named;
+        sfk_attrs named, noalloc;
         sfk_wr_str(b, name, name_len);
+        if (a->flags & SFK_A_ALLOC) { /* no allocation-size in listings (sfk_reply_attrs) */
+            noalloc = *a;
+            noalloc.flags &= ~(uint32_t)SFK_A_ALLOC;
+            a = &noalloc;
+        }
         sfk_attrs_encode(b, e->version, with_names(e, a, &named, owner, group));
         return;
     }

@@ -40,7 +40,8 @@ static uint32_t attribute_mask(int version)
     uint32_t m = SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS | SSH_FILEXFER_ATTR_ACCESSTIME |
                  SSH_FILEXFER_ATTR_MODIFYTIME | SSH_FILEXFER_ATTR_OWNERGROUP | SSH_FILEXFER_ATTR_SUBSECOND_TIMES;
     if (version >= 6)
-        m |= SSH_FILEXFER_ATTR_CTIME | SSH_FILEXFER_ATTR_LINK_COUNT; /* not ALLOCATION_SIZE: attrs_v4.c */
+        m |= SSH_FILEXFER_ATTR_ALLOCATION_SIZE | SSH_FILEXFER_ATTR_CTIME | SSH_FILEXFER_ATTR_LINK_COUNT |
+             SSH_FILEXFER_ATTR_UNTRANSLATED_NAME; /* the last only for a name shown converted (dirs.c) */
     return m;
 }
 
@@ -77,13 +78,18 @@ static void put_supported(sfk_engine *e, sfk_buf *b, int v6)
     size_t at = data_begin(b, v6 ? "supported2" : "supported");
     sfk_wr_u32(b, attribute_mask(v6 ? 6 : 5));
     sfk_wr_u32(b, 0); /* attrib-bits: none is kept */
-    sfk_wr_u32(b, SFK_OPEN_FLAGS_SUPPORTED);
+    /* v6 also keeps the BLOCK_* flags at OPEN, in their advisory form (ext_v6.c); v5 has no
+     * advisory form, so its lock flags are refused */
+    sfk_wr_u32(b, SFK_OPEN_FLAGS_SUPPORTED | (v6 ? (uint32_t)(SSH_FXF_BLOCK_READ | SSH_FXF_BLOCK_WRITE |
+                                                              SSH_FXF_BLOCK_DELETE | SSH_FXF_BLOCK_ADVISORY)
+                                                 : 0u));
     sfk_wr_u32(b, SFK_ACCESS_MASK_SUPPORTED);
     sfk_wr_u32(b, SFK_SFTP_MAX_RW_LENGTH);
     if (v6) {
         uint8_t vec[4];
-        /* open-block-vector: only "no blocking" at OPEN; block-vector: every BLOCK mask */
-        vec[0] = 0x00, vec[1] = 0x01, vec[2] = 0xff, vec[3] = 0xff;
+        /* open-block-vector (bit n: the BLOCK flags n << 6): no blocking, and every combination
+         * with BLOCK_ADVISORY (bits 8..15); block-vector: every BLOCK mask */
+        vec[0] = 0xff, vec[1] = 0x01, vec[2] = 0xff, vec[3] = 0xff;
         sfk_wr_bytes(b, vec, 4);
         sfk_wr_u32(b, 0); /* attrib-extension names */
     }
@@ -120,6 +126,10 @@ void sfk_version_extensions(sfk_engine *e)
         return;
     sfk_wr_cstr(b, "newline");
     sfk_wr_cstr(b, "\n");
+    /* draft -13 section 6: names are UTF-8 on the wire; a client may turn the translation off
+     * with filename-translation-control (ext_v6.c) to see and send the names' bytes as on disk */
+    sfk_wr_cstr(b, "filename-charset");
+    sfk_wr_cstr(b, "UTF-8");
     if (v == 5)
         put_supported(e, b, 0);
     if (v >= 6)

@@ -38,6 +38,11 @@ void sfk_realpath_v6_reply(sfk_engine *e, uint32_t id, const char *name);
 int sfk_ext_v6_dispatch(sfk_engine *e, sfk_req *r, const char *name, size_t len);
 size_t sfk_ext_v6_count(void);
 const char *sfk_ext_v6_name(size_t i);
+/* v5+ OPEN's BLOCK_* flags (h->open.access, cfa*) on the local file system: before the open,
+ * whether they can be kept at all (only with BLOCK_ADVISORY; else OP_UNSUPPORTED); after it, the
+ * lock over the whole file (0, LOCK_CONFLICT or OP_UNSUPPORTED). */
+int sfk_open_lock_allowed(const sfk_open_req *o);
+int sfk_open_lock(sfk_handle *h);
 /* Byte-range locks of a handle (BLOCK), freed with it. */
 void sfk_locks_free(sfk_handle *h);
 
