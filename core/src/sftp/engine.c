@@ -425,12 +425,12 @@ static void read_settings(sfk_engine *e)
 {
     e->min_version = SFK_SFTP_VERSION_MIN;
     e->max_version = SFK_SFTP_VERSION_MAX;
+    e->events = e->host.ops != NULL;
     if (!e->server)
         return;
     e->allow_special_mode = sfk_config_int(e->server, SFK_CFG_ALLOWSPECIALMODEBITS) != 0;
     e->allow_chown = sfk_config_int(e->server, SFK_CFG_ALLOWCHANGEOWNER) != 0;
     e->workers = (int)sfk_config_int(e->server, SFK_CFG_WORKERTHREADS);
-    e->events = 1;
     e->min_version = (int)sfk_prop_int(e->server, SFK_P_MIN_SFTP_VERSION, -1);
     e->max_version = (int)sfk_prop_int(e->server, SFK_P_MAX_SFTP_VERSION, -1);
     e->read_only = sfk_prop_int(e->server, SFK_P_READ_ONLY, -1) != 0;
@@ -453,6 +453,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     pthread_cond_init(&e->ops_cond, NULL);
     e->stopping = cfg->stopping;
     e->server = cfg->server;
+    e->host = cfg->host ? *cfg->host : sfk_server_host(cfg->server);
     e->conn_id = cfg->connection_id;
     e->handle_quota = cfg->handle_quota;
     e->quota_ctx = cfg->quota_ctx;

@@ -6,9 +6,9 @@
 #include <time.h>
 
 #include "api/errors.h"
-#include "api/events_gen.h"
 #include "api/status_message.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/pool.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
@@ -145,9 +145,9 @@ static int fire(sfk_pend *op)
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
     int ran;
     if (op->type == SSH_FXP_READ)
-        ran = sfk_fire_on_read_file(e->server, e->conn_id, op->handle, (int64_t)op->off, op->len, &ost);
+        ran = sfk_host_on_read_file(&e->host, e->conn_id, op->handle, (int64_t)op->off, op->len, &ost);
     else
-        ran = sfk_fire_on_write_file(e->server, e->conn_id, op->handle, (int64_t)op->off, &ost);
+        ran = sfk_host_on_write_file(&e->host, e->conn_id, op->handle, (int64_t)op->off, &ost);
     return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
 }
 

@@ -1,0 +1,82 @@
+/* The engine–host boundary: the ONE header through which core/src/sftp reaches the program it
+ * serves. Internal.
+ *
+ * The engine parses SFTP, serves the local file system (core/src/fs) and writes replies. What it
+ * needs from its host goes through here and nowhere else:
+ *   - events: sfk_host_on_X(host, ...) (generated from spec/, sftp/host_events_gen.h), carried
+ *     by the host's generic fire(); the server's host turns them into sftpkit_event calls;
+ *   - NotifyOnFileOperations, documented as read at each OPEN;
+ *   - client_file_entry_*: the handler's file entry, through entry_get / entry_put;
+ * The server's implementation lives in core/src/api/host_server.c; tests drive the engine with a
+ * fake host (tests/unit/test_sftp_host.c). Logging, metrics and audit (core/src/util) take the
+ * server as an opaque handle and never read properties on a request path. */
+#ifndef SFK_SFTP_HOST_H
+#define SFK_SFTP_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sftp/attrs.h"
+#include "sftpkit/sftpkit.h"
+#include "sftpkit/sftpkit_consts.h"
+
+/* ---- file entries (client_file_entry_*) ------------------------------------------------------- */
+
+typedef struct {
+    sfk_attrs attrs;
+    char *name, *longname, *owner; /* longname NULL: made from the attributes */
+} sfk_entry;
+
+void sfk_entry_free(sfk_entry *en);
+/* "2024-05-01T12:34:56Z" <-> seconds; parse accepts that, a space for the T, no Z, fractions,
+ * or plain seconds since 1970. -1 when empty or unreadable. (Shared by both sides.) */
+void sfk_time_format(int64_t t, char out[32]);
+int sfk_time_parse(const char *s, int64_t *out);
+
+/* ---- the host ---------------------------------------------------------------------------------- */
+
+/* One event parameter in a generic fire(): i for bool/int, s for strings. A by-ref string the
+ * handler replaced comes back in `set` (malloc'd, the caller's). */
+typedef struct {
+    int64_t i;
+    const char *s;
+    char *set;
+} sfk_host_value;
+
+typedef struct {
+    /* Fires event_id (SFTPKIT_EVENT_*) with its n parameters in spec order; by-ref values are
+     * updated in place. 1 when a handler ran, 0 when none is installed or it is unsubscribed.
+     * Called without any engine lock held, on the engine's thread or a worker thread. */
+    int (*fire)(void *ctx, int event_id, sfk_host_value *v, int n);
+    /* Is a handler for event_id installed and subscribed (cheap, any thread)? */
+    int (*wants)(void *ctx, int event_id);
+    /* NotifyOnFileOperations: documented as read when a file is opened, so asked at each OPEN. */
+    int (*notify_on_file_operations)(void *ctx);
+    /* set_client_file_entry: the entry the handler filled (0, or an SFTPKIT_ERROR_* with the last
+     * error set). */
+    int (*entry_get)(void *ctx, sfk_entry *out);
+    /* get_client_file_entry: hands the handler path's entry (owner "" when unknown; longname ""
+     * when nothing is known). */
+    void (*entry_put)(void *ctx, const char *path, const char *name, const sfk_attrs *a, const char *owner,
+                      const char *longname);
+} sfk_host_ops;
+
+struct sfk_host {
+    const sfk_host_ops *ops; /* NULL: no host (defaults, no events) */
+    void *ctx;
+};
+typedef struct sfk_host sfk_host;
+
+/* The server's host (core/src/api/host_server.c): events, properties and config of s. */
+sfk_host sfk_server_host(sftpkit_server *s);
+
+/* The server's slot for its engine registry (sftp/registry.c owns the object): returns the
+ * installed one, or installs `fresh` when there is none and fresh is not NULL. */
+struct sfk_sftp_registry;
+struct sfk_sftp_registry *sfk_server_registry(sftpkit_server *s, struct sfk_sftp_registry *fresh);
+/* Frees a registry (server teardown, after every connection thread is joined). */
+void sfk_sftp_registry_free(struct sfk_sftp_registry *r);
+
+#include "sftp/host_events_gen.h"
+
+#endif
