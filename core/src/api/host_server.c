@@ -12,6 +12,7 @@
 #include "api/props.h"
 #include "api/server.h"
 #include "sftp/host.h"
+#include "sftp/symlink_order.h"
 
 /* ---- events ------------------------------------------------------------------------------------ */
 
@@ -45,6 +46,30 @@ static int server_fire(void *ctx, int event_id, sfk_host_value *v, int n)
 static int server_wants(void *ctx, int event_id)
 {
     return sfk_event_wanted(ctx, event_id);
+}
+
+/* ---- settings ---------------------------------------------------------------------------------- */
+
+static void server_settings(void *ctx, sfk_session_settings *out)
+{
+    sftpkit_server *s = ctx;
+    sfk_session_settings_defaults(out);
+    out->allow_special_mode = sfk_config_int(s, SFK_CFG_ALLOWSPECIALMODEBITS) != 0;
+    out->allow_chown = sfk_config_int(s, SFK_CFG_ALLOWCHANGEOWNER) != 0;
+    out->workers = (int)sfk_config_int(s, SFK_CFG_WORKERTHREADS);
+    out->min_version = (int)sfk_prop_int(s, SFK_P_MIN_SFTP_VERSION, -1);
+    out->max_version = (int)sfk_prop_int(s, SFK_P_MAX_SFTP_VERSION, -1);
+    out->read_only = sfk_prop_int(s, SFK_P_READ_ONLY, -1) != 0;
+    out->utf8 = sfk_prop_int(s, SFK_P_USE_UTF8, -1) != 0;
+    char *forced = sfk_config_str(s, SFK_CFG_SYMLINKARGUMENTORDER);
+    out->symlink_order = !forced                      ? SFK_SYMLINK_AUTO
+                         : !strcmp(forced, "draft")   ? SFK_SYMLINK_DRAFT
+                         : !strcmp(forced, "openssh") ? SFK_SYMLINK_OPENSSH
+                                                      : SFK_SYMLINK_AUTO;
+    free(forced);
+    char *ours = sfk_prop_str(s, SFK_P_SSH_SETTINGS_SOFTWARE_NAME, -1);
+    snprintf(out->software_name, sizeof out->software_name, "%s", ours ? ours : "");
+    free(ours);
 }
 
 static int server_notify(void *ctx)
@@ -208,6 +233,7 @@ static void server_entry_put(void *ctx, const char *path, const char *name, cons
 static const sfk_host_ops server_ops = {
     .fire = server_fire,
     .wants = server_wants,
+    .settings = server_settings,
     .notify_on_file_operations = server_notify,
     .entry_get = server_entry_get,
     .entry_put = server_entry_put,

@@ -136,6 +136,8 @@ struct sfk_engine {
     int64_t clock_us; /* when the last dispatched request ended */
     int clock_valid;  /* clock_us is from this batch of packets */
 
+    sfk_session_settings settings; /* the snapshot taken at creation (read_settings); the fields
+                                    * below start from it */
     int initialized, version;
     int min_version, max_version;
     int read_only, utf8, events;

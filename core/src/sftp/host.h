@@ -5,7 +5,9 @@
  * needs from its host goes through here and nowhere else:
  *   - events: sfk_host_on_X(host, ...) (generated from spec/, sftp/host_events_gen.h), carried
  *     by the host's generic fire(); the server's host turns them into sftpkit_event calls;
- *   - NotifyOnFileOperations, documented as read at each OPEN;
+ *   - settings: one sfk_session_settings snapshot taken when the engine is created, so no request
+ *     reads server-wide state (the one documented live setting, NotifyOnFileOperations, is asked
+ *     for at each OPEN through the host);
  *   - client_file_entry_*: the handler's file entry, through entry_get / entry_put;
  * The server's implementation lives in core/src/api/host_server.c; tests drive the engine with a
  * fake host (tests/unit/test_sftp_host.c). Logging, metrics and audit (core/src/util) take the
@@ -19,6 +21,23 @@
 #include "sftp/attrs.h"
 #include "sftpkit/sftpkit.h"
 #include "sftpkit/sftpkit_consts.h"
+
+/* ---- settings: a snapshot per session --------------------------------------------------------- */
+
+typedef struct {
+    int read_only;   /* property read_only */
+    int utf8;        /* property use_utf8 (a v4+ session turns it on by itself) */
+    int min_version; /* properties min_sftp_version / max_sftp_version */
+    int max_version;
+    int workers;             /* config WorkerThreads (the session's parallel handlers; 0 = inline) */
+    int allow_special_mode;  /* config AllowSpecialModeBits */
+    int allow_chown;         /* config AllowChangeOwner */
+    int symlink_order;       /* config SymlinkArgumentOrder: SFK_SYMLINK_* (sftp/symlink_order.h) */
+    char software_name[128]; /* property ssh_settings_software_name ("" = libssh's own banner) */
+} sfk_session_settings;
+
+/* The documented defaults (what an engine without a host uses). */
+void sfk_session_settings_defaults(sfk_session_settings *out);
 
 /* ---- file entries (client_file_entry_*) ------------------------------------------------------- */
 
@@ -50,6 +69,8 @@ typedef struct {
     int (*fire)(void *ctx, int event_id, sfk_host_value *v, int n);
     /* Is a handler for event_id installed and subscribed (cheap, any thread)? */
     int (*wants)(void *ctx, int event_id);
+    /* Fills the session's settings; called once, when the engine is created. */
+    void (*settings)(void *ctx, sfk_session_settings *out);
     /* NotifyOnFileOperations: documented as read when a file is opened, so asked at each OPEN. */
     int (*notify_on_file_operations)(void *ctx);
     /* set_client_file_entry: the entry the handler filled (0, or an SFTPKIT_ERROR_* with the last
