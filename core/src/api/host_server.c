@@ -11,6 +11,7 @@
 #include "api/events.h"
 #include "api/props.h"
 #include "api/server.h"
+#include "api/status_message.h"
 #include "sftp/host.h"
 #include "sftp/symlink_order.h"
 
@@ -253,6 +254,33 @@ struct sfk_sftp_registry *sfk_server_registry(sftpkit_server *s, struct sfk_sftp
         r = s->sftp = fresh;
     sfk_unlock(s);
     return r;
+}
+
+/* ---- status messages --------------------------------------------------------------------------- */
+
+const char *sfk_host_message_pending(void)
+{
+    return sfk_status_message_pending();
+}
+
+void sfk_host_message_clear(void)
+{
+    sfk_status_message_clear();
+}
+
+char *sfk_host_message_take(void)
+{
+    return sfk_status_message_take();
+}
+
+void sfk_host_message_give(char *msg)
+{
+    sfk_status_message_give(msg);
+}
+
+char *sfk_host_message_copy(const char *message, int *oom)
+{
+    return sfk_status_message_copy(message, oom);
 }
 
 /* ---- teardown ---------------------------------------------------------------------------------- */

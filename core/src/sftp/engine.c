@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "api/errors.h"
-#include "api/status_message.h"
 #include "sftp/status.h"
 #include "sftp/symlink_order.h"
 #include "sftp/version.h"
@@ -102,7 +101,7 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
     /* in a batch, the previous request's end is this one's start: one clock read per request */
     int64_t started = !e->server ? 0 : e->clock_valid ? e->clock_us : sfk_metrics_now_us();
     e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
-    sfk_status_message_clear();     /* no handler text left from anything before this request */
+    sfk_host_message_clear();       /* no handler text left from anything before this request */
     e->want_attrs = 0;
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);

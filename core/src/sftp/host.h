@@ -9,6 +9,7 @@
  *     reads server-wide state (the one documented live setting, NotifyOnFileOperations, is asked
  *     for at each OPEN through the host);
  *   - client_file_entry_*: the handler's file entry, through entry_get / entry_put;
+ *   - status messages: the text a handler gave with a failure (thread-local, see below).
  * The server's implementation lives in core/src/api/host_server.c; tests drive the engine with a
  * fake host (tests/unit/test_sftp_host.c). Logging, metrics and audit (core/src/util) take the
  * server as an opaque handle and never read properties on a request path. */
@@ -97,6 +98,18 @@ struct sfk_sftp_registry;
 struct sfk_sftp_registry *sfk_server_registry(sftpkit_server *s, struct sfk_sftp_registry *fresh);
 /* Frees a registry (server teardown, after every connection thread is joined). */
 void sfk_sftp_registry_free(struct sfk_sftp_registry *r);
+
+/* ---- status messages (sftpkit_event_set_status_message) ---------------------------------------- */
+
+/* The text a handler gives with a failure travels on the thread that serves the request: the
+ * handler runs on it and the same thread writes the STATUS reply (a worker thread takes it off
+ * and the request carries it). */
+const char *sfk_host_message_pending(void); /* NULL: none */
+void sfk_host_message_clear(void);
+char *sfk_host_message_take(void);     /* the caller frees it */
+void sfk_host_message_give(char *msg); /* owned, may be NULL */
+/* A client-bound copy (bounded, never splitting UTF-8); NULL for NULL/"", *oom on failure. */
+char *sfk_host_message_copy(const char *message, int *oom);
 
 #include "sftp/host_events_gen.h"
 
