@@ -49,12 +49,6 @@ static int fake_fire(void *ctx, int event_id, sfk_host_value *v, int n)
     return 1;
 }
 
-static int fake_wants(void *ctx, int event_id)
-{
-    (void)ctx, (void)event_id;
-    return 1;
-}
-
 static void fake_settings(void *ctx, sfk_session_settings *out)
 {
     fake_host *f = ctx;
@@ -69,7 +63,6 @@ static int fake_notify(void *ctx)
 
 static const sfk_host_ops fake_ops = {
     .fire = fake_fire,
-    .wants = fake_wants,
     .settings = fake_settings,
     .notify_on_file_operations = fake_notify,
 };

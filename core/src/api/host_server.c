@@ -44,11 +44,6 @@ static int server_fire(void *ctx, int event_id, sfk_host_value *v, int n)
     return ran;
 }
 
-static int server_wants(void *ctx, int event_id)
-{
-    return sfk_event_wanted(ctx, event_id);
-}
-
 /* ---- settings ---------------------------------------------------------------------------------- */
 
 static void server_settings(void *ctx, sfk_session_settings *out)
@@ -233,7 +228,6 @@ static void server_entry_put(void *ctx, const char *path, const char *name, cons
 
 static const sfk_host_ops server_ops = {
     .fire = server_fire,
-    .wants = server_wants,
     .settings = server_settings,
     .notify_on_file_operations = server_notify,
     .entry_get = server_entry_get,

@@ -68,8 +68,6 @@ typedef struct {
      * updated in place. 1 when a handler ran, 0 when none is installed or it is unsubscribed.
      * Called without any engine lock held, on the engine's thread or a worker thread. */
     int (*fire)(void *ctx, int event_id, sfk_host_value *v, int n);
-    /* Is a handler for event_id installed and subscribed (cheap, any thread)? */
-    int (*wants)(void *ctx, int event_id);
     /* Fills the session's settings; called once, when the engine is created. */
     void (*settings)(void *ctx, sfk_session_settings *out);
     /* NotifyOnFileOperations: documented as read when a file is opened, so asked at each OPEN. */
