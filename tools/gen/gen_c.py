@@ -228,6 +228,56 @@ def events_gen_c(m):
     return "\n".join(o)
 
 
+def host_fire_sig(e):
+    args = ["const sfk_host *h"]
+    for p in e.params:
+        base, ref = PARAM_C[p.type]
+        args.append(ref + p.name if p.byref else (base + " " + p.name).replace("* ", "*"))
+    return "int sfk_host_%s(%s)" % (e.name, ", ".join(args))
+
+
+def host_events_gen_h(m):
+    """The engine's typed event calls (core/src/sftp/host.h): the same parameters as the
+    server's sfk_fire_on_X, but through the host's generic fire(), so the engine never names the
+    server and a test can run it with a fake host."""
+    o = [HEADER, "#ifndef SFK_HOST_EVENTS_GEN_H\n#define SFK_HOST_EVENTS_GEN_H\n",
+         '#include <stdint.h>\n',
+         "typedef struct sfk_host sfk_host;\n",
+         "/* One call per event. By-ref parameters are in/out (what goes in is the library's own\n"
+         " * verdict); a by-ref string must be NULL or malloc'd and may be replaced (the old one freed).\n"
+         " * Each returns 1 when the host's handler ran, 0 when there is no host or no handler. */"]
+    for e in m.events:
+        o.append(host_fire_sig(e) + ";")
+    o.append("\n#endif\n")
+    return "\n".join(o)
+
+
+def host_events_gen_c(m):
+    o = [HEADER, '#include <stdlib.h>\n\n#include "sftp/host.h"\n']
+    for e in m.events:
+        n = len(e.params)
+        body = ["    sfk_host_value v[%d] = {%s};" % (max(n, 1), ", ".join(
+            "{.%s = %s%s}" % ("s" if p.type == "string" else "i", "*" if p.byref else "", p.name)
+            for p in e.params) or "{0}")]
+        body.append("    if (!h || !h->ops || !h->ops->fire(h->ctx, SFTPKIT_EVENT_%s, v, %d))\n        return 0;"
+                    % (e.upper, n))
+        for p in e.params:
+            if not p.byref:
+                continue
+            if p.type == "string":
+                body.append("    if (v[%d].set) {\n        free(*%s);\n        *%s = v[%d].set;\n    }"
+                            % (p.id, p.name, p.name, p.id))
+            elif p.type == "bool":
+                body.append("    *%s = v[%d].i != 0;" % (p.name, p.id))
+            else:
+                body.append("    *%s = v[%d].i;" % (p.name, p.id))
+        if not any(p.byref for p in e.params):
+            body.append("    (void)v;")
+        body.append("    return 1;")
+        o.append(host_fire_sig(e) + "\n{\n" + "\n".join(body) + "\n}\n")
+    return "\n".join(o)
+
+
 def config_gen_c(m):
     o = [HEADER, '#include "api/config.h"\n#include <stddef.h>\n']
     ctype = {"int": "SFK_C_INT", "bool": "SFK_C_BOOL", "string": "SFK_C_STRING", "choice": "SFK_C_CHOICE",
@@ -301,6 +351,8 @@ def outputs(m):
         "generated/api/config_gen.c": (config_gen_c(m), False),
         "generated/ssh/algorithms_gen.c": (algorithms_gen_c(m), False),
         "generated/sftp/symlink_order_gen.c": (symlink_order_gen_c(m), False),
+        "generated/sftp/host_events_gen.h": (host_events_gen_h(m), False),
+        "generated/sftp/host_events_gen.c": (host_events_gen_c(m), False),
         "generated/api/effects_gen.c": (effects_gen_c(m), False),
         "generated/sftpkit.map": (version_script(m), False),
         "generated/exports.txt": ("\n".join(exported_symbols(m)) + "\n", False),

@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/config.h"
-#include "api/events.h"
-#include "api/events_gen.h"
 #include "fs/local.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
 
@@ -33,7 +31,7 @@ int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2
     if (!e->events)
         return SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
     int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
-    sftpkit_server *s = e->server;
+    const sfk_host *s = &e->host;
     int64_t c = e->conn_id;
     char r1[SFK_PATH_MAX + 2], r2[SFK_PATH_MAX + 2] = "";
     resolved_of(e, path, r1, sizeof r1);
@@ -41,28 +39,28 @@ int sfk_app_before(sfk_engine *e, sfk_op op, const char *path, const char *path2
         resolved_of(e, path2, r2, sizeof r2);
     switch (op) {
     case SFK_OP_CREATE_DIRECTORY:
-        sfk_fire_on_before_create_directory(s, c, path, &action, r1);
+        sfk_host_on_before_create_directory(s, c, path, &action, r1);
         break;
     case SFK_OP_DOWNLOAD:
-        sfk_fire_on_before_download_file(s, c, path, &action, r1);
+        sfk_host_on_before_download_file(s, c, path, &action, r1);
         break;
     case SFK_OP_UPLOAD:
-        sfk_fire_on_before_upload_file(s, c, path, &action, r1);
+        sfk_host_on_before_upload_file(s, c, path, &action, r1);
         break;
     case SFK_OP_FIND:
-        sfk_fire_on_before_find(s, c, path, &action, r1);
+        sfk_host_on_before_find(s, c, path, &action, r1);
         break;
     case SFK_OP_REMOVE:
-        sfk_fire_on_before_remove(s, c, path, &action, r1);
+        sfk_host_on_before_remove(s, c, path, &action, r1);
         break;
     case SFK_OP_RENAME:
-        sfk_fire_on_before_rename_file(s, c, path, path2, &action, r1, r2);
+        sfk_host_on_before_rename_file(s, c, path, path2, &action, r1, r2);
         break;
     case SFK_OP_REQUEST_ATTRIBUTES:
-        sfk_fire_on_before_request_attributes(s, c, path, &action, r1);
+        sfk_host_on_before_request_attributes(s, c, path, &action, r1);
         break;
     case SFK_OP_SET_ATTRIBUTES:
-        sfk_fire_on_before_set_attributes(s, c, path, &action, r1);
+        sfk_host_on_before_set_attributes(s, c, path, &action, r1);
         break;
     }
     if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM && action != SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
@@ -78,7 +76,7 @@ int sfk_app_link(sfk_engine *e, const char *link_path, const char *target, int h
 {
     int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
     if (e->events)
-        sfk_fire_on_before_create_link(e->server, e->conn_id, link_path, target, hard, &action);
+        sfk_host_on_before_create_link(&e->host, e->conn_id, link_path, target, hard, &action);
     int st;
     if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
         st = SSH_FX_PERMISSION_DENIED;
@@ -89,7 +87,7 @@ int sfk_app_link(sfk_engine *e, const char *link_path, const char *target, int h
     if (!e->events)
         return st;
     int64_t ost = sfk_ost_from_status(st), before = ost;
-    sfk_fire_on_after_create_link(e->server, e->conn_id, link_path, target, hard, &ost);
+    sfk_host_on_after_create_link(&e->host, e->conn_id, link_path, target, hard, &ost);
     return ost != before ? sfk_status_from_ost(ost) : st;
 }
 
@@ -98,23 +96,23 @@ void sfk_app_after(sfk_engine *e, sfk_op op, const char *path, const char *path2
     if (!e->events)
         return;
     int64_t ost = sfk_ost_from_status(*status), before = ost;
-    sftpkit_server *s = e->server;
+    const sfk_host *s = &e->host;
     int64_t c = e->conn_id;
     switch (op) {
     case SFK_OP_CREATE_DIRECTORY:
-        sfk_fire_on_after_create_directory(s, c, path, &ost);
+        sfk_host_on_after_create_directory(s, c, path, &ost);
         break;
     case SFK_OP_REMOVE:
-        sfk_fire_on_after_remove(s, c, path, &ost);
+        sfk_host_on_after_remove(s, c, path, &ost);
         break;
     case SFK_OP_RENAME:
-        sfk_fire_on_after_rename_file(s, c, path, path2, &ost);
+        sfk_host_on_after_rename_file(s, c, path, path2, &ost);
         break;
     case SFK_OP_REQUEST_ATTRIBUTES:
-        sfk_fire_on_after_request_attributes(s, c, path, &ost);
+        sfk_host_on_after_request_attributes(s, c, path, &ost);
         break;
     case SFK_OP_SET_ATTRIBUTES:
-        sfk_fire_on_after_set_attributes(s, c, path, &ost);
+        sfk_host_on_after_set_attributes(s, c, path, &ost);
         break;
     default:
         return;
@@ -127,18 +125,18 @@ void sfk_app_after(sfk_engine *e, sfk_op op, const char *path, const char *path2
 int sfk_app_custom(sfk_engine *e, sfk_op op, const char *path, const char *path2)
 {
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    sftpkit_server *s = e->server;
+    const sfk_host *s = &e->host;
     int64_t c = e->conn_id;
     int ran = 0;
     switch (op) {
     case SFK_OP_CREATE_DIRECTORY:
-        ran = sfk_fire_on_create_directory(s, c, path, &ost);
+        ran = sfk_host_on_create_directory(s, c, path, &ost);
         break;
     case SFK_OP_REMOVE:
-        ran = sfk_fire_on_remove(s, c, path, &ost);
+        ran = sfk_host_on_remove(s, c, path, &ost);
         break;
     case SFK_OP_RENAME:
-        ran = sfk_fire_on_rename_file(s, c, path, path2, &ost, e->rename_flags);
+        ran = sfk_host_on_rename_file(s, c, path, path2, &ost, e->rename_flags);
         break;
     default:
         break;
@@ -162,8 +160,8 @@ void sfk_ctx_leave(sfk_engine *e)
 
 int sfk_app_notify_enabled(sfk_engine *e)
 {
-    return e->events && sfk_config_int(e->server, SFK_CFG_NOTIFYONFILEOPERATIONS) &&
-           sfk_event_wanted(e->server, SFTPKIT_EVENT_ON_NOTIFICATION);
+    /* a live setting (docs/file-system.md: read when a file is opened): asked of the host */
+    return e->events && e->host.ops->notify_on_file_operations && e->host.ops->notify_on_file_operations(e->host.ctx);
 }
 
 void sfk_app_notify(sfk_engine *e, const char *event_id, const char *fmt, ...)
@@ -173,5 +171,5 @@ void sfk_app_notify(sfk_engine *e, const char *event_id, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(param, sizeof param, fmt, ap);
     va_end(ap);
-    sfk_fire_on_notification(e->server, event_id, param);
+    sfk_host_on_notification(&e->host, event_id, param);
 }

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/events_gen.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
 #include "util/log.h"
@@ -28,8 +28,8 @@ static int find_event(sfk_engine *e, sfk_handle *h, int first, char **name)
     sfk_ctx ctx = {.kind = SFK_CTX_FIND, .handle = h->name, .path = h->path, .find = h};
     sfk_ctx_enter(e, &ctx);
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    int ran = first ? sfk_fire_on_find_first(e->server, e->conn_id, h->path, &ost, name)
-                    : sfk_fire_on_find_next(e->server, e->conn_id, h->name, &ost);
+    int ran = first ? sfk_host_on_find_first(&e->host, e->conn_id, h->path, &ost, name)
+                    : sfk_host_on_find_next(&e->host, e->conn_id, h->name, &ost);
     sfk_ctx_leave(e);
     if (!ran)
         return SSH_FX_OP_UNSUPPORTED;
@@ -180,7 +180,7 @@ int sfk_close_dir(sfk_engine *e, sfk_handle *h)
     int st = SSH_FX_OK;
     if (h->custom) {
         int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-        if (sfk_fire_on_find_close(e->server, e->conn_id, h->name, &ost))
+        if (sfk_host_on_find_close(&e->host, e->conn_id, h->name, &ost))
             st = sfk_status_from_ost(ost);
     } else {
         pthread_mutex_lock(&e->ctx_lock);

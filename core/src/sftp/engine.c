@@ -17,10 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/config.h"
 #include "api/errors.h"
-#include "api/props.h"
-#include "api/status_message.h"
 #include "sftp/status.h"
 #include "sftp/symlink_order.h"
 #include "sftp/version.h"
@@ -104,7 +101,7 @@ static void dispatch(sfk_engine *e, const uint8_t *p, uint32_t len)
     /* in a batch, the previous request's end is this one's start: one clock read per request */
     int64_t started = !e->server ? 0 : e->clock_valid ? e->clock_us : sfk_metrics_now_us();
     e->abs1[0] = e->abs2[0] = '\0'; /* so the audit knows which paths this request took */
-    sfk_status_message_clear();     /* no handler text left from anything before this request */
+    sfk_host_message_clear();       /* no handler text left from anything before this request */
     e->want_attrs = 0;
     dispatch_table[type].fn(e, &r);
     sfk_registry_set_current(NULL);
@@ -398,43 +395,47 @@ int sfk_take_path(sfk_engine *e, sfk_rd *rd, int slot)
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+void sfk_session_settings_defaults(sfk_session_settings *out)
+{
+    memset(out, 0, sizeof *out);
+    out->min_version = SFK_SFTP_VERSION_MIN;
+    out->max_version = SFK_SFTP_VERSION_MAX;
+    out->symlink_order = SFK_SYMLINK_AUTO;
+}
+
 /* The SYMLINK order for this connection: forced by config, else from the client's banner and the
  * software name we announce (which is what the adapting clients look at). */
 static void read_symlink_order(sfk_engine *e, const char *client_banner)
 {
-    char *forced = e->server ? sfk_config_str(e->server, SFK_CFG_SYMLINKARGUMENTORDER) : NULL;
-    int mode = !forced                      ? SFK_SYMLINK_AUTO
-               : !strcmp(forced, "draft")   ? SFK_SYMLINK_DRAFT
-               : !strcmp(forced, "openssh") ? SFK_SYMLINK_OPENSSH
-                                            : SFK_SYMLINK_AUTO;
-    free(forced);
-    if (mode != SFK_SYMLINK_AUTO) {
-        e->symlink_draft = mode == SFK_SYMLINK_DRAFT;
+    const sfk_session_settings *st = &e->settings;
+    if (st->symlink_order != SFK_SYMLINK_AUTO) {
+        e->symlink_draft = st->symlink_order == SFK_SYMLINK_DRAFT;
         return;
     }
-    char *ours = e->server ? sfk_prop_str(e->server, SFK_P_SSH_SETTINGS_SOFTWARE_NAME, -1) : NULL;
     /* an empty software name leaves libssh's own banner */
-    e->symlink_draft = sfk_symlink_client_sends_draft(client_banner, ours && *ours ? ours : "libssh_0.10.6");
+    const char *ours = *st->software_name ? st->software_name : "libssh_0.10.6";
+    e->symlink_draft = sfk_symlink_client_sends_draft(client_banner, ours);
     if (e->symlink_draft && e->server)
         sfk_log(e->server, SFK_LOG_DEBUG, "sftp", "connection %lld: %s client: SYMLINK in the draft's order",
                 (long long)e->conn_id, sfk_symlink_client_family(client_banner));
-    free(ours);
 }
 
+/* The session's settings: one snapshot from the host, taken now. Requests read the engine's
+ * copies, never the server's properties (a change there applies to the next session). */
 static void read_settings(sfk_engine *e)
 {
-    e->min_version = SFK_SFTP_VERSION_MIN;
-    e->max_version = SFK_SFTP_VERSION_MAX;
-    if (!e->server)
-        return;
-    e->allow_special_mode = sfk_config_int(e->server, SFK_CFG_ALLOWSPECIALMODEBITS) != 0;
-    e->allow_chown = sfk_config_int(e->server, SFK_CFG_ALLOWCHANGEOWNER) != 0;
-    e->workers = (int)sfk_config_int(e->server, SFK_CFG_WORKERTHREADS);
-    e->events = 1;
-    e->min_version = (int)sfk_prop_int(e->server, SFK_P_MIN_SFTP_VERSION, -1);
-    e->max_version = (int)sfk_prop_int(e->server, SFK_P_MAX_SFTP_VERSION, -1);
-    e->read_only = sfk_prop_int(e->server, SFK_P_READ_ONLY, -1) != 0;
-    e->utf8 = sfk_prop_int(e->server, SFK_P_USE_UTF8, -1) != 0;
+    sfk_session_settings_defaults(&e->settings);
+    if (e->host.ops && e->host.ops->settings)
+        e->host.ops->settings(e->host.ctx, &e->settings);
+    const sfk_session_settings *st = &e->settings;
+    e->events = e->host.ops != NULL;
+    e->min_version = st->min_version;
+    e->max_version = st->max_version;
+    e->read_only = st->read_only;
+    e->utf8 = st->utf8;
+    e->workers = st->workers;
+    e->allow_special_mode = st->allow_special_mode;
+    e->allow_chown = st->allow_chown;
 }
 
 sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
@@ -453,6 +454,7 @@ sfk_engine *sfk_engine_new(const sfk_engine_config *cfg)
     pthread_cond_init(&e->ops_cond, NULL);
     e->stopping = cfg->stopping;
     e->server = cfg->server;
+    e->host = cfg->host ? *cfg->host : sfk_server_host(cfg->server);
     e->conn_id = cfg->connection_id;
     e->handle_quota = cfg->handle_quota;
     e->quota_ctx = cfg->quota_ctx;

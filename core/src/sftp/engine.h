@@ -13,10 +13,16 @@
 
 typedef struct sfk_engine sfk_engine;
 
+struct sfk_host; /* sftp/host.h */
+
 typedef struct {
-    /* For properties (read_only, versions, use_utf8, config) and events. NULL in unit tests that
-     * want neither: the engine then uses the documented defaults and fires nothing. */
+    /* The server the session belongs to: logging, metrics, audit and the handler methods'
+     * registry; and, when `host` is NULL, its host (events, settings). NULL in unit tests that
+     * want none of it: the engine then uses the documented defaults and fires nothing. */
     sftpkit_server *server;
+    /* What the engine fires events at and takes its settings from (copied; sftp/host.h). NULL:
+     * the server's own host (sfk_server_host), or none without a server. */
+    const struct sfk_host *host;
     int64_t connection_id;
     const char *username;
     const char *address; /* the client's address and port (audit records); NULL in unit tests */

@@ -15,6 +15,7 @@
 #include "fs/path.h"
 #include "sftp/attrs.h"
 #include "sftp/engine.h"
+#include "sftp/host.h"
 #include "sftp/openflags.h"
 #include "sftp/pending.h"
 #include "sftp/protocol.h"
@@ -118,7 +119,8 @@ size_t sfk_write_stream_feed(sfk_engine *e, const uint8_t *p, size_t n);
 /* ---- the engine ------------------------------------------------------------------------------ */
 
 struct sfk_engine {
-    sftpkit_server *server; /* NULL: defaults, no events */
+    sfk_host host;          /* events, file entries, the live setting (sftp/host.h); no ops: none */
+    sftpkit_server *server; /* opaque: log, metrics, audit, the registry (NULL: none) */
     int64_t conn_id;
     int (*handle_quota)(void *ctx, int delta); /* the transport's descriptor budget, or NULL */
     void *quota_ctx;
@@ -134,6 +136,8 @@ struct sfk_engine {
     int64_t clock_us; /* when the last dispatched request ended */
     int clock_valid;  /* clock_us is from this batch of packets */
 
+    sfk_session_settings settings; /* the snapshot taken at creation (read_settings); the fields
+                                    * below start from it */
     int initialized, version;
     int min_version, max_version;
     int read_only, utf8, events;
@@ -321,25 +325,13 @@ void sfk_ctx_leave(sfk_engine *e);
 void sfk_app_notify(sfk_engine *e, const char *event_id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Is NotifyOnFileOperations on (read at each open)? */
 int sfk_app_notify_enabled(sfk_engine *e);
-/* ---- client_file_entry_* (entry.c) ---------------------------------------------------------- */
+/* ---- client_file_entry_* (entry.c; the entry type is sftp/host.h's) ------------------------- */
 
-typedef struct {
-    sfk_attrs attrs;
-    char *name, *longname, *owner; /* longname NULL: made from the attributes */
-} sfk_entry;
-
-/* Reads the client_file_entry_* properties (what set_client_file_entry commits). Returns 0, or
- * an SFTPKIT_ERROR_* code with the last error set. */
-int sfk_entry_read(sftpkit_server *s, sfk_entry *out);
-void sfk_entry_free(sfk_entry *en);
-/* Fills client_file_entry_* (get_client_file_entry) with path and the attributes' known fields. */
+/* Hands the handler path's entry (get_client_file_entry) through the host: the attributes' known
+ * fields, the owner's name and the long name. */
 void sfk_entry_write(sfk_engine *e, const char *path, const sfk_attrs *a);
 /* Appends an entry to a NAME listing being built in b. */
 void sfk_entry_encode(sfk_engine *e, sfk_buf *b, const sfk_entry *en);
-/* "2024-05-01T12:34:56Z" <-> seconds; parse accepts that, a space for the T, no Z, fractions,
- * or plain seconds since 1970. -1 when empty or unreadable. */
-void sfk_time_format(int64_t t, char out[32]);
-int sfk_time_parse(const char *s, int64_t *out);
 
 /* ---- registry (registry.c) -------------------------------------------------------------------- */
 

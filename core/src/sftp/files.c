@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/events_gen.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 #include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
@@ -21,7 +21,7 @@ static int open_custom(sfk_engine *e, sfk_handle *h)
     char *name = strdup(h->name);
     if (!name)
         return SSH_FX_FAILURE;
-    int ran = sfk_fire_on_open_file(e->server, e->conn_id, h->path, h->open.modes, h->open.access, &ost, &name);
+    int ran = sfk_host_on_open_file(&e->host, e->conn_id, h->path, h->open.modes, h->open.access, &ost, &name);
     int st = ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
     if (st == SSH_FX_OK && sfk_handle_rename(e, h, name) < 0)
         st = SSH_FX_FAILURE; /* empty, too long, or already in use */
@@ -102,7 +102,7 @@ static int read_custom(sfk_engine *e, sfk_handle *h, uint64_t off, uint32_t len,
     sfk_ctx ctx = {.kind = SFK_CTX_READ, .handle = h->name, .path = h->path, .rdata = data, .rcap = len};
     sfk_ctx_enter(e, &ctx);
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    int ran = sfk_fire_on_read_file(e->server, e->conn_id, h->name, (int64_t)off, len, &ost);
+    int ran = sfk_host_on_read_file(&e->host, e->conn_id, h->name, (int64_t)off, len, &ost);
     pthread_mutex_lock(&e->ctx_lock);
     *got = e->ctx.rlen;
     pthread_mutex_unlock(&e->ctx_lock);
@@ -235,7 +235,7 @@ static int write_custom(sfk_engine *e, sfk_handle *h, uint64_t off, const uint8_
     sfk_ctx ctx = {.kind = SFK_CTX_WRITE, .handle = h->name, .path = h->path, .wdata = data, .wlen = len};
     sfk_ctx_enter(e, &ctx);
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    int ran = sfk_fire_on_write_file(e->server, e->conn_id, h->name, (int64_t)off, &ost);
+    int ran = sfk_host_on_write_file(&e->host, e->conn_id, h->name, (int64_t)off, &ost);
     sfk_ctx_leave(e);
     return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
 }
@@ -266,7 +266,7 @@ int sfk_close_file(sfk_engine *e, sfk_handle *h)
     int st = SSH_FX_OK;
     if (h->custom) {
         int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-        if (sfk_fire_on_close_file(e->server, e->conn_id, h->name, &ost))
+        if (sfk_host_on_close_file(&e->host, e->conn_id, h->name, &ost))
             st = sfk_status_from_ost(ost);
     } else {
         pthread_mutex_lock(&e->ctx_lock); /* get_client_file_entry may fstat it from another thread */

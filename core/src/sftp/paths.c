@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/events_gen.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 #include "sftp/version.h"
 #include "sftpkit/sftpkit_consts.h"
@@ -46,7 +46,7 @@ void sfk_do_realpath(sfk_engine *e, uint32_t id, const char *path, size_t len)
     raw[len] = '\0';
     char *absolute = strdup(e->abs1);
     int64_t action = SFTPKIT_FILE_REQUEST_ACTION_FRAAUTO;
-    sfk_fire_on_translate_path(e->server, e->conn_id, raw, &absolute, &action);
+    sfk_host_on_translate_path(&e->host, e->conn_id, raw, &absolute, &action);
     if (action == SFTPKIT_FILE_REQUEST_ACTION_FRAABORT)
         sfk_reply_status(e, id, SSH_FX_PERMISSION_DENIED);
     else if (action != SFTPKIT_FILE_REQUEST_ACTION_FRACUSTOM)

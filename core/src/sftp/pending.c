@@ -6,9 +6,8 @@
 #include <time.h>
 
 #include "api/errors.h"
-#include "api/events_gen.h"
-#include "api/status_message.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/pool.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
@@ -145,9 +144,9 @@ static int fire(sfk_pend *op)
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
     int ran;
     if (op->type == SSH_FXP_READ)
-        ran = sfk_fire_on_read_file(e->server, e->conn_id, op->handle, (int64_t)op->off, op->len, &ost);
+        ran = sfk_host_on_read_file(&e->host, e->conn_id, op->handle, (int64_t)op->off, op->len, &ost);
     else
-        ran = sfk_fire_on_write_file(e->server, e->conn_id, op->handle, (int64_t)op->off, &ost);
+        ran = sfk_host_on_write_file(&e->host, e->conn_id, op->handle, (int64_t)op->off, &ost);
     return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
 }
 
@@ -175,7 +174,7 @@ static void run_op(void *arg)
     running_op = NULL;
     /* A pool thread is not the one that writes the reply: the handler's text travels with the
      * op. A deferred request gives its text through its token instead. */
-    char *message = sfk_status_message_take();
+    char *message = sfk_host_message_take();
 
     pthread_mutex_lock(&e->ops_lock);
     if (!op->deferred && !op->completed) {
@@ -286,7 +285,7 @@ static void reply_op(sfk_engine *e, sfk_pend *op)
     sfk_handle *h = op->h;
     int st = op->status;
     if (st != SSH_FX_OK) { /* the text goes with a failure only; sfk_reply_status clears it */
-        sfk_status_message_give(op->message);
+        sfk_host_message_give(op->message);
         op->message = NULL;
     }
     if (op->type == SSH_FXP_READ) {
@@ -523,7 +522,7 @@ SFTPKIT_API int sftpkit_request_set_status_message(sftpkit_request *r, const cha
     if (!op)
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "request_set_status_message: NULL request");
     int oom;
-    char *copy = sfk_status_message_copy(message, &oom);
+    char *copy = sfk_host_message_copy(message, &oom);
     if (oom)
         return sfk_error(SFTPKIT_ERROR_OUT_OF_MEMORY, "out of memory");
     sfk_engine *e = op->e;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "api/errors.h"
-#include "api/server.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/pool.h"
 
 struct sfk_sftp_registry {
@@ -30,18 +30,26 @@ void sfk_registry_set_current(sfk_engine *e)
     current = e;
 }
 
+static void registry_free(struct sfk_sftp_registry *r)
+{
+    pthread_mutex_destroy(&r->lock);
+    free(r->engines);
+    free(r);
+}
+
+/* The server keeps the registry (its slot is the host's, sftp/host.h); made on first use. */
 static struct sfk_sftp_registry *registry_of(sftpkit_server *s, int create)
 {
-    sfk_lock(s);
-    struct sfk_sftp_registry *r = s->sftp;
-    if (!r && create) {
-        r = calloc(1, sizeof *r);
-        if (r) {
-            pthread_mutex_init(&r->lock, NULL);
-            s->sftp = r;
-        }
-    }
-    sfk_unlock(s);
+    struct sfk_sftp_registry *r = sfk_server_registry(s, NULL);
+    if (r || !create)
+        return r;
+    struct sfk_sftp_registry *fresh = calloc(1, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    pthread_mutex_init(&fresh->lock, NULL);
+    r = sfk_server_registry(s, fresh);
+    if (r != fresh) /* another session made one meanwhile */
+        registry_free(fresh);
     return r;
 }
 
@@ -100,17 +108,13 @@ struct sfk_pool *sfk_registry_pool(sfk_engine *e)
     return p;
 }
 
-void sfk_sftp_registry_destroy(sftpkit_server *s)
+void sfk_sftp_registry_free(struct sfk_sftp_registry *r)
 {
-    struct sfk_sftp_registry *r = s->sftp;
     if (!r)
         return;
     /* every connection thread is joined: the pool only finishes handlers of ended sessions */
     sfk_pool_free(r->pool);
-    s->sftp = NULL;
-    pthread_mutex_destroy(&r->lock);
-    free(r->engines);
-    free(r);
+    registry_free(r);
 }
 
 /* ---- finding the engine a method means ------------------------------------------------------ */
@@ -319,8 +323,10 @@ SFTPKIT_API int sftpkit_server_set_client_file_entry(sftpkit_server *s, int64_t 
                          "set_client_file_entry: no listing or attribute request is in progress (call it from "
                          "on_find_first, on_find_next or on_request_attributes)");
     }
-    sfk_entry en;
-    rc = sfk_entry_read(s, &en);
+    sfk_entry en = {0};
+    rc = e->host.ops && e->host.ops->entry_get
+             ? e->host.ops->entry_get(e->host.ctx, &en)
+             : sfk_error(SFTPKIT_ERROR_INVALID_STATE, "set_client_file_entry: no host");
     if (rc == 0 && k == SFK_CTX_FIND) {
         sfk_handle *h = e->ctx.find;
         sfk_entry_encode(e, &h->listing, &en);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/status_message.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 
 void sfk_reply_status(sfk_engine *e, uint32_t id, int status)
@@ -16,11 +16,11 @@ void sfk_reply_status(sfk_engine *e, uint32_t id, int status)
     sfk_wr_u32(&e->out, (uint32_t)code);
     if (e->version >= 3) { /* v3 added the message and language tag */
         /* a handler's own text (sftpkit_event_set_status_message) goes with failures only */
-        const char *custom = code != SSH_FX_OK ? sfk_status_message_pending() : NULL;
+        const char *custom = code != SSH_FX_OK ? sfk_host_message_pending() : NULL;
         sfk_wr_cstr(&e->out, custom ? custom : sfk_status_message(code));
         sfk_wr_str(&e->out, "", 0);
     }
-    sfk_status_message_clear();
+    sfk_host_message_clear();
     sfk_wr_end(&e->out, start);
 }
 

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "api/events_gen.h"
 #include "sftp/engine_int.h"
+#include "sftp/host.h"
 #include "sftp/status.h"
 #include "sftpkit/sftpkit_consts.h"
 
@@ -16,7 +16,7 @@ static int attrs_custom(sfk_engine *e, const char *path, const char *handle, sfk
     sfk_ctx ctx = {.kind = SFK_CTX_ATTRS, .handle = handle, .path = path};
     sfk_ctx_enter(e, &ctx);
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    int ran = sfk_fire_on_request_attributes(e->server, e->conn_id, path, handle, &ost);
+    int ran = sfk_host_on_request_attributes(&e->host, e->conn_id, path, handle, &ost);
     pthread_mutex_lock(&e->ctx_lock);
     int set = e->ctx.attrs_set;
     if (set)
@@ -103,7 +103,7 @@ static int setstat_custom(sfk_engine *e, const char *path, const char *handle, c
     sfk_ctx ctx = {.kind = SFK_CTX_SETATTRS, .handle = handle, .path = path, .set_attrs = a};
     sfk_ctx_enter(e, &ctx);
     int64_t ost = SFTPKIT_OPERATION_STATUS_OSTOK;
-    int ran = sfk_fire_on_set_attributes(e->server, e->conn_id, path, handle, &ost);
+    int ran = sfk_host_on_set_attributes(&e->host, e->conn_id, path, handle, &ost);
     sfk_ctx_leave(e);
     return ran ? sfk_status_from_ost(ost) : SSH_FX_OP_UNSUPPORTED;
 }
