@@ -478,6 +478,50 @@ static void test_cancel_on_disconnect(void **state)
     done(NULL);
 }
 
+static atomic_int slow_cancel_inside, slow_cancel_done;
+
+static void slow_cancel(void *user, sftpkit_request *r, int reason)
+{
+    (void)user, (void)r, (void)reason;
+    atomic_store(&slow_cancel_inside, 1);
+    sleep_ms(300);
+    atomic_store(&slow_cancel_done, 1);
+}
+
+static void *end_session(void *arg)
+{
+    tc_free(arg); /* runs the cancel handlers */
+    return NULL;
+}
+
+/* A complete racing a running cancel handler returns only after the handler finished, so the
+ * owner may free what the handler uses (the bindings' helpers found the window). Made to fail
+ * once without the wait: complete returned with the handler still asleep. */
+static void test_complete_waits_for_a_running_cancel_handler(void **state)
+{
+    (void)state;
+    tc *t = ready(2);
+    vs.defer = 1;
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/a", SSH_FXF_READ, &h), 0);
+    send_read(t, &h, 0, 10);
+    for (int i = 0; i < 200 && tokens_now() < 1; i++)
+        sleep_ms(5);
+    assert_int_equal(tokens_now(), 1);
+    atomic_store(&slow_cancel_inside, 0);
+    atomic_store(&slow_cancel_done, 0);
+    assert_int_equal(sftpkit_request_set_cancel_handler(vs.tokens[0], slow_cancel, NULL), 0);
+    pthread_t ender;
+    assert_int_equal(pthread_create(&ender, NULL, end_session, t), 0);
+    for (int i = 0; i < 400 && !atomic_load(&slow_cancel_inside); i++)
+        sleep_ms(5);
+    assert_true(atomic_load(&slow_cancel_inside));
+    assert_int_equal(sftpkit_request_complete(vs.tokens[0], SFTPKIT_OPERATION_STATUS_OSTOK, NULL, 0), 0);
+    assert_true(atomic_load(&slow_cancel_done));
+    pthread_join(ender, NULL);
+    done(NULL);
+}
+
 /* A drop (or stop) gives its own reason. */
 static void test_cancel_reason_dropped(void **state)
 {
@@ -573,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_status_message_travels_with_the_request),
         cmocka_unit_test(test_cancel_on_disconnect),
         cmocka_unit_test(test_cancel_reason_dropped),
+        cmocka_unit_test(test_complete_waits_for_a_running_cancel_handler),
         cmocka_unit_test(test_in_flight_bound),
         cmocka_unit_test(test_inline_without_pool),
     };

@@ -126,6 +126,8 @@ SFTPKIT_API int sftpkit_request_get_data(const sftpkit_request *r, const uint8_t
 SFTPKIT_API int sftpkit_request_cancelled(const sftpkit_request *r);
 /* fn(user, r, reason) runs once when the request is cancelled, on the thread that ends the
  * session (at once, on this thread, if it already was). It must not block; it may complete r.
+ * It is never called once sftpkit_request_complete has returned (a complete on another thread
+ * waits for a handler already running), so user may be freed right after complete.
  * NULL fn removes the handler. */
 typedef void (*sftpkit_request_cancel_fn)(void *user, sftpkit_request *r, int reason);
 SFTPKIT_API int sftpkit_request_set_cancel_handler(sftpkit_request *r, sftpkit_request_cancel_fn fn, void *user);

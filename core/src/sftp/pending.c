@@ -41,6 +41,8 @@ typedef struct sfk_pend {
     int cancelled; /* SFTPKIT_REQUEST_CANCEL_*, 0 = wanted */
     sftpkit_request_cancel_fn on_cancel;
     void *cancel_user;
+    int cancel_running;      /* the cancel handler runs now (outside ops_lock) ... */
+    pthread_t cancel_thread; /* ... on this thread */
     int64_t started_us;
     sfk_ctx ctx; /* the handler's get/set_client_buffer context */
 } sfk_pend;
@@ -405,12 +407,21 @@ void sfk_pending_cancel_all(sfk_engine *e, int reason)
         sftpkit_request_cancel_fn fn;
         void *user;
         pthread_mutex_lock(&e->ops_lock);
-        fn = tell[i]->on_cancel;
+        fn = tell[i]->completed ? NULL : tell[i]->on_cancel; /* completed meanwhile: its owner is done */
         user = tell[i]->cancel_user;
         tell[i]->on_cancel = NULL; /* once */
+        if (fn) {
+            tell[i]->cancel_running = 1;
+            tell[i]->cancel_thread = pthread_self();
+        }
         pthread_mutex_unlock(&e->ops_lock);
-        if (fn)
+        if (fn) {
             fn(user, (sftpkit_request *)tell[i], reason);
+            pthread_mutex_lock(&e->ops_lock);
+            tell[i]->cancel_running = 0;
+            pthread_cond_broadcast(&e->ops_cond); /* a complete on another thread waits for this */
+            pthread_mutex_unlock(&e->ops_lock);
+        }
         op_release(tell[i]);
     }
     /* Synchronous handlers cannot be interrupted: give them a moment, then leave them be (the
@@ -490,9 +501,16 @@ SFTPKIT_API int sftpkit_request_complete(sftpkit_request *r, int operation_statu
         return sfk_error(SFTPKIT_ERROR_INVALID_PARAMETER, "request_complete: NULL data");
     sfk_engine *e = op->e;
     pthread_mutex_lock(&e->ops_lock);
-    int bad = op->completed || !op->deferred, cancelled = op->cancelled;
-    if (!bad)
+    int bad = op->completed || !op->deferred;
+    if (!bad) {
         op->completed = 1;
+        op->on_cancel = NULL; /* never called after this returns */
+        /* A cancel handler running on another thread finishes first, so once complete returns
+         * the caller may free what the handler uses. Its own thread may complete from inside it. */
+        while (op->cancel_running && !pthread_equal(op->cancel_thread, pthread_self()))
+            pthread_cond_wait(&e->ops_cond, &e->ops_lock);
+    }
+    int cancelled = op->cancelled;
     pthread_mutex_unlock(&e->ops_lock);
     if (bad)
         return sfk_error(SFTPKIT_ERROR_INVALID_STATE, "request_complete: the request is not deferred");
