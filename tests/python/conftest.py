@@ -26,21 +26,27 @@ def free_port():
     return port
 
 
-def keyed_server(users=(("alice", "pw"),)):
-    """A server with an ed25519 host key, on 127.0.0.1 and a free port, with these users (name,
-    password): what every real-connection test starts from."""
+def host_keyed_server():
+    """A server with a fresh ed25519 host key, on 127.0.0.1 and a free port (nothing else set)."""
     key = sftpkit.SSHKey()
     key.generate("ssh-ed25519")
     srv = sftpkit.SFTPServer()
     srv.server_key_count = 1
     srv.set_server_key_handle(0, key.handle)
     key.close()
+    srv.host = "127.0.0.1"
+    srv.port = free_port()
+    return srv
+
+
+def keyed_server(users=(("alice", "pw"),)):
+    """host_keyed_server() with these users (name, password): what every real-connection test
+    starts from."""
+    srv = host_keyed_server()
     srv.user_count = len(users)
     for i, (name, password) in enumerate(users):
         srv.set_user_username(i, name)
         srv.set_user_password(i, password)
-    srv.host = "127.0.0.1"
-    srv.port = free_port()
     return srv
 
 

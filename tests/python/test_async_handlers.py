@@ -17,9 +17,9 @@ import paramiko
 import pytest
 
 import sftpkit
-from sftpkit import FileAttributes, FileSystem, SFTPError, SFTPServer, SSHKey
+from sftpkit import FileAttributes, FileSystem, SFTPError
 
-from conftest import free_port
+from conftest import host_keyed_server
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
@@ -46,13 +46,7 @@ def loop():
 
 @pytest.fixture
 def server(loop):  # the loop outlives the server: closing the server cancels what runs on it
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.host, srv.port = "127.0.0.1", free_port()
+    srv = host_keyed_server()
     srv.on_auth_password = lambda p: setattr(p, "accept", p.password == "pw")
     yield srv
     srv.close()

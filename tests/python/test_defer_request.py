@@ -13,9 +13,9 @@ from paramiko.py3compat import long
 from paramiko.sftp import CMD_READ
 
 import sftpkit
-from sftpkit import PendingRequest, SFTPKitError, SFTPServer, SSHKey
+from sftpkit import PendingRequest, SFTPKitError, SFTPServer
 
-from conftest import free_port
+from conftest import host_keyed_server
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
@@ -24,13 +24,7 @@ OK, NO_SUCH_FILE, EOF = 1, 2, 7
 
 @pytest.fixture
 def server():
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.host, srv.port = "127.0.0.1", free_port()
+    srv = host_keyed_server()
     srv.on_auth_password = lambda p: setattr(p, "accept", p.password == "pw")
     for name in ("on_before_download_file", "on_before_upload_file"):
         setattr(srv, name, lambda p: setattr(p, "action", sftpkit.fraCustom))

@@ -9,22 +9,15 @@ import paramiko
 import pytest
 
 import sftpkit
-from sftpkit import (AuthType, ErrorCode, FileOpenMode, FileType, OperationStatus, SFTPError, SFTPKitError,
-                     SFTPServer, SSHKey)
+from sftpkit import (AuthType, ErrorCode, FileOpenMode, FileType, OperationStatus, SFTPError, SFTPKitError)
 
-from conftest import free_port
+from conftest import host_keyed_server
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 def make_server():
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.host, srv.port = "127.0.0.1", free_port()
+    srv = host_keyed_server()
     srv.on_auth_password = lambda p: setattr(p, "accept", p.password == "pw")
     return srv
 

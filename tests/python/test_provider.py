@@ -15,22 +15,16 @@ import paramiko
 import pytest
 
 import sftpkit
-from sftpkit import FileAttributes, FileSystem, FsspecFileSystem, OperationStatus, SFTPError, SFTPServer, SSHKey
+from sftpkit import FileAttributes, FileSystem, FsspecFileSystem, OperationStatus, SFTPError
 
-from conftest import free_port
+from conftest import free_port, host_keyed_server
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 @pytest.fixture
 def server():
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.host, srv.port = "127.0.0.1", free_port()
+    srv = host_keyed_server()
     srv.config("MaxStartups=0")
     srv.config("PerSourceMaxStartups=0")
     srv.on_auth_password = lambda p: setattr(p, "accept", p.password == "pw-" + p.username)

@@ -11,20 +11,14 @@ import pytest
 import sftpkit
 from sftpkit import SFTPServer, SSHKey
 
-from conftest import free_port
+from conftest import free_port, host_keyed_server
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 
 @pytest.fixture
 def server(tmp_path):
-    key = SSHKey()
-    key.generate("ssh-ed25519")
-    srv = SFTPServer()
-    srv.server_key_count = 1
-    srv.set_server_key_handle(0, key.handle)
-    key.close()
-    srv.host, srv.port = "127.0.0.1", free_port()
+    srv = host_keyed_server()
     srv.base_dir = str(tmp_path)
     yield srv
     srv.close()
