@@ -63,6 +63,13 @@ static int tokens_now(void)
     return n;
 }
 
+/* Waits (at most about a second) until handlers have handed out n tokens. */
+static void wait_tokens(int n)
+{
+    for (int i = 0; i < 200 && tokens_now() < n; i++)
+        sleep_ms(5);
+}
+
 static void read_event(sftpkit_server *s, sftpkit_event *ev)
 {
     char *handle = NULL;
@@ -425,8 +432,7 @@ static void test_status_message_travels_with_the_request(void **state)
 
     vs.defer = 1;
     uint32_t later = send_read(t, &h, 0, 10);
-    for (int i = 0; i < 200 && tokens_now() < 1; i++)
-        sleep_ms(5);
+    wait_tokens(1);
     assert_int_equal(tokens_now(), 1);
     assert_int_equal(sftpkit_request_set_status_message(vs.tokens[0], "object vanished from the bucket"), 0);
     assert_int_equal(sftpkit_request_complete(vs.tokens[0], SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE, NULL, 0), 0);
@@ -462,8 +468,7 @@ static void test_cancel_on_disconnect(void **state)
     assert_int_equal(tc_open(t, "/b", SSH_FXF_READ, &h2), 0);
     send_read(t, &h1, 0, 10);
     send_read(t, &h2, 0, 10);
-    for (int i = 0; i < 200 && tokens_now() < 2; i++)
-        sleep_ms(5);
+    wait_tokens(2);
     assert_int_equal(tokens_now(), 2);
     tc_free(t); /* the transport ends the session */
     assert_int_equal(vs.cancels, 2);
@@ -505,8 +510,7 @@ static void test_complete_waits_for_a_running_cancel_handler(void **state)
     tc_handle h;
     assert_int_equal(tc_open(t, "/a", SSH_FXF_READ, &h), 0);
     send_read(t, &h, 0, 10);
-    for (int i = 0; i < 200 && tokens_now() < 1; i++)
-        sleep_ms(5);
+    wait_tokens(1);
     assert_int_equal(tokens_now(), 1);
     atomic_store(&slow_cancel_inside, 0);
     atomic_store(&slow_cancel_done, 0);
@@ -540,8 +544,7 @@ static void test_cancel_reason_dropped(void **state)
     tc_handle h;
     assert_int_equal(tc_open(t, "/a", SSH_FXF_READ, &h), 0);
     send_read(t, &h, 0, 10);
-    for (int i = 0; i < 200 && tokens_now() < 1; i++)
-        sleep_ms(5);
+    wait_tokens(1);
     assert_int_equal(tokens_now(), 1);
     atomic_store(&drop, 1);
     tc_free(t);
@@ -562,8 +565,7 @@ static void test_in_flight_bound(void **state)
     uint32_t ids[100];
     for (int i = 0; i < 100; i++)
         ids[i] = send_read(t, &h, (uint64_t)i * 10, 10);
-    for (int i = 0; i < 200 && tokens_now() < 64; i++)
-        sleep_ms(5);
+    wait_tokens(64);
     sleep_ms(20);
     assert_int_equal(tokens_now(), 64);
     assert_int_equal(sfk_engine_wants_input(t->e), 0);
