@@ -4,6 +4,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 1800
+FUZZ_RUNS ?=
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
@@ -69,9 +70,10 @@ fuzz-build: deps
 test-fuzz: fuzz-build
 	@ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz
 
-# Long runs, one target after another (one process: the machine is shared): FUZZ_SECONDS each.
+# Long runs, one target after another (one process: the machine is shared): FUZZ_SECONDS each,
+# or until FUZZ_RUNS executions when that is set (make fuzz FUZZ_SECONDS=86400 FUZZ_RUNS=10000000).
 fuzz: fuzz-build
-	@for t in $(FUZZ_BUILD)/bin/fuzz_*; do tests/fuzz/run-fuzzer long $$t $(FUZZ_SECONDS) || exit 1; done
+	@for t in $(FUZZ_BUILD)/bin/fuzz_*; do tests/fuzz/run-fuzzer long $$t $(FUZZ_SECONDS) $(FUZZ_RUNS) || exit 1; done
 
 # The engine's source-line coverage from the corpus (clang source-based coverage).
 fuzz-coverage: deps
