@@ -135,6 +135,30 @@ static void scenario(tc *t)
     assert_int_equal(tc_open(t, "/docs/b.bin", SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_EXCL, &h), SSH_FX_FAILURE);
     assert_int_equal(tc_open(t, "/docs/none", SSH_FXF_READ, &h), SSH_FX_NO_SUCH_FILE);
 
+    /* a write past the end leaves a gap of zeros, also where a truncated file had data; one
+     * inside the file keeps its size */
+    static char sparse[5002], want[5002];
+    memset(sparse, 'Q', sizeof sparse);
+    assert_int_equal(tc_open(t, "/docs/sparse", SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, &h), 0);
+    assert_int_equal(tc_write(t, &h, 0, sparse, sizeof sparse), 0);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(tc_open(t, "/docs/sparse", SSH_FXF_WRITE | SSH_FXF_TRUNC, &h), 0);
+    assert_int_equal(tc_write(t, &h, 0, "head", 4), 0);
+    assert_int_equal(tc_write(t, &h, 5000, "AB", 2), 0);
+    assert_int_equal(tc_write(t, &h, 1, "EA", 2), 0);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(tc_stat(t, SSH_FXP_STAT, "/docs/sparse", &a), 0);
+    assert_int_equal(a.size, 5002);
+    memcpy(want, "hEAd", 4);
+    memcpy(want + 5000, "AB", 2);
+    assert_int_equal(tc_open(t, "/docs/sparse", SSH_FXF_READ, &h), 0);
+    size_t got = 0;
+    assert_int_equal(tc_read(t, &h, 0, sizeof sparse, sparse, &got), 0);
+    assert_int_equal(got, sizeof sparse);
+    assert_memory_equal(sparse, want, sizeof want);
+    assert_int_equal(tc_close(t, &h), 0);
+    assert_int_equal(tc_path_status(t, SSH_FXP_REMOVE, "/docs/sparse"), 0);
+
     /* removal */
     assert_int_not_equal(tc_path_status(t, SSH_FXP_RMDIR, "/docs"), 0); /* not empty */
     assert_int_equal(tc_path_status(t, SSH_FXP_REMOVE, "/docs/b.bin"), 0);
@@ -169,6 +193,35 @@ static void test_memfs_backend(void **state)
     assert_int_equal(a.size, 4);
     tc_free(t);
     sftpkit_server_free(s); /* frees fs */
+}
+
+/* memfs_set_max_file_size: a write or SETSTAT past the cap is refused and changes nothing. */
+static void test_memfs_max_file_size(void **state)
+{
+    (void)state;
+    sftpkit_server *s = sftpkit_server_new();
+    memfs *fs = memfs_new();
+    assert_int_equal(memfs_set_max_file_size(fs, 0), -1);
+    assert_int_equal(memfs_set_max_file_size(fs, 8192), 0);
+    assert_int_equal(memfs_install(s, fs), 0);
+    tc *t = tc_new_with(s, "", 5);
+    assert_int_equal(tc_init(t, 3), 3);
+    tc_handle h;
+    assert_int_equal(tc_open(t, "/f", SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC, &h), 0);
+    assert_int_equal(tc_write(t, &h, 8190, "ok", 2), 0);
+    assert_int_equal(tc_write(t, &h, 8190, "abc", 3), SSH_FX_PERMISSION_DENIED);
+    assert_int_equal(tc_close(t, &h), 0);
+    size_t len = 0;
+    char *c = memfs_get(fs, "/f", &len);
+    assert_non_null(c);
+    assert_int_equal(len, 8192);
+    assert_memory_equal(c + 8190, "ok", 2);
+    free(c);
+    assert_int_equal(memfs_put(fs, "/big", "x", 1), 0);
+    static char big[8193];
+    assert_int_equal(memfs_put(fs, "/big", big, sizeof big), -1);
+    tc_free(t);
+    sftpkit_server_free(s);
 }
 
 /* Two sessions on one memfs see each other's files. */
@@ -206,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_local_backend),
         cmocka_unit_test(test_memfs_backend),
         cmocka_unit_test(test_memfs_shared_between_sessions),
+        cmocka_unit_test(test_memfs_max_file_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,14 @@
 /* sftpkit-memfs: an SFTP server whose files live only in memory (see memfs.h).
  *
  *   sftpkit-memfs [--host 127.0.0.1] [--port 2223] [--user NAME:PASSWORD]... [--host-key FILE]
- *                 [--latency-ms N [--deferred]] [--workers N] [--seed PATH:MIB]
+ *                 [--latency-ms N [--deferred]] [--workers N] [--seed PATH:MIB] [--max-file-mib N]
  *
  * Without --user it accepts demo / demo. Without --host-key it generates an Ed25519 host key
  * for this run. --latency-ms makes every read and write take N ms, like a remote back-end
  * (--deferred: completed later from a timer thread instead of a sleeping handler); --workers sets
  * config WorkerThreads; --seed adds a file of MIB mebibytes whose byte i is (i * 2654435761) >> 13
- * (low 8 bits), so a client can check a download without the server's copy. Stops on SIGINT /
+ * (low 8 bits), so a client can check a download without the server's copy; --max-file-mib raises
+ * the largest file a client may make (and a seed may be) above memfs's 16 MiB. Stops on SIGINT /
  * SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
     int users = 0, latency = 0, deferred = 0;
     const char *seeds[8];
     int nseeds = 0;
+    unsigned long long max_file_mib = 0; /* 0: memfs's default (16 MiB) */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--host") && val)
@@ -81,12 +83,16 @@ int main(int argc, char **argv)
             if (sftpkit_server_config(s, setting, &out) != 0)
                 return fail("--workers");
             sftpkit_free(out), i++;
+        } else if (!strcmp(arg, "--max-file-mib") && val) {
+            max_file_mib = strtoull(val, NULL, 10), i++;
+            if (max_file_mib == 0 || max_file_mib > 65536)
+                return fail("--max-file-mib (1 to 65536)");
         } else if (!strcmp(arg, "--seed") && val && strchr(val, ':') && nseeds < 8) {
             seeds[nseeds++] = val, i++;
         } else {
             fprintf(stderr,
                     "usage: %s [--host H] [--port P] [--user NAME:PASSWORD]... [--host-key FILE] [--latency-ms N "
-                    "[--deferred]] [--workers N] [--seed PATH:MIB]\n",
+                    "[--deferred]] [--workers N] [--seed PATH:MIB] [--max-file-mib N]\n",
                     argv[0]);
             return 2;
         }
@@ -106,6 +112,8 @@ int main(int argc, char **argv)
         return fail("address");
     /* No base_dir: there is no local file system; every file operation goes to memfs. */
     memfs *fs = memfs_new();
+    if (!fs || (max_file_mib && memfs_set_max_file_size(fs, (size_t)max_file_mib << 20) != 0))
+        return fail("memfs");
     const char *hello = "Hello from a file that only exists in memory.\n";
     memfs_mkdir(fs, "/pub");
     memfs_put(fs, "/pub/README.txt", hello, strlen(hello));

@@ -60,6 +60,7 @@ struct memfs {
     int timer_running, timer_stop;
     pthread_cond_t timer_wake;
     pending *queue, *queue_tail; /* in due order (one latency for all) */
+    size_t max_file_size;        /* memfs_set_max_file_size */
 };
 
 /* ---- the tree ------------------------------------------------------------------------------- */
@@ -167,11 +168,12 @@ static int make(memfs *fs, const char *path, int is_dir, node **out)
 
 /* Every byte lives in memory, and a client picks the sizes (SETSTAT size, a WRITE far past the
  * end): without a cap one request could ask for terabytes (found by fuzz_engine_memfs). */
-#define MEMFS_MAX_FILE_SIZE (16u * 1024u * 1024u)
+#define MEMFS_DEFAULT_MAX_FILE_SIZE ((size_t)16 * 1024 * 1024)
 
-static int set_len(node *n, size_t len)
+/* Room for len bytes, without touching the content. */
+static int reserve(const memfs *fs, node *n, size_t len)
 {
-    if (len > MEMFS_MAX_FILE_SIZE)
+    if (len > fs->max_file_size)
         return -1;
     if (len > n->cap) {
         size_t cap = n->cap ? n->cap : 4096;
@@ -183,10 +185,39 @@ static int set_len(node *n, size_t len)
         n->data = d;
         n->cap = cap;
     }
+    return 0;
+}
+
+/* SETSTAT size, a seed: what grows reads as zeros. */
+static int set_len(const memfs *fs, node *n, size_t len)
+{
+    if (reserve(fs, n, len) < 0)
+        return -1;
     if (len > n->len)
         memset(n->data + n->len, 0, len - n->len);
     n->len = len;
     return 0;
+}
+
+/* A WRITE at at (the end for an append handle): only a gap between the old end and at is zeroed,
+ * the written range is copied once. Returns the status for the client. */
+static int64_t write_at(const memfs *fs, open_file *f, int64_t off, const uint8_t *data, size_t len)
+{
+    if (!f || off < 0)
+        return SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
+    node *n = f->n;
+    size_t at = f->append ? n->len : (size_t)off;
+    if (at + len > n->len) {
+        if (reserve(fs, n, at + len) < 0)
+            return SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
+        if (at > n->len)
+            memset(n->data + n->len, 0, at - n->len);
+    }
+    if (len)
+        memcpy(n->data + at, data, len);
+    if (at + len > n->len)
+        n->len = at + len;
+    return SFTPKIT_OPERATION_STATUS_OSTOK;
 }
 
 /* ---- handles -------------------------------------------------------------------------------- */
@@ -330,11 +361,9 @@ static void on_write(memfs *fs, sftpkit_server *s, sftpkit_event *ev)
     } else if (sftpkit_server_get_client_buffer(s, conn, handle, &data, &len) != 0) {
         set_status(ev, SFTPKIT_OPERATION_STATUS_OSTINVALIDPARAMETER);
     } else {
-        size_t at = f->append ? f->n->len : (size_t)off;
-        if (at + len > f->n->len && set_len(f->n, at + len) < 0)
-            set_status(ev, SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED);
-        else if (len)
-            memcpy(f->n->data + at, data, len);
+        int64_t st = write_at(fs, f, off, data, len);
+        if (st != SFTPKIT_OPERATION_STATUS_OSTOK)
+            set_status(ev, st);
         f->n->mtime = (int64_t)time(NULL);
     }
     sftpkit_free(data);
@@ -470,7 +499,7 @@ static void on_set_attributes(memfs *fs, sftpkit_server *s, sftpkit_event *ev)
     free(handle);
     int64_t size = -1; /* -1: not part of the request */
     sftpkit_server_get_client_file_entry_size(s, &size);
-    if (size >= 0 && !n->is_dir && set_len(n, (size_t)size) < 0) {
+    if (size >= 0 && !n->is_dir && set_len(fs, n, (size_t)size) < 0) {
         set_status(ev, SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED);
         return;
     }
@@ -661,13 +690,7 @@ static void *timer_main(void *arg)
             const uint8_t *data = NULL;
             size_t len = 0;
             sftpkit_request_get_data(p->r, &data, &len);
-            size_t at = f && f->append ? f->n->len : (size_t)p->off;
-            if (!f || p->off < 0)
-                st = SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
-            else if (at + len > f->n->len && set_len(f->n, at + len) < 0)
-                st = SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
-            else if (len)
-                memcpy(f->n->data + at, data, len);
+            st = write_at(fs, f, p->off, data, len);
         } else if (!p->data) {
             st = p->len ? SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE : SFTPKIT_OPERATION_STATUS_OSTEOF;
         }
@@ -728,6 +751,16 @@ static void defer(memfs *fs, sftpkit_server *s, sftpkit_event *ev, int is_write)
     pthread_mutex_unlock(&fs->lock);
 }
 
+int memfs_set_max_file_size(memfs *fs, size_t bytes)
+{
+    if (!fs || bytes == 0)
+        return -1;
+    pthread_mutex_lock(&fs->lock);
+    fs->max_file_size = bytes;
+    pthread_mutex_unlock(&fs->lock);
+    return 0;
+}
+
 int memfs_set_latency(memfs *fs, int ms, int deferred)
 {
     if (!fs || ms < 0)
@@ -751,6 +784,7 @@ memfs *memfs_new(void)
     if (!fs)
         return NULL;
     pthread_mutex_init(&fs->lock, NULL);
+    fs->max_file_size = MEMFS_DEFAULT_MAX_FILE_SIZE;
     fs->root = node_new("", 1);
     if (!fs->root) {
         free(fs);
@@ -822,7 +856,7 @@ int memfs_put(memfs *fs, const char *path, const void *data, size_t len)
     int rc = 0;
     if (!n && make(fs, path, 0, &n) != SFTPKIT_OPERATION_STATUS_OSTOK)
         rc = -1;
-    else if (n->is_dir || set_len(n, len) < 0)
+    else if (n->is_dir || set_len(fs, n, len) < 0)
         rc = -1;
     else if (len)
         memcpy(n->data, data, len);

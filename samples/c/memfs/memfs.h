@@ -26,6 +26,10 @@ int memfs_mkdir(memfs *fs, const char *path);
 /* A copy of a file's content (free()), NULL if missing. */
 void *memfs_get(memfs *fs, const char *path, size_t *len);
 
+/* The largest file a client may make (SETSTAT size, a WRITE past the end): every byte lives in
+ * memory, so a client must not pick the size. 16 MiB unless set; 0 is refused. */
+int memfs_set_max_file_size(memfs *fs, size_t bytes);
+
 /* Pretends to be a remote back-end (an object store, a database): every read and write takes
  * ms milliseconds. deferred 0: the handler sleeps (the server runs such handlers in parallel on
  * its WorkerThreads); deferred 1: the handler takes the request's token
