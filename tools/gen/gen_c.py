@@ -173,25 +173,35 @@ PARAM_C = {"bool": ("int", "int *"), "int": ("int64_t", "int64_t *"), "string": 
 PTYPE = {"bool": "SFK_PT_BOOL", "int": "SFK_PT_INT", "string": "SFK_PT_STRING"}
 
 
-def fire_sig(e):
-    args = ["sftpkit_server *s"]
+def typed_fire_sig(e, prefix, first_arg):
+    """int <prefix><event>(<first_arg>, <the event's parameters, by-ref ones as pointers>)"""
+    args = [first_arg]
     for p in e.params:
         base, ref = PARAM_C[p.type]
         args.append(ref + p.name if p.byref else (base + " " + p.name).replace("* ", "*"))
-    return "int sfk_fire_%s(%s)" % (e.name, ", ".join(args))
+    return "int %s%s(%s)" % (prefix, e.name, ", ".join(args))
+
+
+def fire_sig(e):
+    return typed_fire_sig(e, "sfk_fire_", "sftpkit_server *s")
+
+
+def typed_fire_header(m, guard, preamble, sig):
+    """A header declaring one typed call per event: the include guard, preamble, the calls."""
+    o = [HEADER, "#ifndef %s\n#define %s\n" % (guard, guard)] + preamble
+    for e in m.events:
+        o.append(sig(e) + ";")
+    o.append("\n#endif\n")
+    return "\n".join(o)
 
 
 def events_gen_h(m):
-    o = [HEADER, "#ifndef SFK_EVENTS_GEN_H\n#define SFK_EVENTS_GEN_H\n",
-         '#include "sftpkit/sftpkit.h"\n',
-         "/* Typed helpers that fire one event each. By-ref parameters are in/out: their value going\n"
-         " * in is what the handler sees first (the library's own verdict), and what the handler set\n"
-         " * comes back. A by-ref string must be NULL or a malloc'd string; it may be replaced (the old\n"
-         " * one freed). Each returns 1 when a handler ran, 0 when none is installed or s is NULL. */\n"]
-    for e in m.events:
-        o.append(fire_sig(e) + ";")
-    o.append("\n#endif\n")
-    return "\n".join(o)
+    return typed_fire_header(m, "SFK_EVENTS_GEN_H", [
+        '#include "sftpkit/sftpkit.h"\n',
+        "/* Typed helpers that fire one event each. By-ref parameters are in/out: their value going\n"
+        " * in is what the handler sees first (the library's own verdict), and what the handler set\n"
+        " * comes back. A by-ref string must be NULL or a malloc'd string; it may be replaced (the old\n"
+        " * one freed). Each returns 1 when a handler ran, 0 when none is installed or s is NULL. */\n"], fire_sig)
 
 
 def events_gen_c(m):
@@ -229,27 +239,19 @@ def events_gen_c(m):
 
 
 def host_fire_sig(e):
-    args = ["const sfk_host *h"]
-    for p in e.params:
-        base, ref = PARAM_C[p.type]
-        args.append(ref + p.name if p.byref else (base + " " + p.name).replace("* ", "*"))
-    return "int sfk_host_%s(%s)" % (e.name, ", ".join(args))
+    return typed_fire_sig(e, "sfk_host_", "const sfk_host *h")
 
 
 def host_events_gen_h(m):
     """The engine's typed event calls (core/src/sftp/host.h): the same parameters as the
     server's sfk_fire_on_X, but through the host's generic fire(), so the engine never names the
     server and a test can run it with a fake host."""
-    o = [HEADER, "#ifndef SFK_HOST_EVENTS_GEN_H\n#define SFK_HOST_EVENTS_GEN_H\n",
-         '#include <stdint.h>\n',
-         "typedef struct sfk_host sfk_host;\n",
-         "/* One call per event. By-ref parameters are in/out (what goes in is the library's own\n"
-         " * verdict); a by-ref string must be NULL or malloc'd and may be replaced (the old one freed).\n"
-         " * Each returns 1 when the host's handler ran, 0 when there is no host or no handler. */"]
-    for e in m.events:
-        o.append(host_fire_sig(e) + ";")
-    o.append("\n#endif\n")
-    return "\n".join(o)
+    return typed_fire_header(m, "SFK_HOST_EVENTS_GEN_H", [
+        '#include <stdint.h>\n',
+        "typedef struct sfk_host sfk_host;\n",
+        "/* One call per event. By-ref parameters are in/out (what goes in is the library's own\n"
+        " * verdict); a by-ref string must be NULL or malloc'd and may be replaced (the old one freed).\n"
+        " * Each returns 1 when the host's handler ran, 0 when there is no host or no handler. */"], host_fire_sig)
 
 
 def host_events_gen_c(m):
