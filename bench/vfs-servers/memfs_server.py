@@ -26,9 +26,12 @@ class Store:
 
 
 def put(f, offset, data):
+    if offset == len(f):  # the usual upload: appended, one copy (no zero fill first)
+        f += data
+        return
     end = offset + len(data)
-    if len(f) < end:
-        f.extend(bytes(end - len(f)))
+    if len(f) < offset:
+        f.extend(bytes(offset - len(f)))  # only the gap reads as zeros
     f[offset:end] = data
 
 
