@@ -591,8 +591,10 @@ class Case:
                 if sum(1 for n, p, done in self.records if done and self.event_matches(want, n, p)) >= count:
                     return
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    raise CaseFail("timed out waiting for %s %s" % (step["wait_event"], show(want["params"])))
+                if left <= 0:  # what did arrive, for the reader of a failure that happens once in a while
+                    seen = ["%s%s" % (n, "" if done else " (running)") for n, p, done in self.records[-8:]]
+                    raise CaseFail("timed out waiting for %s %s; the last events: %s" % (
+                        step["wait_event"], show(want["params"]), ", ".join(seen) or "none"))
                 self.cond.wait(left)
 
     # fixture and the whole run
