@@ -353,12 +353,7 @@ static uint32_t open_with_perm(tc *t, const char *path, uint32_t perm, tc_handle
     tc_u32(t, SSH_FILEXFER_ATTR_PERMISSIONS);
     tc_u32(t, perm);
     assert_int_equal(tc_send(t), 0);
-    uint8_t type = tc_next(t);
-    assert_int_equal(t->id, id);
-    if (type == SSH_FXP_STATUS)
-        return sfk_rd_u32(&t->rd);
-    h->len = tc_rd_cstr(t, h->s, sizeof h->s);
-    return 0;
+    return tc_handle_reply(t, id, h);
 }
 
 static uint32_t mkdir_with_perm(tc *t, const char *path, uint32_t perm)

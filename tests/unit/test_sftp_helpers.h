@@ -260,14 +260,9 @@ TC_FN uint32_t tc_send_path(tc *t, uint8_t type, const char *path)
     return id;
 }
 
-/* OPEN; returns the status (0 and the handle in h on success). */
-TC_FN uint32_t tc_open(tc *t, const char *path, uint32_t pflags, tc_handle *h)
+/* The reply to request id of an OPEN or OPENDIR: the status (0 and the handle in h for HANDLE). */
+TC_FN uint32_t tc_handle_reply(tc *t, uint32_t id, tc_handle *h)
 {
-    uint32_t id = tc_begin(t, SSH_FXP_OPEN);
-    tc_cstr(t, path);
-    tc_u32(t, pflags);
-    tc_u32(t, 0); /* no attributes */
-    assert_int_equal(tc_send(t), 0);
     uint8_t type = tc_next(t);
     assert_int_equal(t->id, id);
     if (type == SSH_FXP_STATUS)
@@ -277,16 +272,20 @@ TC_FN uint32_t tc_open(tc *t, const char *path, uint32_t pflags, tc_handle *h)
     return 0;
 }
 
+/* OPEN; returns the status (0 and the handle in h on success). */
+TC_FN uint32_t tc_open(tc *t, const char *path, uint32_t pflags, tc_handle *h)
+{
+    uint32_t id = tc_begin(t, SSH_FXP_OPEN);
+    tc_cstr(t, path);
+    tc_u32(t, pflags);
+    tc_u32(t, 0); /* no attributes */
+    assert_int_equal(tc_send(t), 0);
+    return tc_handle_reply(t, id, h);
+}
+
 TC_FN uint32_t tc_opendir(tc *t, const char *path, tc_handle *h)
 {
-    uint32_t id = tc_send_path(t, SSH_FXP_OPENDIR, path);
-    uint8_t type = tc_next(t);
-    assert_int_equal(t->id, id);
-    if (type == SSH_FXP_STATUS)
-        return sfk_rd_u32(&t->rd);
-    assert_int_equal(type, SSH_FXP_HANDLE);
-    h->len = tc_rd_cstr(t, h->s, sizeof h->s);
-    return 0;
+    return tc_handle_reply(t, tc_send_path(t, SSH_FXP_OPENDIR, path), h);
 }
 
 TC_FN uint32_t tc_handle_req(tc *t, uint8_t type, const tc_handle *h)

@@ -98,13 +98,7 @@ static uint32_t open_v5(tc *t, const char *path, uint32_t access, uint32_t flags
     tc_u32(t, 0);          /* attribute flags */
     sfk_wr_u8(&t->req, 1); /* type: regular */
     assert_int_equal(tc_send(t), 0);
-    uint8_t type = tc_next(t);
-    assert_int_equal(t->id, id);
-    if (type == SSH_FXP_STATUS)
-        return sfk_rd_u32(&t->rd);
-    assert_int_equal(type, SSH_FXP_HANDLE);
-    h->len = tc_rd_cstr(t, h->s, sizeof h->s);
-    return 0;
+    return tc_handle_reply(t, id, h);
 }
 
 static uint32_t status_of(tc *t, uint32_t id)
