@@ -207,16 +207,15 @@ static int64_t write_at(const memfs *fs, open_file *f, int64_t off, const uint8_
         return SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
     node *n = f->n;
     size_t at = f->append ? n->len : (size_t)off;
-    if (at + len > n->len) {
-        if (reserve(fs, n, at + len) < 0)
-            return SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
-        if (at > n->len)
-            memset(n->data + n->len, 0, at - n->len);
-    }
+    size_t end = at + len;
+    if (end > n->len && reserve(fs, n, end) < 0)
+        return SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
+    if (at > n->len)
+        memset(n->data + n->len, 0, at - n->len);
     if (len)
         memcpy(n->data + at, data, len);
-    if (at + len > n->len)
-        n->len = at + len;
+    if (end > n->len)
+        n->len = end;
     return SFTPKIT_OPERATION_STATUS_OSTOK;
 }
 
