@@ -695,6 +695,7 @@ static const char *serve_sftp(conn_state *st)
                 last_data = now_ms();
                 continue;
             }
+            sfk_engine_idle(engine); /* a whole read wait without data */
             if (idle_limit > 0 && now_ms() - last_data >= idle_limit)
                 why = "idle timeout";
             uint64_t in = __atomic_load_n(&c->socket_counter.in_bytes, __ATOMIC_RELAXED);

@@ -70,6 +70,10 @@ void sfk_engine_consume(sfk_engine *e, size_t n);
 int sfk_engine_poll(sfk_engine *e, int wait_ms);
 int sfk_engine_wants_input(const sfk_engine *e);
 
+/* The transport found no input for a while: the engine gives back memory it keeps for bulk
+ * transfers (the parallel ops' data buffers) so an idle session costs little. */
+void sfk_engine_idle(sfk_engine *e);
+
 /* 1 while a file handle is open or a WRITE is arriving: a drain waits for this to be 0. */
 int sfk_engine_has_open_files(const sfk_engine *e);
 

@@ -84,6 +84,12 @@ typedef struct sfk_ctx_s {
 
 /* ---- uid/gid -> name cache for long names --------------------------------------------------- */
 
+/* When the queued output passes this, the engine holds further requests (and finished ops'
+ * replies) until the transport drains it: a session's output stays within about this plus one
+ * reply. Small on purpose: data read for a batch is still in the CPU cache when the transport
+ * encrypts it (measured: about 10 % less server CPU per GiB downloaded than with 2 MiB). */
+#define SFK_OUT_HIGH (512u * 1024u)
+
 #define SFK_NAME_CACHE 16
 typedef struct {
     uint32_t id[SFK_NAME_CACHE];
@@ -183,7 +189,12 @@ struct sfk_engine {
     size_t ops_bytes; /* their buffers */
     int ops_live;     /* ops not yet freed, listed or not (ops_lock) */
     int orphaned;     /* sfk_engine_free ran: the last op destroys the engine */
-    int holding;      /* process() stopped at a request that must wait for the ops */
+    /* op data buffers of SFK_OP_BUF_SIZE kept for the session's next ops (ops_lock): a fresh
+     * 255 KiB malloc per READ is fresh pages each time (measured: 17-21 k page faults per
+     * 128 MiB virtual download); freed when the session is idle or ends */
+    uint8_t *op_bufs[SFK_OPS_MAX];
+    int op_nbufs;
+    int holding; /* process() stopped at a request that must wait for the ops */
 };
 
 /* One parsed request. */

@@ -33,6 +33,7 @@ typedef struct sfk_pend {
     uint64_t off;
     uint32_t len;  /* READ: asked for; WRITE: data length */
     uint8_t *data; /* READ: room for len bytes; WRITE: the data */
+    int kept_buf;  /* data is SFK_OP_BUF_SIZE bytes, to be kept for the session's next op */
     size_t got;    /* READ: bytes read */
     int status;    /* SFTP status once done */
     char *message; /* the handler's text for the client with a failure (owned) */
@@ -84,7 +85,46 @@ static void op_free(sfk_pend *op)
     free(op);
 }
 
-/* Drops one reference; the last one frees the op and, for an engine already freed, the engine. */
+/* A data buffer for an op of `bytes`: a kept one for bulk sizes (*kept set), else malloc. */
+static uint8_t *op_buf_get(sfk_engine *e, size_t bytes, int *kept)
+{
+    *kept = bytes >= SFK_OP_BUF_MIN && bytes <= SFK_OP_BUF_SIZE;
+    if (!*kept)
+        return malloc(bytes ? bytes : 1);
+    uint8_t *b = NULL;
+    pthread_mutex_lock(&e->ops_lock);
+    if (e->op_nbufs)
+        b = e->op_bufs[--e->op_nbufs];
+    pthread_mutex_unlock(&e->ops_lock);
+    return b ? b : malloc(SFK_OP_BUF_SIZE);
+}
+
+/* Takes the kept buffers out of e to free them outside the lock. (ops_lock held) */
+static int take_kept_locked(sfk_engine *e, uint8_t **bufs)
+{
+    int n = e->op_nbufs;
+    memcpy(bufs, e->op_bufs, (size_t)n * sizeof *bufs);
+    e->op_nbufs = 0;
+    return n;
+}
+
+static void free_bufs(uint8_t **bufs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(bufs[i]);
+}
+
+void sfk_pending_trim(sfk_engine *e)
+{
+    uint8_t *bufs[SFK_OPS_MAX];
+    pthread_mutex_lock(&e->ops_lock);
+    int n = e->ops_live ? 0 : take_kept_locked(e, bufs);
+    pthread_mutex_unlock(&e->ops_lock);
+    free_bufs(bufs, n);
+}
+
+/* Drops one reference; the last one frees the op (keeping its buffer for the session while the
+ * engine is in use) and, for an engine already freed, the engine. */
 static void op_release(sfk_pend *op)
 {
     sfk_engine *e = op->e;
@@ -93,6 +133,10 @@ static void op_release(sfk_pend *op)
     if (gone) {
         e->ops_live--;
         last = e->orphaned && e->ops_live == 0;
+        if (op->kept_buf && !e->orphaned && e->op_nbufs < SFK_OPS_MAX) {
+            e->op_bufs[e->op_nbufs++] = op->data;
+            op->data = NULL;
+        }
     }
     pthread_mutex_unlock(&e->ops_lock);
     if (gone)
@@ -242,7 +286,8 @@ int sfk_pending_offer(sfk_engine *e, const uint8_t *pkt, uint32_t len)
         return SFK_OFFER_FULL;
     sfk_pend *op = calloc(1, sizeof *op);
     char *name = op ? strdup(h->name) : NULL;
-    uint8_t *data = name ? malloc(bytes ? bytes : 1) : NULL;
+    int kept = 0;
+    uint8_t *data = name ? op_buf_get(e, bytes, &kept) : NULL;
     if (!data) {
         free(name);
         free(op);
@@ -260,6 +305,7 @@ int sfk_pending_offer(sfk_engine *e, const uint8_t *pkt, uint32_t len)
                      .off = off,
                      .len = type == SSH_FXP_READ ? n : (uint32_t)wlen,
                      .data = data,
+                     .kept_buf = kept,
                      .started_us = e->server ? sfk_metrics_now_us() : 0};
     op->ctx = (sfk_ctx){.kind = type == SSH_FXP_READ ? SFK_CTX_READ : SFK_CTX_WRITE,
                         .handle = op->handle,
@@ -327,24 +373,33 @@ static int first_of_handle(const sfk_engine *e, const sfk_pend *op)
     return 1;
 }
 
-#define OUT_ROOM(e) ((e)->out.len - (e)->out_off < 512u * 1024u) /* engine.c's SFK_OUT_HIGH */
+/* The bytes op's reply adds to the output, near enough for the bound. */
+static size_t reply_size(const sfk_pend *op)
+{
+    return op->type == SSH_FXP_READ && op->status == SSH_FX_OK ? 13 + op->got : 64;
+}
 
 void sfk_pending_collect(sfk_engine *e)
 {
     for (;;) {
         sfk_pend *take[SFK_OPS_MAX], *run = NULL;
         int ntake = 0;
+        /* Replies are taken only while the output is under SFK_OUT_HIGH, as the engine's own
+         * requests are: 64 finished 255 KiB READs taken at once grew a session's output to
+         * 16 MiB (and kept it there). The rest wait for the transport to drain the output. */
+        size_t queued = e->out.len - e->out_off;
         pthread_mutex_lock(&e->ops_lock);
         /* replies: a finished op whose handle has no earlier op still listed */
         sfk_pend **link = &e->ops_head, *prev = NULL;
-        while (*link && ntake < SFK_OPS_MAX) {
+        while (*link) {
             sfk_pend *op = *link;
-            if (op->state == OP_DONE && first_of_handle(e, op)) {
+            if (op->state == OP_DONE && ntake < SFK_OPS_MAX && queued < SFK_OUT_HIGH && first_of_handle(e, op)) {
                 *link = op->next;
                 if (e->ops_tail == op)
                     e->ops_tail = prev;
                 e->ops_count--;
                 e->ops_bytes -= op->len;
+                queued += reply_size(op);
                 take[ntake++] = op;
                 continue;
             }
@@ -364,7 +419,7 @@ void sfk_pending_collect(sfk_engine *e)
             run_op(run); /* no pool: the handler runs here, one at a time as before */
             continue;
         }
-        if (!ntake || !OUT_ROOM(e))
+        if (!ntake || e->out.len - e->out_off >= SFK_OUT_HIGH)
             return;
     }
 }
@@ -449,9 +504,12 @@ int sfk_pending_orphan(sfk_engine *e)
     e->ops_head = e->ops_tail = NULL;
     e->ops_count = 0;
     e->ops_bytes = 0;
-    e->orphaned = 1;
-    e->ops_live++; /* the engine's own hold, dropped below */
+    e->orphaned = 1; /* no buffer is kept from now on */
+    e->ops_live++;   /* the engine's own hold, dropped below */
+    uint8_t *bufs[SFK_OPS_MAX];
+    int nbufs = take_kept_locked(e, bufs);
     pthread_mutex_unlock(&e->ops_lock);
+    free_bufs(bufs, nbufs);
     while (list) {
         sfk_pend *next = list->next;
         op_release(list); /* the list's reference */

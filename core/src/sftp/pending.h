@@ -27,6 +27,11 @@ typedef struct sfk_engine sfk_engine;
 
 #define SFK_OPS_MAX 64
 #define SFK_OPS_BYTES (16u * 1024u * 1024u)
+/* Op data buffers from SFK_OP_BUF_MIN to SFK_OP_BUF_SIZE bytes (bulk READ/WRITE) are allocated
+ * at SFK_OP_BUF_SIZE and kept for the session's next ops (at most SFK_OPS_MAX, so within
+ * SFK_OPS_BYTES), until it goes idle (sfk_pending_trim) or ends. */
+#define SFK_OP_BUF_MIN (64u * 1024u)
+#define SFK_OP_BUF_SIZE (256u * 1024u)
 /* How long the end of a session waits for handlers still running (not deferred ones) before it
  * leaves them to finish on their own: stop() returns within about this. */
 #define SFK_OPS_END_WAIT_MS 1000
@@ -40,6 +45,8 @@ int sfk_pending_offer(sfk_engine *e, const uint8_t *pkt, uint32_t len);
 /* Engine thread: writes the replies of finished ops (in order, while the output has room) and,
  * without a pool, runs the ops that may start. */
 void sfk_pending_collect(sfk_engine *e);
+/* Engine thread, the session idle: frees the kept op buffers when no op is in flight. */
+void sfk_pending_trim(sfk_engine *e);
 /* Ops in flight (engine thread). */
 int sfk_pending_count(const sfk_engine *e);
 /* Waits up to ms for an op to finish (returns at once when one already has, or none is out). */
