@@ -201,7 +201,9 @@ static int set_len(const memfs *fs, node *n, size_t len)
 
 /* A WRITE at at (the end for an append handle): only a gap between the old end and at is zeroed,
  * the written range is copied once. Returns the status for the client. */
-static int64_t write_at(const memfs *fs, open_file *f, int64_t off, const uint8_t *data, size_t len)
+/* Makes room for len bytes at off (at the end for an append handle), zeroing any gap: *dst is
+ * where they go. */
+static int64_t write_room(const memfs *fs, open_file *f, int64_t off, size_t len, uint8_t **dst)
 {
     if (!f || off < 0)
         return SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
@@ -212,11 +214,19 @@ static int64_t write_at(const memfs *fs, open_file *f, int64_t off, const uint8_
         return SFTPKIT_OPERATION_STATUS_OSTACCESSDENIED;
     if (at > n->len)
         memset(n->data + n->len, 0, at - n->len);
-    if (len)
-        memcpy(n->data + at, data, len);
     if (end > n->len)
         n->len = end;
+    *dst = n->data + at;
     return SFTPKIT_OPERATION_STATUS_OSTOK;
+}
+
+static int64_t write_at(const memfs *fs, open_file *f, int64_t off, const uint8_t *data, size_t len)
+{
+    uint8_t *dst;
+    int64_t st = write_room(fs, f, off, len, &dst);
+    if (st == SFTPKIT_OPERATION_STATUS_OSTOK && len)
+        memcpy(dst, data, len);
+    return st;
 }
 
 /* ---- handles -------------------------------------------------------------------------------- */
@@ -353,19 +363,23 @@ static void on_write(memfs *fs, sftpkit_server *s, sftpkit_event *ev)
     char *handle = get_str(ev, "handle");
     int64_t off = get_int(ev, "offset"), conn = get_int(ev, "connection_id");
     open_file *f = find_open(fs, handle);
-    uint8_t *data = NULL;
     size_t len = 0;
-    if (!f || off < 0) {
-        set_status(ev, SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE);
-    } else if (sftpkit_server_get_client_buffer(s, conn, handle, &data, &len) != 0) {
-        set_status(ev, SFTPKIT_OPERATION_STATUS_OSTINVALIDPARAMETER);
-    } else {
-        int64_t st = write_at(fs, f, off, data, len);
-        if (st != SFTPKIT_OPERATION_STATUS_OSTOK)
-            set_status(ev, st);
+    uint8_t *dst = NULL;
+    int64_t st = SFTPKIT_OPERATION_STATUS_OSTNOSUCHFILE;
+    /* the data goes straight from the request into the file: its size first, then the copy
+     * (get_client_buffer would allocate a copy per WRITE) */
+    if (f && off >= 0 && sftpkit_server_get_client_buffer_into(s, conn, handle, NULL, 0, &len) != 0)
+        st = SFTPKIT_OPERATION_STATUS_OSTINVALIDPARAMETER;
+    else if (f && off >= 0 && (st = write_room(fs, f, off, len, &dst)) == SFTPKIT_OPERATION_STATUS_OSTOK) {
+        size_t got = 0;
+        if (len && sftpkit_server_get_client_buffer_into(s, conn, handle, dst, len, &got) != 0) {
+            memset(dst, 0, len); /* never leave the room's old bytes in the file */
+            st = SFTPKIT_OPERATION_STATUS_OSTINVALIDPARAMETER;
+        }
         f->n->mtime = (int64_t)time(NULL);
     }
-    sftpkit_free(data);
+    if (st != SFTPKIT_OPERATION_STATUS_OSTOK)
+        set_status(ev, st);
     free(handle);
 }
 
