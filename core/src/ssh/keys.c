@@ -419,10 +419,13 @@ ssh_key sfk_key_parse_public_line(const char *line)
             enum ssh_keytypes_e type = ssh_key_type_from_name(prev);
             if (type != SSH_KEYTYPE_UNKNOWN && ssh_pki_import_pubkey_base64(tok, type, &key) != SSH_OK)
                 key = NULL;
-            /* libssh imports some degenerate blobs (an all-zero "rsa" key) into a key it cannot
-             * fingerprint or export again (found by fuzz_keyline): that is no usable key */
+            /* libssh imports some degenerate blobs into keys that are no usable key (found by
+             * fuzz_keyline): an all-zero "rsa" key it cannot fingerprint or export again, and a
+             * certificate around an empty RSA key that exports but equals nothing, not even
+             * itself, so it could never match a client's key */
             char *back = NULL;
-            if (key && ssh_pki_export_pubkey_base64(key, &back) != SSH_OK) {
+            if (key && (ssh_pki_export_pubkey_base64(key, &back) != SSH_OK ||
+                        ssh_key_cmp(key, key, SSH_KEY_CMP_PUBLIC) != 0)) {
                 ssh_key_free(key);
                 key = NULL;
             }
