@@ -1,0 +1,153 @@
+package org.sftpkit;
+
+import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * {@link MemoryFileSystem#async()}: the same store through CompletionStage methods. Without an
+ * executor each stage is complete when returned; with one, each call runs there and completes its
+ * stage on that thread.
+ */
+final class MemoryAsyncFileSystem implements AsyncSftpFileSystem {
+    private final MemoryFileSystem fs;
+    private final Executor executor;
+
+    MemoryAsyncFileSystem(MemoryFileSystem fs, Executor executor) {
+        this.fs = fs;
+        this.executor = executor;
+    }
+
+    /** A call of the synchronous store; its exception fails the stage. */
+    interface Call<T> {
+        T run() throws Exception;
+    }
+
+    <T> CompletionStage<T> call(Call<T> c) {
+        if (executor == null) {
+            try {
+                return CompletableFuture.completedFuture(c.run());
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        CompletableFuture<T> f = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                if (f.isDone()) { // cancelled while it waited (the client went away)
+                    return;
+                }
+                try {
+                    f.complete(c.run());
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
+                }
+            });
+        } catch (RuntimeException rejected) {
+            f.completeExceptionally(rejected);
+        }
+        return f;
+    }
+
+    @Override
+    public CompletionStage<AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
+        return call(() -> new File((MemoryOpenFile) fs.open(path, modes)));
+    }
+
+    @Override
+    public CompletionStage<SftpAttributes> stat(String path) {
+        return call(() -> fs.stat(path));
+    }
+
+    @Override
+    public CompletionStage<Iterable<SftpAttributes>> list(String path) {
+        return call(() -> fs.list(path));
+    }
+
+    @Override
+    public CompletionStage<Void> setStat(String path, SftpAttributes changes) {
+        return call(() -> {
+            fs.setStat(path, changes);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> mkdir(String path) {
+        return call(() -> {
+            fs.mkdir(path);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> rmdir(String path) {
+        return call(() -> {
+            fs.rmdir(path);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> remove(String path) {
+        return call(() -> {
+            fs.remove(path);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> rename(String from, String to) {
+        return call(() -> {
+            fs.rename(from, to);
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<String> realpath(String path) {
+        return call(() -> fs.realpath(path));
+    }
+
+    /** An open file: read copies the pages into a buffer of its own (the store keeps changing). */
+    private final class File implements AsyncSftpFile {
+        private final MemoryOpenFile f;
+
+        File(MemoryOpenFile f) {
+            this.f = f;
+        }
+
+        @Override
+        public CompletionStage<ByteBuffer> read(long offset, int length) {
+            return call(() -> {
+                long left = Math.max(0, f.node.length() - offset);
+                ByteBuffer b = ByteBuffer.allocate((int) Math.min(length, left));
+                f.read(offset, b);
+                return b.flip();
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> write(long offset, ByteBuffer data) {
+            return call(() -> {
+                f.write(offset, data);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<SftpAttributes> stat() {
+            return call(f::stat);
+        }
+
+        @Override
+        public CompletionStage<Void> setStat(SftpAttributes changes) {
+            return call(() -> {
+                f.setStat(changes);
+                return null;
+            });
+        }
+    }
+}
