@@ -273,7 +273,7 @@ class MemoryFileSystemTest {
 
     @Test
     void theAsyncViewSharesTheStore() throws Exception {
-        MemoryFileSystem fs = new MemoryFileSystem(1000);
+        MemoryFileSystem fs = new MemoryFileSystem(100_000);
         AsyncSftpFileSystem now = fs.async();
         AsyncSftpFile f = now.open("/a", CREATE).toCompletableFuture().join();
         f.write(0, ByteBuffer.wrap("hello".getBytes())).toCompletableFuture().join();
@@ -282,7 +282,7 @@ class MemoryFileSystemTest {
         assertEquals("ello", new String(b.array(), b.position(), b.remaining()));
         assertEquals(0, f.read(5, 100).toCompletableFuture().join().remaining(), "end of file: empty");
         CompletionException quota = assertThrows(CompletionException.class,
-                () -> f.write(0, ByteBuffer.wrap(new byte[2000])).toCompletableFuture().join());
+                () -> f.write(0, ByteBuffer.wrap(new byte[200_000])).toCompletableFuture().join());
         assertEquals("quota exceeded", quota.getCause().getMessage());
         CompletionException missing = assertThrows(CompletionException.class,
                 () -> now.stat("/none").toCompletableFuture().join());
