@@ -15,6 +15,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -292,7 +293,19 @@ class MemoryFileSystemTest {
         try {
             AsyncSftpFileSystem on = fs.async(pool);
             String[] where = new String[1];
-            on.mkdir("/d").thenRun(() -> where[0] = Thread.currentThread().getName()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+            CountDownLatch hold = new CountDownLatch(1);
+            pool.execute(() -> { // the executor is busy, so the stage below cannot be complete yet
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            CompletionStage<Void> made = on.mkdir("/d");
+            assertFalse(made.toCompletableFuture().isDone(), "the call waits for the executor");
+            CompletionStage<Void> seen = made.thenRun(() -> where[0] = Thread.currentThread().getName());
+            hold.countDown();
+            seen.toCompletableFuture().get(10, TimeUnit.SECONDS);
             assertEquals("mfs-exec", where[0], "the stage completes on the executor");
             assertTrue(fs.exists("/d"));
             AsyncSftpFile g = on.open("/d/g", CREATE).toCompletableFuture().get(10, TimeUnit.SECONDS);
