@@ -152,6 +152,30 @@ class MemoryFileSystemTest {
     }
 
     @Test
+    void replacingPastTheQuotaKeepsTheOldContent() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem(10_000);
+        fs.writeAllBytes("/r", pattern(6000, 2));
+        assertEquals("quota exceeded", assertThrows(SftpException.class, () -> fs.writeAllBytes("/r", new byte[20_000])).getMessage());
+        assertArrayEquals(pattern(6000, 2), fs.readAllBytes("/r"));
+        fs.writeAllBytes("/r", new byte[9000]); // 9000 fits once the old 6000 are given back
+        assertEquals(9000, fs.getTotalBytes());
+        fs.writeAllBytes("/r", new byte[10]);
+        assertEquals(10, fs.getTotalBytes());
+    }
+
+    @Test
+    void offsetsOutOfRangeAreRefused() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem(Long.MAX_VALUE);
+        try (SftpFile f = fs.open("/o", CREATE)) {
+            assertEquals(OperationStatus.ostInvalidParameter,
+                    assertThrows(SftpException.class, () -> f.write(Long.MAX_VALUE - 1, ByteBuffer.wrap(new byte[10]))).getStatus());
+            assertThrows(SftpException.class, () -> f.write(1L << 50, ByteBuffer.wrap(new byte[1])), "past the page index");
+            assertThrows(SftpException.class, () -> f.setStat(new SftpAttributes().size(1L << 50)), "a size past it too");
+            assertEquals(0, f.stat().getSize());
+        }
+    }
+
+    @Test
     void renameMovesFilesAndDirectoryTrees() throws Exception {
         MemoryFileSystem fs = new MemoryFileSystem();
         fs.writeAllBytes("/d/sub/x.txt", "x".getBytes());
@@ -323,6 +347,21 @@ class MemoryFileSystemTest {
             pool.shutdownNow();
         }
         assertThrows(IllegalArgumentException.class, () -> fs.async(null));
+    }
+
+    @Test
+    void theAsyncViewOfASubclassUsesItsOverrides() throws Exception {
+        MemoryFs sub = new MemoryFs(null); // wraps the open file and marks stat
+        sub.writeAllBytes("/s", pattern(PAGE + 5, 4));
+        AsyncSftpFileSystem view = sub.async();
+        assertEquals(0640, view.stat("/s").toCompletableFuture().join().getPermissions());
+        AsyncSftpFile f = view.open("/s", READ).toCompletableFuture().join();
+        ByteBuffer b = f.read(PAGE - 1, 100).toCompletableFuture().join();
+        assertEquals(6, b.remaining());
+        assertEquals(pattern(PAGE + 5, 4)[PAGE - 1], b.get());
+        CompletionException denied = assertThrows(CompletionException.class,
+                () -> view.open("/denied", READ).toCompletableFuture().join());
+        assertEquals(OperationStatus.ostAccessDenied, ((SftpException) denied.getCause()).getStatus());
     }
 
     /** One instance shared by two real sessions through setFileSystem: an upload across pages, the quota's text. */

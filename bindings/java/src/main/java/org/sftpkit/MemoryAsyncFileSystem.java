@@ -53,7 +53,7 @@ final class MemoryAsyncFileSystem implements AsyncSftpFileSystem {
 
     @Override
     public CompletionStage<AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
-        return call(() -> new File((MemoryOpenFile) fs.open(path, modes)));
+        return call(() -> new File(fs.open(path, modes))); // a subclass's open may wrap the file
     }
 
     @Override
@@ -113,18 +113,23 @@ final class MemoryAsyncFileSystem implements AsyncSftpFileSystem {
 
     /** An open file: read copies the pages into a buffer of its own (the store keeps changing). */
     private final class File implements AsyncSftpFile {
-        private final MemoryOpenFile f;
+        private final SftpFile f;
 
-        File(MemoryOpenFile f) {
+        File(SftpFile f) {
             this.f = f;
         }
 
         @Override
         public CompletionStage<ByteBuffer> read(long offset, int length) {
             return call(() -> {
-                long left = Math.max(0, f.node.length() - offset);
-                ByteBuffer b = ByteBuffer.allocate((int) Math.min(length, left));
-                f.read(offset, b);
+                int room = length;
+                if (f instanceof MemoryOpenFile) { // no bigger than what is there
+                    room = (int) Math.min(length, Math.max(0, ((MemoryOpenFile) f).node.length() - offset));
+                }
+                ByteBuffer b = ByteBuffer.allocate(room);
+                while (b.hasRemaining() && f.read(offset + b.position(), b) > 0) {
+                    // a short read asks again for the rest
+                }
                 return b.flip();
             });
         }
@@ -146,6 +151,14 @@ final class MemoryAsyncFileSystem implements AsyncSftpFileSystem {
         public CompletionStage<Void> setStat(SftpAttributes changes) {
             return call(() -> {
                 f.setStat(changes);
+                return null;
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> close() {
+            return call(() -> {
+                f.close();
                 return null;
             });
         }

@@ -110,7 +110,8 @@ public class MemoryFileSystem implements SftpFileSystem {
     // ---- convenience for the application -------------------------------------------------------
 
     /**
-     * Creates or replaces a file, creating its parent directories.
+     * Creates or replaces a file, creating its parent directories. The content changes in one
+     * step: readers see the old or the new bytes, and past the quota the old ones stay.
      *
      * @param path the file
      * @param data its new content (copied)
@@ -129,8 +130,7 @@ public class MemoryFileSystem implements SftpFileSystem {
                 throw new SftpException(null, "is a directory: " + p);
             }
         }
-        n.setLength(0, this);
-        n.write(0, ByteBuffer.wrap(data), false, this);
+        n.replace(data, this);
     }
 
     /**

@@ -24,6 +24,8 @@ final class MemoryNode {
     static final int PAGE = 1 << PAGE_SHIFT;
     private static final int MASK = PAGE - 1;
     private static final int SMALLEST = 64;
+    /** The page index is an int. */
+    static final long MAX_LENGTH = (long) Integer.MAX_VALUE << PAGE_SHIFT;
     /** A source of zeros for holes (never written). */
     private static final byte[] ZEROS = new byte[PAGE];
 
@@ -86,24 +88,59 @@ final class MemoryNode {
                 throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
             }
             long at = append ? length : offset;
-            if (at < 0) {
-                throw new SftpException(OperationStatus.ostInvalidParameter, "negative offset");
-            }
-            long end = at + src.remaining();
+            long end = checkedEnd(at, src.remaining());
             if (end > length) {
                 fs.reserve(end - length);
             }
-            while (src.hasRemaining()) {
-                int idx = (int) (at >>> PAGE_SHIFT);
-                int in = (int) (at & MASK);
-                int chunk = Math.min(PAGE - in, src.remaining());
-                src.get(page(idx, in + chunk), in, chunk);
-                at += chunk;
-            }
+            put(at, src);
             length = Math.max(length, end);
             modified = Instant.now();
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /** Replaces the whole content with data, in one step: a quota failure keeps the old content. */
+    void replace(byte[] data, MemoryFileSystem fs) throws SftpException {
+        lock.writeLock().lock();
+        try {
+            if (removed) {
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
+            }
+            if (data.length > length) {
+                fs.reserve(data.length - length);
+            } else {
+                fs.release(length - data.length);
+            }
+            pages.clear();
+            put(0, ByteBuffer.wrap(data));
+            length = data.length;
+            modified = Instant.now();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** The end of n bytes at offset, refused when negative or past what the page list can index. */
+    private static long checkedEnd(long offset, long n) throws SftpException {
+        long end = offset + n;
+        if (offset < 0 || end < offset) {
+            throw new SftpException(OperationStatus.ostInvalidParameter, "offset out of range: " + offset);
+        }
+        if (end > MAX_LENGTH) {
+            throw new SftpException(null, "a file in memory holds at most " + MAX_LENGTH + " bytes");
+        }
+        return end;
+    }
+
+    /** Copies src into the pages at at (caller holds the write lock, length and quota are its business). */
+    private void put(long at, ByteBuffer src) {
+        while (src.hasRemaining()) {
+            int idx = (int) (at >>> PAGE_SHIFT);
+            int in = (int) (at & MASK);
+            int chunk = Math.min(PAGE - in, src.remaining());
+            src.get(page(idx, in + chunk), in, chunk);
+            at += chunk;
         }
     }
 
@@ -134,9 +171,7 @@ final class MemoryNode {
 
     /** Truncates or extends (with a hole) to newLength, charging or refunding the quota. */
     void setLength(long newLength, MemoryFileSystem fs) throws SftpException {
-        if (newLength < 0) {
-            throw new SftpException(OperationStatus.ostInvalidParameter, "negative size");
-        }
+        checkedEnd(newLength, 0);
         lock.writeLock().lock();
         try {
             if (newLength > length) {
