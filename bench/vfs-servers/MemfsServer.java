@@ -1,24 +1,20 @@
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.sftpkit.AsyncSftpFile;
 import org.sftpkit.AsyncSftpFileSystem;
 import org.sftpkit.FileOpenMode;
+import org.sftpkit.MemoryFileSystem;
 import org.sftpkit.SFTPServer;
 import org.sftpkit.SSHKey;
 import org.sftpkit.SftpAttributes;
-import org.sftpkit.SftpException;
 import org.sftpkit.SftpFile;
 import org.sftpkit.SftpFileSystem;
 
@@ -29,14 +25,16 @@ import org.sftpkit.SftpFileSystem;
  *   java -cp build/java/sftpkit.jar MemfsServer.java --port P --user U:PW --seed /data.bin:MIB
  *        [--latency-ms N] [--workers N] [--native ROOT]
  * </pre>
- * Files live in a map behind the provider interface (SftpFileSystem); --latency-ms makes every
- * read and write sleep (a remote back-end; the handlers overlap on the worker pool), or with
- * --async (alias --deferred) complete latency later from a scheduled executor through the
- * asynchronous provider form (AsyncSftpFileSystem, no thread waits); --native serves ROOT through
- * base_dir in the same process. SIGTERM stops it.
+ * Files live in the binding's own MemoryFileSystem (64 KiB pages, one instance shared by every
+ * session) behind the provider interface (SftpFileSystem); --latency-ms makes every read and write
+ * sleep (a remote back-end; the handlers overlap on the worker pool), or with --async (alias
+ * --deferred) complete latency later from a scheduled executor through the asynchronous provider
+ * form (MemoryFileSystem.async(), no thread waits; only reads and writes wait, as before);
+ * --native serves ROOT through base_dir in the same process. SIGTERM stops it.
  */
 public final class MemfsServer {
-    static final Map<String, byte[]> FILES = new ConcurrentHashMap<>();
+    /** Room for the seeds and the bench's uploads (each upload truncates the one before). */
+    static final MemoryFileSystem FILES = new MemoryFileSystem(4L << 30);
 
     static void sleep(long ms) throws IOException {
         try {
@@ -47,149 +45,67 @@ public final class MemfsServer {
         }
     }
 
-    static SftpFileSystem memfs(long latencyMs) {
+    /** FILES whose reads and writes first sleep latencyMs (the synchronous slow rows). */
+    static SftpFileSystem slow(long latencyMs) {
         return new SftpFileSystem() {
             @Override
             public SftpFile open(String path, Set<FileOpenMode> modes) throws IOException {
-                if (modes.contains(FileOpenMode.cfmTruncate) || (modes.contains(FileOpenMode.cfmCreate) && !FILES.containsKey(path))) {
-                    FILES.put(path, new byte[0]);
-                }
-                if (!FILES.containsKey(path)) {
-                    throw SftpException.noSuchFile(path);
-                }
+                SftpFile f = FILES.open(path, modes);
                 return new SftpFile() {
                     @Override
                     public int read(long offset, ByteBuffer dst) throws IOException {
-                        if (latencyMs > 0) {
-                            sleep(latencyMs);
-                        }
-                        byte[] d = FILES.get(path);
-                        if (offset >= d.length) {
-                            return -1;
-                        }
-                        int n = (int) Math.min(dst.remaining(), d.length - offset);
-                        dst.put(d, (int) offset, n);
-                        return n;
+                        sleep(latencyMs);
+                        return f.read(offset, dst);
                     }
 
                     @Override
                     public void write(long offset, ByteBuffer src) throws IOException {
-                        if (latencyMs > 0) {
-                            sleep(latencyMs);
-                        }
-                        synchronized (FILES) {
-                            byte[] d = FILES.get(path);
-                            int end = (int) offset + src.remaining();
-                            if (d.length < end) {
-                                d = Arrays.copyOf(d, Math.max(end, d.length * 2)); // amortized growth
-                                FILES.put(path, d);
-                            }
-                            src.get(d, (int) offset, src.remaining());
-                        }
+                        sleep(latencyMs);
+                        f.write(offset, src);
                     }
                 };
             }
 
             @Override
             public SftpAttributes stat(String path) throws IOException {
-                if (path.equals("/")) {
-                    return SftpAttributes.directory("/");
-                }
-                byte[] d = FILES.get(path);
-                if (d == null) {
-                    throw SftpException.noSuchFile(path);
-                }
-                return SftpAttributes.file(path.substring(1), d.length);
+                return FILES.stat(path);
             }
 
             @Override
             public Iterable<SftpAttributes> list(String path) throws IOException {
-                List<SftpAttributes> out = new ArrayList<>();
-                for (String p : FILES.keySet()) {
-                    out.add(stat(p));
-                }
-                return out;
+                return FILES.list(path);
             }
         };
     }
 
-    static byte[] lookup(String path) {
-        byte[] d = FILES.get(path);
-        if (d == null) {
-            throw new java.util.concurrent.CompletionException(SftpException.noSuchFile(path));
-        }
-        return d;
-    }
-
-    /** The same tree through CompletionStage methods: each read/write answers latencyMs later. */
+    /** FILES through CompletionStage methods: each read/write answers latencyMs later, from the timer. */
     static AsyncSftpFileSystem asyncMemfs(ScheduledExecutorService timer, long latencyMs) {
-        SftpFileSystem sync = memfs(0);
+        AsyncSftpFileSystem now = FILES.async();
+        Executor later = CompletableFuture.delayedExecutor(latencyMs, TimeUnit.MILLISECONDS, timer);
         return new AsyncSftpFileSystem() {
-            <T> CompletionStage<T> later(java.util.function.Supplier<T> answer) {
-                CompletableFuture<T> f = new CompletableFuture<>();
-                timer.schedule(() -> {
-                    try {
-                        f.complete(answer.get());
-                    } catch (RuntimeException e) {
-                        f.completeExceptionally(e);
-                    }
-                }, latencyMs, TimeUnit.MILLISECONDS);
-                return f;
-            }
-
             @Override
             public CompletionStage<? extends AsyncSftpFile> open(String path, Set<FileOpenMode> modes) {
-                try {
-                    sync.open(path, modes); // creates/truncates as the sync form does
-                } catch (IOException e) {
-                    return CompletableFuture.failedFuture(e);
-                }
-                return CompletableFuture.completedFuture(new AsyncSftpFile() {
+                return now.open(path, modes).thenApply(f -> new AsyncSftpFile() {
                     @Override
                     public CompletionStage<ByteBuffer> read(long offset, int length) {
-                        return later(() -> {
-                            byte[] d = lookup(path);
-                            if (offset >= d.length) {
-                                return null;
-                            }
-                            return ByteBuffer.wrap(d, (int) offset, (int) Math.min(length, d.length - offset));
-                        });
+                        return CompletableFuture.runAsync(() -> { }, later).thenCompose(x -> f.read(offset, length));
                     }
 
                     @Override
                     public CompletionStage<Void> write(long offset, ByteBuffer data) {
-                        return later(() -> {
-                            synchronized (FILES) {
-                                byte[] d = lookup(path);
-                                int end = (int) offset + data.remaining();
-                                if (d.length < end) {
-                                    d = Arrays.copyOf(d, Math.max(end, d.length * 2));
-                                    FILES.put(path, d);
-                                }
-                                data.get(d, (int) offset, data.remaining());
-                            }
-                            return null;
-                        });
+                        return CompletableFuture.runAsync(() -> { }, later).thenCompose(x -> f.write(offset, data));
                     }
                 });
             }
 
             @Override
             public CompletionStage<SftpAttributes> stat(String path) {
-                try {
-                    return CompletableFuture.completedFuture(sync.stat(path));
-                } catch (IOException e) {
-                    return CompletableFuture.failedFuture(e);
-                }
+                return now.stat(path);
             }
 
             @Override
             public CompletionStage<? extends Iterable<SftpAttributes>> list(String path) {
-                try {
-                    return CompletableFuture.completedFuture(sync.list(path));
-                } catch (IOException e) {
-                    return CompletableFuture.failedFuture(e);
-                }
+                return now.list(path);
             }
         };
     }
@@ -209,7 +125,7 @@ public final class MemfsServer {
                     for (int k = 0; k < d.length; k++) {
                         d[k] = (byte) k;
                     }
-                    FILES.put(s[0], d);
+                    FILES.writeAllBytes(s[0], d);
                     break;
                 }
                 case "--latency-ms": latency = Long.parseLong(args[++i]); break;
@@ -247,8 +163,8 @@ public final class MemfsServer {
                 long lat = latency;
                 srv.setAsyncFileSystem(session -> asyncMemfs(timer, lat));
             } else {
-                long lat = latency;
-                srv.setFileSystem(session -> memfs(lat));
+                SftpFileSystem fs = latency > 0 ? slow(latency) : FILES;
+                srv.setFileSystem(session -> fs);
             }
             srv.start();
             stop.await();

@@ -3,7 +3,7 @@ package org.sftpkit.conformance;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,35 +19,56 @@ import org.sftpkit.AsyncSftpFile;
 import org.sftpkit.AsyncSftpFileSystem;
 import org.sftpkit.AsyncSftpFileSystemFactory;
 import org.sftpkit.FileOpenMode;
+import org.sftpkit.MemoryFileSystem;
 import org.sftpkit.OperationStatus;
 import org.sftpkit.SftpAttributes;
 import org.sftpkit.SftpException;
 import org.sftpkit.SftpFile;
 import org.sftpkit.SftpFileSystem;
 import org.sftpkit.SftpFileSystemFactory;
-import org.sftpkit.SftpSession;
 
 /**
  * The "provider" behaviour (FORMAT.md): an in-memory tree served through the Java binding's
  * provider layer (SFTPServer.setFileSystem with an SftpFileSystem per session), never through
- * hand-written events. Records every factory call; applies the case's error rules.
+ * hand-written events. The tree is the binding's MemoryFileSystem (shared, or one per session);
+ * this records every factory call and applies the case's error rules and FORMAT.md's statuses.
  */
 final class Provider {
-    /** One tree: files and dirs, guarded by itself. */
+    /** The tree's state at one moment (expect.provider compares it): files and dirs. */
     static final class Tree {
         final TreeMap<String, byte[]> files = new TreeMap<>();
         final TreeSet<String> dirs = new TreeSet<>(Set.of("/"));
 
-        synchronized Tree copy() {
+        /** Everything under "/" of fs, walked through its own listing. */
+        static Tree of(MemoryFileSystem fs) {
             Tree t = new Tree();
-            t.files.putAll(files);
-            t.dirs.addAll(dirs);
+            try {
+                t.walk(fs, "/");
+            } catch (IOException e) {
+                throw new CaseError("provider: the tree changed while it was read: " + e.getMessage());
+            }
             return t;
+        }
+
+        private void walk(MemoryFileSystem fs, String dir) throws IOException {
+            for (SftpAttributes a : fs.list(dir)) {
+                String p = dir.equals("/") ? "/" + a.getName() : dir + "/" + a.getName();
+                if (a.isDirectory()) {
+                    dirs.add(p);
+                    walk(fs, p);
+                } else {
+                    files.put(p, fs.readAllBytes(p));
+                }
+            }
         }
     }
 
     private final Case ctx;
-    private final Tree shared = new Tree();
+    /** The case's initial tree, for the shared store and for each per-session copy. */
+    private final Map<String, byte[]> seedFiles = new TreeMap<>();
+    private final List<String> seedDirs = new ArrayList<>();
+    /** The binding's MemoryFileSystem is the store; this runner adds the case's rules and statuses. */
+    private final MemoryFileSystem shared;
     private final boolean perSession;
     /** FORMAT.md provider "async": the CompletionStage provider form, each method latencyMs later. */
     final boolean async;
@@ -64,11 +85,12 @@ final class Provider {
             }
         }
         for (Map.Entry<String, Object> f : ((Map<String, Object>) spec.getOrDefault("files", Map.of())).entrySet()) {
-            shared.files.put(Vfs.norm(f.getKey()), Vfs.bytes(Values.eval(f.getValue(), ctx)));
+            seedFiles.put(Vfs.norm(f.getKey()), Vfs.bytes(Values.eval(f.getValue(), ctx)));
         }
         for (Object d : (List<Object>) spec.getOrDefault("dirs", List.of())) {
-            shared.dirs.add(Vfs.norm((String) d));
+            seedDirs.add(Vfs.norm((String) d));
         }
+        shared = seeded();
         perSession = Boolean.TRUE.equals(spec.get("per_session"));
         async = Boolean.TRUE.equals(spec.get("async"));
         latencyMs = spec.containsKey("latency_ms") ? ((Number) spec.get("latency_ms")).longValue() : 0;
@@ -210,8 +232,23 @@ final class Provider {
             synchronized (sessions) {
                 sessions.add(rec);
             }
-            return new Fs(perSession ? shared.copy() : shared, session);
+            return new Fs(perSession ? seeded() : shared);
         };
+    }
+
+    private MemoryFileSystem seeded() {
+        MemoryFileSystem fs = new MemoryFileSystem();
+        try {
+            for (String d : seedDirs) {
+                fs.createDirectories(d);
+            }
+            for (Map.Entry<String, byte[]> f : seedFiles.entrySet()) {
+                fs.writeAllBytes(f.getKey(), f.getValue());
+            }
+        } catch (IOException e) {
+            throw new CaseError("provider: the initial tree does not fit: " + e.getMessage());
+        }
+        return fs;
     }
 
     List<Map<String, Object>> sessions() {
@@ -221,7 +258,7 @@ final class Provider {
     }
 
     Tree tree() {
-        return shared;
+        return Tree.of(shared);
     }
 
     /** The first error rule for op and path: thrown as the case says. */
@@ -244,19 +281,25 @@ final class Provider {
         return new SftpException(s, "");
     }
 
-    private final class Fs implements SftpFileSystem {
-        private final Tree t;
+    /** FORMAT.md's statuses: the store's plain failures (exists, not empty, a directory) are 3, with no message. */
+    interface StoreCall<T> {
+        T run() throws IOException;
+    }
 
-        Fs(Tree t, SftpSession session) {
-            this.t = t;
+    private static <T> T store(StoreCall<T> c) throws IOException {
+        try {
+            return c.run();
+        } catch (SftpException e) {
+            throw fail(e.getStatus() == null ? OperationStatus.ostAccessDenied : e.getStatus());
         }
+    }
 
-        private byte[] data(String path) throws SftpException {
-            byte[] d = t.files.get(path);
-            if (d == null) {
-                throw fail(OperationStatus.ostNoSuchFile);
-            }
-            return d;
+    /** One session's view: the case's error rules first, then the store, with FORMAT.md's statuses. */
+    private final class Fs implements SftpFileSystem {
+        private final MemoryFileSystem t;
+
+        Fs(MemoryFileSystem t) {
+            this.t = t;
         }
 
         @Override
@@ -265,51 +308,26 @@ final class Provider {
             boolean write = modes.contains(FileOpenMode.cfmWrite) || modes.contains(FileOpenMode.cfmCreate)
                     || modes.contains(FileOpenMode.cfmOpenOrCreate) || modes.contains(FileOpenMode.cfmAppend)
                     || modes.contains(FileOpenMode.cfmTruncate);
-            boolean append = modes.contains(FileOpenMode.cfmAppend);
-            synchronized (t) {
-                if (t.dirs.contains(path)) {
-                    throw fail(OperationStatus.ostAccessDenied);
-                }
-                if (write) {
-                    if (!t.dirs.contains(Vfs.parent(path))) {
-                        throw fail(OperationStatus.ostNoSuchFile);
-                    }
-                    if (modes.contains(FileOpenMode.cfmExcl) && t.files.containsKey(path)) {
-                        throw fail(OperationStatus.ostAccessDenied);
-                    }
-                    t.files.putIfAbsent(path, new byte[0]);
-                    if (modes.contains(FileOpenMode.cfmTruncate)) {
-                        t.files.put(path, new byte[0]);
-                    }
-                } else {
-                    data(path);
-                }
+            EnumSet<FileOpenMode> m = EnumSet.noneOf(FileOpenMode.class);
+            m.addAll(modes);
+            if (write) {
+                m.add(FileOpenMode.cfmCreate); // FORMAT.md: every write open creates a missing file
             }
+            SftpFile f = store(() -> t.open(path, m));
             return new SftpFile() {
                 @Override
                 public int read(long offset, ByteBuffer dst) throws IOException {
                     rule("read", path);
-                    synchronized (t) {
-                        byte[] d = data(path);
-                        if (offset >= d.length) {
-                            return -1;
-                        }
-                        int n = (int) Math.min(dst.remaining(), d.length - offset);
-                        dst.put(d, (int) offset, n);
-                        return n;
-                    }
+                    return store(() -> f.read(offset, dst));
                 }
 
                 @Override
                 public void write(long offset, ByteBuffer src) throws IOException {
                     rule("write", path);
-                    synchronized (t) {
-                        byte[] d = data(path);
-                        int at = append ? d.length : (int) offset;
-                        byte[] next = Arrays.copyOf(d, Math.max(d.length, at + src.remaining()));
-                        src.get(next, at, src.remaining());
-                        t.files.put(path, next);
-                    }
+                    store(() -> {
+                        f.write(offset, src);
+                        return null;
+                    });
                 }
 
                 @Override
@@ -319,84 +337,47 @@ final class Provider {
             };
         }
 
-        private SftpAttributes attrs(String path) throws SftpException {
-            if (t.dirs.contains(path)) {
-                return SftpAttributes.directory(Vfs.name(path)).permissions(0755);
-            }
-            return SftpAttributes.file(Vfs.name(path), data(path).length).permissions(0644);
-        }
-
         @Override
         public SftpAttributes stat(String path) throws IOException {
             rule("stat", path);
-            synchronized (t) {
-                return attrs(path);
-            }
+            return store(() -> t.stat(path));
         }
 
         @Override
         public Iterable<SftpAttributes> list(String path) throws IOException {
             rule("list", path);
-            synchronized (t) {
-                if (!t.dirs.contains(path)) {
-                    throw fail(OperationStatus.ostNoSuchFile);
-                }
-                TreeMap<String, SftpAttributes> out = new TreeMap<>();
-                for (String d : t.dirs) {
-                    if (!d.equals("/") && Vfs.parent(d).equals(path)) {
-                        out.put(Vfs.name(d), attrs(d));
-                    }
-                }
-                for (String f : t.files.keySet()) {
-                    if (Vfs.parent(f).equals(path)) {
-                        out.put(Vfs.name(f), attrs(f));
-                    }
-                }
-                return new ArrayList<>(out.values());
+            if (!store(() -> t.stat(path)).isDirectory()) {
+                throw fail(OperationStatus.ostNoSuchFile);
             }
+            return store(() -> t.list(path));
         }
 
         @Override
         public void setStat(String path, SftpAttributes changes) throws IOException {
             rule("setstat", path);
-            synchronized (t) {
-                attrs(path);
-            }
+            store(() -> t.stat(path)); // FORMAT.md: attributes are not kept
         }
 
         @Override
         public void mkdir(String path) throws IOException {
             rule("mkdir", path);
-            synchronized (t) {
-                if (t.dirs.contains(path) || t.files.containsKey(path)) {
-                    throw fail(OperationStatus.ostAccessDenied);
-                }
-                if (!t.dirs.contains(Vfs.parent(path))) {
-                    throw fail(OperationStatus.ostNoSuchFile);
-                }
-                t.dirs.add(path);
-            }
+            store(() -> {
+                t.mkdir(path);
+                return null;
+            });
         }
 
+        /** REMOVE and RMDIR alike (FORMAT.md): a file or an empty directory goes. */
         private void delete(String op, String path) throws IOException {
             rule(op, path);
-            synchronized (t) {
-                if (path.equals("/")) {
-                    throw fail(OperationStatus.ostAccessDenied);
+            store(() -> {
+                if (t.stat(path).isDirectory()) {
+                    t.rmdir(path);
+                } else {
+                    t.remove(path);
                 }
-                if (t.files.remove(path) != null) {
-                    return;
-                }
-                if (!t.dirs.contains(path)) {
-                    throw fail(OperationStatus.ostNoSuchFile);
-                }
-                String prefix = path + "/";
-                if (t.files.keySet().stream().anyMatch(f -> f.startsWith(prefix))
-                        || t.dirs.stream().anyMatch(d -> d.startsWith(prefix))) {
-                    throw fail(OperationStatus.ostAccessDenied);
-                }
-                t.dirs.remove(path);
-            }
+                return null;
+            });
         }
 
         @Override
@@ -412,34 +393,13 @@ final class Provider {
         @Override
         public void rename(String from, String to) throws IOException {
             rule("rename", from);
-            synchronized (t) {
-                boolean dir = t.dirs.contains(from) && !from.equals("/");
-                if (!dir && !t.files.containsKey(from)) {
-                    throw fail(OperationStatus.ostNoSuchFile);
-                }
-                if (!t.dirs.contains(Vfs.parent(to))) {
-                    throw fail(OperationStatus.ostNoSuchFile);
-                }
-                if (t.files.containsKey(to) || t.dirs.contains(to)) {
-                    throw fail(OperationStatus.ostAccessDenied);
-                }
-                if (!dir) {
-                    t.files.put(to, t.files.remove(from));
-                    return;
-                }
-                String prefix = from + "/";
-                for (String f : new ArrayList<>(t.files.keySet())) {
-                    if (f.startsWith(prefix)) {
-                        t.files.put(to + f.substring(from.length()), t.files.remove(f));
-                    }
-                }
-                for (String d : new ArrayList<>(t.dirs)) {
-                    if (d.equals(from) || d.startsWith(prefix)) {
-                        t.dirs.remove(d);
-                        t.dirs.add(to + d.substring(from.length()));
-                    }
-                }
+            if (from.equals("/")) {
+                throw fail(OperationStatus.ostNoSuchFile); // as before the store: "/" is no file to move
             }
+            store(() -> {
+                t.rename(from, to);
+                return null;
+            });
         }
     }
 }
