@@ -5,7 +5,7 @@ command line as the C sample sftpkit-memfs, so the bench drives every language a
   PYTHONPATH=build/python memfs_server.py --port P --user U:PW --seed /data.bin:MIB
       [--latency-ms N] [--workers N] [--async] [--native ROOT] [--host-key FILE]
 
-Files live in a dict behind the provider layer (sftpkit.FileSystem); --latency-ms makes every
+Files live in the binding's MemoryFileSystem (64 KiB pages, one store for every session); --latency-ms makes every
 read and write wait (a remote back-end), in the handler (a worker thread) or, with --async, in
 an async def awaited on an event loop; --native ROOT serves ROOT through base_dir instead (the
 same process, no provider). Stops on SIGTERM. Not a sample: no comments for users beyond this."""
@@ -16,84 +16,36 @@ import sys
 import threading
 import time
 
-from sftpkit import FileAttributes, FileSystem, OperationStatus, SFTPError, SFTPServer, SSHKey, cfmTruncate, cfmWrite
+from sftpkit import MemoryFileSystem, SFTPServer, SSHKey
 
 
-class Blob:
-    """One file: a bytearray whose length is the capacity, and the file's size. Truncation keeps
-    the capacity, so a second upload of a file writes into memory already touched: a fresh
-    bytearray per upload made every 4 KiB page fault on first touch (a third of the server's CPU
-    in this VM), which measures the store, not the binding."""
+class MemFS(MemoryFileSystem):
+    """The binding's MemoryFileSystem, one store for every session; with --latency-ms every read
+    and write waits first (a remote back-end), on the worker thread that runs it."""
 
-    def __init__(self, data=b""):
-        self.buf, self.size = bytearray(data), len(data)
+    def __init__(self, latency_s):
+        super().__init__(max_total_bytes=8 << 30)
+        self.latency_s = latency_s
 
-    def view(self, offset, size):
-        return memoryview(self.buf)[offset:min(offset + size, self.size)] if offset < self.size else b""
-
-    def write(self, offset, data):
-        end = offset + len(data)
-        if end > len(self.buf):
-            self.buf.extend(bytes(max(end, 2 * len(self.buf)) - len(self.buf)))
-        if offset > self.size:  # a gap after the old end reads as zeros
-            self.buf[self.size:offset] = bytes(offset - self.size)
-        self.buf[offset:end] = data  # same length: in place
-        self.size = max(self.size, end)
-
-
-class Store:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.files = {}
-
-
-class MemFS(FileSystem):
-    def __init__(self, store, latency_s):
-        self.s, self.latency_s = store, latency_s
-
-    def stat(self, path):
-        if path == "/":
-            return FileAttributes.directory()
-        with self.s.lock:
-            if path not in self.s.files:
-                raise SFTPError(OperationStatus.NO_SUCH_FILE, path)
-            return FileAttributes.file(size=self.s.files[path].size)
-
-    def list(self, path):
-        with self.s.lock:
-            names = sorted(self.s.files)
-            return [FileAttributes.file(name=p[1:], size=self.s.files[p].size) for p in names] if path == "/" else []
-
-    def open(self, path, flags):
-        with self.s.lock:
-            if flags & cfmWrite and path not in self.s.files:
-                self.s.files[path] = Blob()
-            if path not in self.s.files:
-                raise SFTPError(OperationStatus.NO_SUCH_FILE, path)
-            f = self.s.files[path]
-            if flags & cfmWrite and flags & cfmTruncate:
-                f.size = 0
-            return f
-
-    def read(self, f, offset, size):
+    def read(self, handle, offset, size):
         if self.latency_s:
             time.sleep(self.latency_s)
-        return f.view(offset, size)
+        return super().read(handle, offset, size)
 
-    def write(self, f, offset, data):
+    def write(self, handle, offset, data):
         if self.latency_s:
             time.sleep(self.latency_s)
-        f.write(offset, data)
+        super().write(handle, offset, data)
 
 
 class AsyncMemFS(MemFS):
-    async def read(self, f, offset, size):
+    async def read(self, handle, offset, size):
         await asyncio.sleep(self.latency_s)
-        return f.view(offset, size)
+        return MemoryFileSystem.read(self, handle, offset, size)
 
-    async def write(self, f, offset, data):
+    async def write(self, handle, offset, data):
         await asyncio.sleep(self.latency_s)
-        f.write(offset, data)
+        MemoryFileSystem.write(self, handle, offset, data)
 
 
 def main():
@@ -109,10 +61,10 @@ def main():
     ap.add_argument("--authorized-key")
     a = ap.parse_args()
     user, password = a.user.split(":", 1)
-    store = Store()
+    fs = (AsyncMemFS if a.use_async else MemFS)(a.latency_ms / 1000)
     for seed in a.seed:
         path, mib = seed.rsplit(":", 1)
-        store.files[path] = Blob(bytes(range(256)) * (int(mib) << 12))
+        fs.write_all_bytes(path, bytes(range(256)) * (int(mib) << 12))
     key = SSHKey()
     key.generate("ssh-ed25519")
     srv = SFTPServer()
@@ -126,10 +78,8 @@ def main():
         srv.config("WorkerThreads=%d" % a.workers)
     if a.native:
         srv.base_dir = a.native
-    elif a.use_async:
-        srv.set_provider(lambda session: AsyncMemFS(store, a.latency_ms / 1000))
     else:
-        srv.set_provider(lambda session: MemFS(store, a.latency_ms / 1000))
+        srv.set_provider(lambda session: fs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -17,7 +17,8 @@ The API is the SFTPServer reference document's Python syntax, name for name: pro
 and events assigned as callables that receive a params object (`params.accept = True`).
 
 A virtual file system is a FileSystem subclass installed with `srv.set_provider(factory)`
-(sftpkit.provider); FsspecFileSystem serves any fsspec file system. Handlers and FileSystem
+(sftpkit.provider); FsspecFileSystem serves any fsspec file system, MemoryFileSystem keeps files in
+memory (thread-safe, with a byte quota). Handlers and FileSystem
 methods may be `async def`: they run on `srv.event_loop` (or the binding's own loop), and a
 client that goes away cancels them. The native log goes to the
 "sftpkit" logger.
@@ -28,8 +29,9 @@ from ._generated import *  # noqa: F401,F403 - SFTPServer, the params classes, t
 from ._generated import __all__ as _generated_all
 from .provider import FileAttributes, FileSystem, SFTPError, Session
 from .fsspec_fs import FsspecFileSystem
+from .memory import MemoryFileSystem
 
 __version__ = version()
 __all__ = ["SFTPKitError", "SSHKey", "version", "parse_time", "ReadableBuffer", "FileAttributes", "FileSystem",
-           "SFTPError", "Session", "FsspecFileSystem", "PendingRequest", "REQUEST_CANCEL_DISCONNECT",
+           "SFTPError", "Session", "FsspecFileSystem", "MemoryFileSystem", "PendingRequest", "REQUEST_CANCEL_DISCONNECT",
            "REQUEST_CANCEL_DROPPED", "REQUEST_CANCEL_STOPPING"] + list(_generated_all)
