@@ -152,8 +152,21 @@ public class MemoryFileSystemTests
         var fs = new MemoryFileSystem();
         const int writers = 8, size = 3 * Page + 12_345;
         var files = Enumerable.Range(0, writers).Select(i => Pattern(size, 100 + i)).ToArray();
+        int mixed = 0;
         using var start = new Barrier(writers);
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
         var threads = Enumerable.Range(0, writers).Select(i => new Thread(() =>
+        {
+            try
+            {
+                Writer(i);
+            }
+            catch (Exception ex)
+            {
+                errors.Enqueue(ex); // reported by the test, not a crash of the test host
+            }
+        })).ToList();
+        void Writer(int i)
         {
             var rnd = new Random(i);
             using Stream s = Create(fs, $"/w{i}");
@@ -167,11 +180,24 @@ public class MemoryFileSystemTests
             }
             s.SetLength(size / 2); // and give pages back to the shared spare pool meanwhile
             WriteAt(s, size / 2, files[i][(size / 2)..]);
-        })).ToList();
+            // churn: every writer takes and gives pages at once; a page handed to two files shows
+            // up as another writer's bytes in this one
+            using Stream churn = Create(fs, $"/churn{i}");
+            byte[] mine = files[i][..(2 * Page)];
+            for (int k = 0; k < 300; k++)
+            {
+                WriteAt(churn, 0, mine);
+                if (!ReadAt(churn, 0, mine.Length).AsSpan().SequenceEqual(mine))
+                    Interlocked.Increment(ref mixed);
+                churn.SetLength(0);
+            }
+        }
         threads.ForEach(t => t.Start());
         threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(60))));
+        Assert.Empty(errors);
         for (int i = 0; i < writers; i++)
             Assert.Equal(files[i], fs.ReadAllBytes($"/w{i}"));
+        Assert.Equal(0, mixed);
         Assert.Equal((long)writers * size, fs.TotalBytes);
     }
 
