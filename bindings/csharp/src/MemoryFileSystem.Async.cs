@@ -76,10 +76,9 @@ namespace SFTPKit
             {
                 lock (_n)
                 {
-                    if (offset >= _n.Length)
+                    if (offset >= _n.Data.Length)
                         return new ValueTask<int>(0);
-                    int n = (int)Math.Min(buffer.Length, _n.Length - offset);
-                    _n.Data.AsSpan((int)offset, n).CopyTo(buffer.Span);
+                    int n = _n.Data.Read(offset, buffer.Span);
                     _n.ATime = DateTimeOffset.UtcNow;
                     return new ValueTask<int>(n);
                 }

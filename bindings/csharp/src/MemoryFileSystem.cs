@@ -19,12 +19,17 @@ namespace SFTPKit
         private readonly object _lock = new();
         private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
         private long _totalBytes;
+        private readonly PagePool _spare;
+
+        // Spare pages kept for reuse (PagePool): at most this much, and never more than the quota.
+        private const long SpareBytes = 128L << 20;
 
         /// <summary>An empty file system (just "/"), holding at most <paramref name="maxTotalBytes"/> bytes of file data.</summary>
         public MemoryFileSystem(long maxTotalBytes = 1L << 30)
         {
             MaxTotalBytes = maxTotalBytes;
-            _nodes["/"] = new Node(true);
+            _spare = new PagePool((int)(Math.Clamp(maxTotalBytes, 0, SpareBytes) / PagedBytes.PageSize));
+            _nodes["/"] = new Node(true, _spare);
         }
 
         /// <summary>The most file data (all files together) the file system holds.</summary>
@@ -36,14 +41,14 @@ namespace SFTPKit
         private sealed class Node
         {
             internal readonly bool IsDirectory;
-            internal byte[] Data = Array.Empty<byte>();
-            internal long Length;
+            internal readonly PagedBytes Data; // its Length is the file's size
             internal DateTimeOffset MTime = DateTimeOffset.UtcNow, ATime = DateTimeOffset.UtcNow;
             internal UnixFileMode Mode;
 
-            internal Node(bool dir)
+            internal Node(bool dir, PagePool pool)
             {
                 IsDirectory = dir;
+                Data = new PagedBytes(pool);
                 Mode = dir ? (UnixFileMode)0b111_101_101 : (UnixFileMode)0b110_100_100;
             }
         }
@@ -59,7 +64,7 @@ namespace SFTPKit
                 EnsureDirectories(SftpPath.Parent(path));
                 if (_nodes.TryGetValue(path, out Node? n) && n.IsDirectory)
                     throw new SftpException(SftpException.Failure, "is a directory: " + path);
-                n ??= _nodes[path] = new Node(false);
+                n ??= _nodes[path] = new Node(false, _spare);
                 lock (n)
                 {
                     SetLength(n, 0);
@@ -75,7 +80,7 @@ namespace SFTPKit
             if (n.IsDirectory)
                 throw new SftpException(SftpException.Failure, "is a directory: " + path);
             lock (n)
-                return n.Data.AsSpan(0, (int)n.Length).ToArray();
+                return n.Data.ToArray();
         }
 
         /// <summary>Whether a file or directory exists.</summary>
@@ -94,7 +99,7 @@ namespace SFTPKit
                 return;
             }
             EnsureDirectories(SftpPath.Parent(dir));
-            _nodes[dir] = new Node(true);
+            _nodes[dir] = new Node(true, _spare);
         }
 
         // ---- ISftpFileSystem --------------------------------------------------------------------
@@ -125,7 +130,7 @@ namespace SFTPKit
                         throw SftpException.NoSuchFile(path);
                     if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
                         throw SftpException.NoSuchFile(SftpPath.Parent(path));
-                    n = _nodes[path] = new Node(false);
+                    n = _nodes[path] = new Node(false, _spare);
                 }
             }
             if ((mode & FileOpenMode.cfmTruncate) != 0)
@@ -167,7 +172,7 @@ namespace SFTPKit
                     throw new SftpException(SftpException.Failure, "exists: " + path);
                 if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
                     throw SftpException.NoSuchFile(SftpPath.Parent(path));
-                _nodes[path] = new Node(true);
+                _nodes[path] = new Node(true, _spare);
             }
         }
 
@@ -268,7 +273,7 @@ namespace SFTPKit
         {
             Name = name,
             IsDirectory = n.IsDirectory,
-            Length = n.IsDirectory ? 0 : n.Length,
+            Length = n.IsDirectory ? 0 : n.Data.Length,
             LastWriteTime = n.MTime,
             LastAccessTime = n.ATime,
             Permissions = n.Mode,
@@ -279,12 +284,10 @@ namespace SFTPKit
         {
             if (length < 0)
                 throw new SftpException(OperationStatus.ostInvalidParameter, "negative size");
-            Reserve(length - n.Length);
-            if (length > n.Data.Length)
-                Array.Resize(ref n.Data, checked((int)length));
-            else if (length < n.Length)
-                n.Data.AsSpan((int)length, (int)(n.Length - length)).Clear();
-            n.Length = length;
+            if (length > int.MaxValue) // checked before the quota is charged, so a refusal charges nothing
+                throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            Reserve(length - n.Data.Length);
+            n.Data.SetLength(length); // pages past the end go back to the spare pool
             n.MTime = DateTimeOffset.UtcNow;
         }
 
@@ -293,14 +296,9 @@ namespace SFTPKit
             long end = offset + data.Length;
             if (end > int.MaxValue)
                 throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
-            if (end > n.Length)
-            {
-                Reserve(end - n.Length);
-                if (end > n.Data.Length)
-                    Array.Resize(ref n.Data, (int)Math.Min(int.MaxValue, Math.Max(end, 2L * n.Data.Length)));
-                n.Length = end;
-            }
-            data.CopyTo(n.Data.AsSpan((int)offset));
+            if (end > n.Data.Length)
+                Reserve(end - n.Data.Length); // the quota counts the file's size, holes included
+            n.Data.Write(offset, data); // straight into the pages: no regrowth, no copy of what is there
             n.MTime = DateTimeOffset.UtcNow;
         }
 
@@ -343,7 +341,7 @@ namespace SFTPKit
                 get
                 {
                     lock (_n)
-                        return _n.Length;
+                        return _n.Data.Length;
                 }
             }
 
@@ -359,10 +357,9 @@ namespace SFTPKit
             {
                 lock (_n)
                 {
-                    if (_pos >= _n.Length)
+                    if (_pos >= _n.Data.Length)
                         return 0;
-                    int n = (int)Math.Min(buffer.Length, _n.Length - _pos);
-                    _n.Data.AsSpan((int)_pos, n).CopyTo(buffer);
+                    int n = _n.Data.Read(_pos, buffer);
                     _pos += n;
                     _n.ATime = DateTimeOffset.UtcNow;
                     return n;
