@@ -14,8 +14,9 @@ files run in parallel.
 
 The total size of all files is capped (max_total_bytes, 1 GiB by default): a write or a size
 change past it fails with a plain failure whose message is "quota exceeded" and changes nothing;
-removing or truncating files gives their bytes back. Holes count at their length. Up to 64 MiB of
-freed pages are kept for the next writes (touching fresh memory again costs more than the copy).
+removing or truncating files gives their bytes back. Holes count at their length. Freed pages (up to
+the smaller of the cap and 128 MiB) are kept for the next writes: touching fresh memory again
+costs more than the copy.
 
 Errors: a missing path is NO_SUCH_FILE; a path that exists where it must not (mkdir, rename's
 target, an exclusive create), a directory where a file is needed or the reverse, and a non-empty
@@ -120,14 +121,13 @@ class _Node:
 
 
 class _Spare:
-    """Whole pages freed by truncation and removal, kept (up to MAX) for the next writes: pages
+    """Whole pages freed by truncation and removal, kept (up to max) for the next writes: pages
     freed to the allocator went back to the kernel, and on this VM the page faults of touching
     fresh memory again cost more than the upload itself (measured: a second 128 MiB upload into a
     truncated file took 56 clock ticks of server CPU with fresh pages, 45-48 with half of them
     pooled)."""
-    MAX = 1024  # 64 MiB
-
-    def __init__(self):
+    def __init__(self, max_total_bytes: int):
+        self.max = min(max_total_bytes, 128 << 20) // PAGE_SIZE  # as the Java and C# stores
         self._lock = threading.Lock()
         self._pages: List[bytearray] = []
 
@@ -142,7 +142,7 @@ class _Spare:
     def give(self, pages) -> None:
         whole = [p for p in pages if p is not None and len(p) == PAGE_SIZE]
         with self._lock:
-            self._pages.extend(whole[:max(0, self.MAX - len(self._pages))])
+            self._pages.extend(whole[:max(0, self.max - len(self._pages))])
 
 
 def _pow2(n: int) -> int:
@@ -167,7 +167,7 @@ class MemoryFileSystem(FileSystem):
         self._lock = threading.Lock()  # the tree and the byte count
         self._nodes = {"/": _Node(True)}
         self._total = 0
-        self._spare = _Spare()
+        self._spare = _Spare(max_total_bytes)
 
     @property
     def total_bytes(self) -> int:

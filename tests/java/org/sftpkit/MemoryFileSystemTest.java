@@ -132,6 +132,31 @@ class MemoryFileSystemTest {
     }
 
     @Test
+    void freedPagesAreReusedAndReadAsZeros() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem();
+        fs.writeAllBytes("/old", pattern(4 * PAGE, 9)); // dirty pages
+        fs.remove("/old");
+        assertEquals(4, fs.spare().size(), "its whole pages are kept");
+        try (SftpFile f = fs.open("/new", CREATE)) {
+            f.write(2L * PAGE + 5, ByteBuffer.wrap(new byte[] {7})); // a reused page, written at 5 only
+        }
+        assertEquals(3, fs.spare().size(), "the write took a kept page");
+        byte[] all = fs.readAllBytes("/new");
+        for (int i = 0; i < all.length; i++) {
+            assertEquals(i == 2 * PAGE + 5 ? 7 : 0, all[i], "byte " + i); // nothing of /old shows
+        }
+        // a steady upload/truncate cycle allocates no new pages: the pool stays where it was
+        for (int round = 0; round < 3; round++) {
+            try (SftpFile f = fs.open("/new", EnumSet.of(FileOpenMode.cfmWrite, FileOpenMode.cfmTruncate))) {
+                f.write(0, ByteBuffer.wrap(pattern(3 * PAGE, round)));
+            }
+            assertArrayEquals(pattern(3 * PAGE, round), fs.readAllBytes("/new"));
+        }
+        assertEquals(1, fs.spare().size(), "each round gives back and takes the same three pages");
+        assertEquals(3 * PAGE, fs.getTotalBytes());
+    }
+
+    @Test
     void writesPastTheQuotaFailAndChangeNothing() throws Exception {
         MemoryFileSystem fs = new MemoryFileSystem(100_000);
         fs.writeAllBytes("/a", new byte[60_000]);

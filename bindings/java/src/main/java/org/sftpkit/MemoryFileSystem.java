@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * hostile client must not be able to fill the server's memory. A write or a size change past it
  * fails with a plain failure (SSH_FX_FAILURE) whose message is "quota exceeded", and changes
  * nothing; removing or truncating files gives their bytes back. Holes count at their length.
+ * Freed whole pages (up to the smaller of the cap and 128 MiB) are kept for the next writes, so a
+ * steady upload/delete cycle does not make the collector copy each upload's data again.
  *
  * <p>Errors: a missing path is "no such file" ({@link OperationStatus#ostNoSuchFile}); a path that
  * exists where it must not (mkdir, rename's target, an exclusive create), a directory where a file
@@ -46,6 +48,7 @@ public class MemoryFileSystem implements SftpFileSystem {
     private final TreeMap<String, MemoryNode> nodes = new TreeMap<>();
     private final long maxTotalBytes;
     private final AtomicLong totalBytes = new AtomicLong();
+    private final SparePages spare;
 
     /** An empty file system (just "/") holding at most {@link #DEFAULT_MAX_TOTAL_BYTES}. */
     public MemoryFileSystem() {
@@ -62,7 +65,13 @@ public class MemoryFileSystem implements SftpFileSystem {
             throw new IllegalArgumentException("maxTotalBytes must not be negative: " + maxTotalBytes);
         }
         this.maxTotalBytes = maxTotalBytes;
+        this.spare = new SparePages(maxTotalBytes);
         nodes.put("/", new MemoryNode(true));
+    }
+
+    /** Freed whole pages kept for the next writes (at most min(quota, 128 MiB)). */
+    SparePages spare() {
+        return spare;
     }
 
     /**

@@ -92,7 +92,7 @@ final class MemoryNode {
             if (end > length) {
                 fs.reserve(end - length);
             }
-            put(at, src);
+            put(at, src, fs.spare());
             length = Math.max(length, end);
             modified = Instant.now();
         } finally {
@@ -112,8 +112,9 @@ final class MemoryNode {
             } else {
                 fs.release(length - data.length);
             }
+            fs.spare().give(pages);
             pages.clear();
-            put(0, ByteBuffer.wrap(data));
+            put(0, ByteBuffer.wrap(data), fs.spare());
             length = data.length;
             modified = Instant.now();
         } finally {
@@ -134,18 +135,18 @@ final class MemoryNode {
     }
 
     /** Copies src into the pages at at (caller holds the write lock, length and quota are its business). */
-    private void put(long at, ByteBuffer src) {
+    private void put(long at, ByteBuffer src, SparePages spare) {
         while (src.hasRemaining()) {
             int idx = (int) (at >>> PAGE_SHIFT);
             int in = (int) (at & MASK);
             int chunk = Math.min(PAGE - in, src.remaining());
-            src.get(page(idx, in + chunk), in, chunk);
+            src.get(page(idx, in + chunk, spare), in, chunk);
             at += chunk;
         }
     }
 
     /** Page idx with room for need bytes (caller holds the write lock). */
-    private byte[] page(int idx, int need) {
+    private byte[] page(int idx, int need, SparePages spare) {
         while (pages.size() <= idx) {
             pages.add(null);
         }
@@ -153,15 +154,18 @@ final class MemoryNode {
         if (p != null && p.length >= need) {
             return p;
         }
-        int size = PAGE;
-        if (idx == 0) { // see the class comment: only the first page may be small
-            size = Math.max(SMALLEST, Integer.highestOneBit(Math.max(1, need - 1)) << 1);
-            if (p != null) {
-                size = Math.max(size, p.length * 2);
-            }
-            size = Math.min(PAGE, size);
+        if (idx != 0) {
+            byte[] whole = spare.take();
+            pages.set(idx, whole);
+            return whole;
         }
-        byte[] grown = new byte[size];
+        // the first page (see the class comment) starts small and doubles up to a whole page
+        int size = Math.max(SMALLEST, Integer.highestOneBit(Math.max(1, need - 1)) << 1);
+        if (p != null) {
+            size = Math.max(size, p.length * 2);
+        }
+        size = Math.min(PAGE, size);
+        byte[] grown = size == PAGE ? spare.take() : new byte[size];
         if (p != null) {
             System.arraycopy(p, 0, grown, 0, p.length);
         }
@@ -179,6 +183,7 @@ final class MemoryNode {
             } else if (newLength < length) {
                 int keep = (int) ((newLength + MASK) >>> PAGE_SHIFT);
                 if (keep < pages.size()) {
+                    fs.spare().give(pages.subList(keep, pages.size()));
                     pages.subList(keep, pages.size()).clear();
                 }
                 int tail = (int) (newLength & MASK);
@@ -202,6 +207,7 @@ final class MemoryNode {
             if (!removed) {
                 removed = true;
                 fs.release(length);
+                fs.spare().give(pages);
                 pages.clear();
                 length = 0;
             }
