@@ -275,8 +275,7 @@ class MemoryFileSystem(FileSystem):
     def list(self, path) -> Iterable[FileAttributes]:
         p = _norm(path)
         with self._lock:  # a snapshot: the listing does not change under the client while it reads
-            n = self._need_directory(p, missing=_NO_SUCH_FILE)
-            del n
+            self._need_directory(p)
             return [node.attributes(posixpath.basename(q)) for q, node in sorted(self._nodes.items())
                     if q != "/" and _parent(q) == p]
 
@@ -293,9 +292,7 @@ class MemoryFileSystem(FileSystem):
         with self._lock:
             if p == "/":
                 raise SFTPError(_ACCESS_DENIED, "the root cannot be removed")
-            n = self._nodes.get(p)
-            if n is None:
-                raise SFTPError(_NO_SUCH_FILE, "no such file: " + p)
+            n = self._existing(p)
             if not n.is_dir:
                 raise SFTPError(_FAILURE, "not a directory: " + p)
             if any(_parent(q) == p for q in self._nodes if q != "/"):
@@ -305,9 +302,7 @@ class MemoryFileSystem(FileSystem):
     def remove(self, path):
         p = _norm(path)
         with self._lock:
-            n = self._nodes.get(p)
-            if n is None:
-                raise SFTPError(_NO_SUCH_FILE, "no such file: " + p)
+            n = self._existing(p)
             if n.is_dir:
                 raise SFTPError(_FAILURE, "is a directory: " + p)
             del self._nodes[p]
@@ -322,9 +317,7 @@ class MemoryFileSystem(FileSystem):
         with self._lock:
             if f == "/":
                 raise SFTPError(_ACCESS_DENIED, "the root cannot be renamed")
-            n = self._nodes.get(f)
-            if n is None:
-                raise SFTPError(_NO_SUCH_FILE, "no such file: " + f)
+            n = self._existing(f)
             self._need_directory(_parent(t))
             if t in self._nodes:
                 raise SFTPError(_FAILURE, "exists: " + t)
@@ -338,15 +331,16 @@ class MemoryFileSystem(FileSystem):
 
     def _node(self, p: str) -> _Node:
         with self._lock:
-            n = self._nodes.get(p)
+            return self._existing(p)
+
+    def _existing(self, p: str) -> _Node:
+        n = self._nodes.get(p)
         if n is None:
             raise SFTPError(_NO_SUCH_FILE, "no such file: " + p)
         return n
 
-    def _need_directory(self, p: str, missing: int = _NO_SUCH_FILE) -> _Node:
-        n = self._nodes.get(p)
-        if n is None:
-            raise SFTPError(missing, "no such file: " + p)
+    def _need_directory(self, p: str) -> _Node:
+        n = self._existing(p)
         if not n.is_dir:
             raise SFTPError(_FAILURE, "not a directory: " + p)
         return n
