@@ -192,6 +192,112 @@ public class ProviderTests
         Assert.Equal(clients, fs.List("/").Count());
     }
 
+    /// <summary>
+    /// A stream that is IPositionalRead is read without its Position, so the READs a client keeps in
+    /// flight overlap: each ReadAt waits (up to 2 s, once) until three are inside at the same time,
+    /// which could never happen one at a time (checked to fail with the adapter's Stream path).
+    /// </summary>
+    [Fact]
+    public void PositionalStreamsServeOneFilesReadsAtOnce()
+    {
+        var fs = new Rendezvous(3);
+        byte[] data = new byte[2_000_000];
+        new Random(8).NextBytes(data);
+        fs.WriteAllBytes("/big.bin", data);
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        var back = new MemoryStream();
+        c.DownloadFile("/big.bin", back);
+        Assert.Equal(data, back.ToArray());
+        Assert.True(fs.MaxInside >= 3, $"at most {fs.MaxInside} reads of the file ran at once");
+    }
+
+    private sealed class Rendezvous : MemoryFileSystem
+    {
+        private readonly int _want;
+        private readonly object _gate = new();
+        private int _inside;
+        private bool _met;
+
+        public Rendezvous(int want) => _want = want;
+
+        public int MaxInside { get; private set; }
+
+        public override Stream OpenFile(string path, FileOpenMode mode) => new Waiting(this, base.OpenFile(path, mode));
+
+        private void Enter()
+        {
+            lock (_gate)
+            {
+                _inside++;
+                MaxInside = Math.Max(MaxInside, _inside);
+                Monitor.PulseAll(_gate);
+                var until = DateTime.UtcNow.AddSeconds(2);
+                while (!_met && _inside < _want && DateTime.UtcNow < until)
+                    Monitor.Wait(_gate, until - DateTime.UtcNow);
+                _met = true;
+            }
+        }
+
+        private void Leave()
+        {
+            lock (_gate)
+                _inside--;
+        }
+
+        private sealed class Waiting : Stream, IPositionalRead
+        {
+            private readonly Rendezvous _fs;
+            private readonly Stream _inner;
+
+            public Waiting(Rendezvous fs, Stream inner) => (_fs, _inner) = (fs, inner);
+
+            public int ReadAt(long offset, Span<byte> buffer)
+            {
+                _fs.Enter();
+                try
+                {
+                    return ((IPositionalRead)_inner).ReadAt(offset, buffer);
+                }
+                finally
+                {
+                    _fs.Leave();
+                }
+            }
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                _fs.Enter();
+                try
+                {
+                    return _inner.Read(buffer, offset, count);
+                }
+                finally
+                {
+                    _fs.Leave();
+                }
+            }
+
+            public override bool CanRead => _inner.CanRead;
+            public override bool CanSeek => _inner.CanSeek;
+            public override bool CanWrite => _inner.CanWrite;
+            public override long Length => _inner.Length;
+            public override long Position { get => _inner.Position; set => _inner.Position = value; }
+            public override void Flush() => _inner.Flush();
+            public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
+            public override void SetLength(long value) => _inner.SetLength(value);
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                    _inner.Dispose();
+                base.Dispose(disposing);
+            }
+        }
+    }
+
     [Fact]
     public void AStreamThatCannotSeekServesSequentialTransfers()
     {

@@ -72,7 +72,7 @@ sealed class SlowFileSystem(ISftpFileSystem inner, int latencyMs) : ISftpFileSys
     public void Rename(string oldPath, string newPath) => inner.Rename(oldPath, newPath);
 }
 
-sealed class SlowStream(Stream inner, int latencyMs) : Stream
+sealed class SlowStream(Stream inner, int latencyMs) : Stream, IPositionalRead
 {
     public override bool CanRead => inner.CanRead;
     public override bool CanSeek => inner.CanSeek;
@@ -89,6 +89,19 @@ sealed class SlowStream(Stream inner, int latencyMs) : Stream
     {
         Thread.Sleep(latencyMs);
         return inner.Read(buffer);
+    }
+
+    // positional when the store's stream is (MemoryFileSystem's is): one file's slow READs overlap
+    public int ReadAt(long offset, Span<byte> buffer)
+    {
+        Thread.Sleep(latencyMs);
+        if (inner is IPositionalRead p)
+            return p.ReadAt(offset, buffer);
+        lock (inner)
+        {
+            inner.Position = offset;
+            return inner.Read(buffer);
+        }
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));

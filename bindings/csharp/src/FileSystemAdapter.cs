@@ -170,7 +170,11 @@ namespace SFTPKit
                 if (room.Length > e.Size)
                     room = room[..(int)e.Size];
                 int n;
-                lock (f)
+                if (f.Stream is IPositionalRead positional)
+                {
+                    n = positional.ReadAt(e.Offset, room); // no shared position: READs of the file overlap
+                }
+                else lock (f)
                 {
                     AwaitTurn(f, e.Offset);
                     if (!f.Stream.CanSeek && f.AtEnd && e.Offset >= f.Position)

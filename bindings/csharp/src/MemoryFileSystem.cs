@@ -316,8 +316,9 @@ namespace SFTPKit
             }
         }
 
-        /// <summary>A stream over one file's bytes with its own position; every call locks the file.</summary>
-        private sealed class NodeStream : Stream
+        /// <summary>A stream over one file's bytes with its own position; every call locks the file.
+        /// Positional (IPositionalRead): the provider layer overlaps READs of one file.</summary>
+        private sealed class NodeStream : Stream, IPositionalRead
         {
             private readonly MemoryFileSystem _fs;
             private readonly Node _n;
@@ -361,6 +362,20 @@ namespace SFTPKit
                         return 0;
                     int n = _n.Data.Read(_pos, buffer);
                     _pos += n;
+                    _n.ATime = DateTimeOffset.UtcNow;
+                    return n;
+                }
+            }
+
+            public int ReadAt(long offset, Span<byte> buffer)
+            {
+                if (_closed)
+                    throw new ObjectDisposedException(nameof(NodeStream));
+                lock (_n)
+                {
+                    if (offset >= _n.Data.Length)
+                        return 0;
+                    int n = _n.Data.Read(offset, buffer);
                     _n.ATime = DateTimeOffset.UtcNow;
                     return n;
                 }
