@@ -273,6 +273,52 @@ static void test_copy_data_bounds(void **state)
     tc_free(t);
 }
 
+/* Holes stay holes: a 4 GiB sparse file (free for a client: one SETSTAT) copies at once into a
+ * 4 GiB sparse file, where the copy wrote 4 GiB of zeros before (fuzz_engine_local timed out on
+ * a copy-file of one). A hole copied over data reads as zeros; data around holes is kept. */
+static void test_copy_data_keeps_holes(void **state)
+{
+    (void)state;
+    tc *t = tc_new();
+    assert_int_equal(tc_init(t, 3), 3);
+    char src[600], dst[600];
+    host_path(t, "sparse", src, sizeof src);
+    host_path(t, "dst", dst, sizeof dst);
+    int fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    const off_t big = (off_t)4 << 30;
+    assert_int_equal(pwrite(fd, "head", 4, 0), 4);
+    assert_int_equal(pwrite(fd, "middle", 6, (off_t)1 << 30), 6);
+    assert_int_equal(ftruncate(fd, big), 0);
+    close(fd);
+    fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* existing data where the source has a hole */
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "XXXXXXXXXXXXXXXX", 16, 100), 16);
+    close(fd);
+    tc_handle in, out;
+    assert_int_equal(tc_open(t, "sparse", SSH_FXF_READ, &in), 0);
+    assert_int_equal(tc_open(t, "dst", SSH_FXF_WRITE, &out), 0);
+    assert_int_equal(tc_copy_data(t, &in, 0, 0, &out, 0), SSH_FX_OK);
+    assert_int_equal(tc_close(t, &in), 0);
+    assert_int_equal(tc_close(t, &out), 0);
+    struct stat sb;
+    assert_int_equal(stat(dst, &sb), 0);
+    assert_true(sb.st_size == big);
+    if ((off_t)sb.st_blocks * 512 > ((off_t)16 << 20))
+        fail_msg("the copy of a sparse file takes %lld bytes of disk", (long long)sb.st_blocks * 512);
+    char buf[32];
+    fd = open(dst, O_RDONLY);
+    assert_int_equal(pread(fd, buf, 4, 0), 4);
+    assert_memory_equal(buf, "head", 4);
+    assert_int_equal(pread(fd, buf, 16, 100), 16); /* the hole came over the old X's */
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(buf[i], 0);
+    assert_int_equal(pread(fd, buf, 6, (off_t)1 << 30), 6);
+    assert_memory_equal(buf, "middle", 6);
+    close(fd);
+    tc_free(t);
+}
+
 static void test_copy_data_stops_on_drop(void **state)
 {
     (void)state;
@@ -453,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_realpath_follows_links_inside_the_root),
         cmocka_unit_test(test_root_dotdot_is_the_root),
         cmocka_unit_test(test_copy_data_bounds),
+        cmocka_unit_test(test_copy_data_keeps_holes),
         cmocka_unit_test(test_copy_data_stops_on_drop),
         cmocka_unit_test(test_read_of_zero_bytes_is_empty_data),
         cmocka_unit_test(test_special_mode_bits_are_stripped),
