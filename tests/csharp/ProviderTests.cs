@@ -365,6 +365,59 @@ public class ProviderTests
     }
 
     [Fact]
+    public void EveryListingIsDisposedWhenItEndsNotWhenTheSessionEnds()
+    {
+        // A provider's enumerator may hold a database cursor or a connection: an empty directory's
+        // listing (no FINDCLOSE follows its EOF) and one whose first batch throws end at once.
+        var fs = new Listing();
+        fs.CreateDirectory("/empty");
+        fs.CreateDirectory("/full");
+        fs.WriteAllBytes("/full/a", new byte[] { 1 });
+        fs.CreateDirectory("/broken");
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        Assert.Empty(c.ListDirectory("/empty"));
+        Assert.True(SpinWait.SpinUntil(() => fs.Disposed.Contains("/empty"), TimeSpan.FromSeconds(5)),
+            "the empty directory's listing was not disposed while the session lasts");
+        Assert.ThrowsAny<SshException>(() => c.ListDirectory("/broken").ToList());
+        Assert.True(SpinWait.SpinUntil(() => fs.Disposed.Contains("/broken"), TimeSpan.FromSeconds(5)),
+            "a listing whose first batch threw was not disposed while the session lasts");
+        Assert.Equal(new[] { "a" }, c.ListDirectory("/full").Select(f => f.Name).Where(n => n is not "." and not ".."));
+        Assert.True(SpinWait.SpinUntil(() => fs.Disposed.Contains("/full"), TimeSpan.FromSeconds(5)));
+        Assert.True(c.IsConnected);
+        Assert.Equal(3, fs.Disposed.Count); // each once
+    }
+
+    private sealed class Listing : MemoryFileSystem
+    {
+        public readonly ConcurrentQueue<string> Disposed = new();
+
+        public override IEnumerable<SftpFileInfo> List(string path) =>
+            new Tracked(path, path == "/broken" ? null : base.List(path).ToList(), Disposed);
+
+        /// <summary>An enumerator that records its Dispose; with no entries given, its first MoveNext throws.</summary>
+        private sealed class Tracked : IEnumerable<SftpFileInfo>, IEnumerator<SftpFileInfo>
+        {
+            private readonly string _path;
+            private readonly List<SftpFileInfo>? _entries;
+            private readonly ConcurrentQueue<string> _disposed;
+            private int _index = -1;
+
+            public Tracked(string path, List<SftpFileInfo>? entries, ConcurrentQueue<string> disposed) =>
+                (_path, _entries, _disposed) = (path, entries, disposed);
+
+            public IEnumerator<SftpFileInfo> GetEnumerator() => this;
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => this;
+            public SftpFileInfo Current => _entries![_index];
+            object System.Collections.IEnumerator.Current => Current;
+            public bool MoveNext() => _entries == null ? throw new IOException("the back-end is down") : ++_index < _entries.Count;
+            public void Reset() => _index = -1;
+            public void Dispose() => _disposed.Enqueue(_path);
+        }
+    }
+
+    [Fact]
     public void UseFileSystemTwiceIsRefused()
     {
         using var srv = new SFTPServer();

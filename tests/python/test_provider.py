@@ -194,6 +194,66 @@ def test_unexpected_exception_is_logged_and_the_client_gets_a_plain_failure(serv
     t.close()
 
 
+class _Listing:
+    """An iterator that records close(); with fail=True its first item raises (a back-end that
+    fails after list() returned, as a lazy cursor does)."""
+
+    def __init__(self, items, fail, closed):
+        self.items, self.fail, self.closed = iter(items), fail, closed
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.fail:
+            raise OSError("the back-end went away")
+        return next(self.items)
+
+    def close(self):
+        self.closed.append(self)
+
+
+def test_a_listing_ends_when_it_fails_or_is_empty_while_the_session_lasts(server):
+    # No on_find_close follows a failed first batch: before, each failing OPENDIR left its
+    # iterator in the session until the client disconnected (a client could grow it without end).
+    closed = []
+
+    class Lazy(DictFS):
+        def __init__(self, session):
+            super().__init__(session)
+            self.dirs |= {"/broken", "/empty"}
+
+        def list(self, path):
+            return _Listing(list(super().list(path)), path == "/broken", closed)
+
+    server.set_provider(Lazy)
+    server.start()
+    clients = [connect(server, user) for user in ("alice", "bob")]
+    errors = []
+
+    def hammer(c):
+        for _ in range(20):
+            try:
+                c.listdir("/broken")
+                errors.append("a failing listing succeeded")
+            except IOError:
+                pass
+            if c.listdir("/empty") != []:
+                errors.append("/empty was not empty")
+
+    threads = [threading.Thread(target=hammer, args=(c,)) for _, c in clients]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors
+    # 2 clients x 20 x (a failed and an empty listing), each closed once, both sessions still open
+    assert len(closed) == 80 and len({id(x) for x in closed}) == 80
+    assert all(t.is_active() for t, _ in clients)
+    for t, _ in clients:
+        t.close()
+
+
 def test_user_handler_after_the_provider_can_veto(server):
     server.set_provider(DictFS)
     server.on_before_download_file = lambda p: setattr(p, "action", sftpkit.fraAbort) \

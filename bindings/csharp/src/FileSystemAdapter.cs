@@ -118,10 +118,6 @@ namespace SFTPKit
 
         protected override void DisposeListing(IEnumerator<SftpFileInfo> it) => it.Dispose();
 
-        // Kept as this adapter always did: an empty directory's enumerator is dropped undisposed
-        // (the asynchronous adapter disposes it).
-        protected override bool DisposesEmptyListing => false;
-
         protected override SftpFileInfo GetInfo(ISftpFileSystem fs, string path, CancellationToken ct) => fs.GetInfo(path);
         protected override void SetInfo(ISftpFileSystem fs, string path, SftpFileChange change, CancellationToken ct) => fs.SetInfo(path, change);
         protected override void CreateDirectory(ISftpFileSystem fs, string path, CancellationToken ct) => fs.CreateDirectory(path);

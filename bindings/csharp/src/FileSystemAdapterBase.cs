@@ -62,8 +62,6 @@ namespace SFTPKit
         protected abstract TListing List(TFs fs, string path, CancellationToken ct);
         protected abstract bool Next(TListing it, out SftpFileInfo info);
         protected abstract void DisposeListing(TListing it);
-        /// <summary>Whether an empty directory's listing is disposed when on_find_first answers EOF.</summary>
-        protected virtual bool DisposesEmptyListing => true;
 
         protected abstract SftpFileInfo GetInfo(TFs fs, string path, CancellationToken ct);
         protected abstract void SetInfo(TFs fs, string path, SftpFileChange change, CancellationToken ct);
@@ -129,10 +127,22 @@ namespace SFTPKit
                     DisposeListing(it);
                     throw new InvalidOperationException("duplicate handle " + e.Handle);
                 }
-                // ostEOF from on_find_first is an empty directory; no on_find_close follows it or a failure.
-                OperationStatus first = NextEntries(st, e.Handle);
-                if (first != OperationStatus.ostOk && st.Listings.TryRemove(e.Handle, out TListing? gone) &&
-                    (first != OperationStatus.ostEOF || DisposesEmptyListing))
+                // ostEOF from on_find_first is an empty directory: nothing more to list (on_find_close
+                // comes only at the client's CLOSE). After a failure no on_find_close follows at all.
+                // Either way the listing ends here: a provider's enumerator may hold a connection, and
+                // a client repeating a failing OPENDIR must not grow the session.
+                OperationStatus first;
+                try
+                {
+                    first = NextEntries(st, e.Handle);
+                }
+                catch
+                {
+                    if (st.Listings.TryRemove(e.Handle, out TListing? failed))
+                        DisposeListing(failed);
+                    throw; // Guard turns it into the request's status
+                }
+                if (first != OperationStatus.ostOk && st.Listings.TryRemove(e.Handle, out TListing? gone))
                     DisposeListing(gone);
                 return first;
             });

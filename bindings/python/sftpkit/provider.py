@@ -573,6 +573,11 @@ class ProviderHost:
             return
         st.listings[p.handle] = iter(entries)
         self._next_batch(p, st)
+        if p.operation_status != _OK:
+            # An empty directory has nothing more to give, and after a failure no on_find_close
+            # follows at all: either way the listing ends now (a generator may hold a cursor; a
+            # client repeating a failing OPENDIR must not grow the session).
+            self._end_listing(st, p.handle)
 
     def _on_find_next(self, p):
         with self._lock:
@@ -601,8 +606,19 @@ class ProviderHost:
         with self._lock:
             st = self._sessions.get(p.connection_id)
         if st is not None:
-            st.listings.pop(p.handle, None)
+            self._end_listing(st, p.handle)
         p.operation_status = _OK
+
+    @staticmethod
+    def _end_listing(st, handle):
+        """Forgets a listing and closes its iterator when it can be closed (a generator's finally runs)."""
+        it = st.listings.pop(handle, None)
+        close = getattr(it, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - the listing is over either way
+                pass
 
     # ---- names ------------------------------------------------------------------------------
     def _simple(self, p, what, method, *args):
