@@ -10,7 +10,7 @@ import paramiko
 import pytest
 
 from sftpkit import FileAttributes, FileOpenMode, MemoryFileSystem, OperationStatus, SFTPError
-from sftpkit.memory import PAGE_SIZE
+from sftpkit.memory import ENTRY_COST, PAGE_SIZE
 
 from conftest import host_keyed_server
 
@@ -70,19 +70,19 @@ def test_truncate_then_grow_reads_zeros():
 
 
 def test_quota_refuses_and_changes_nothing():
-    fs = MemoryFileSystem(max_total_bytes=100_000)
-    h = fs.open("/q", RW)
+    fs = MemoryFileSystem(max_total_bytes=100_000 + ENTRY_COST + 5)  # one file named with five letters
+    h = fs.open("/qqqqq", RW)
     fs.write(h, 0, memoryview(pattern(100_000)))
     with pytest.raises(SFTPError) as e:
         fs.write(h, 100_000, memoryview(b"!"))
     assert e.value.message == "quota exceeded" and e.value.status == 0
-    assert fs.stat("/q").size == 100_000 and fs.total_bytes == 100_000
+    assert fs.stat("/qqqqq").size == 100_000 and fs.total_bytes == 100_000
     with pytest.raises(SFTPError):
         fs.write_all_bytes("/other", b"x")
     with pytest.raises(SFTPError):
-        fs.setstat("/q", FileAttributes(size=100_001))
+        fs.setstat("/qqqqq", FileAttributes(size=100_001))
     fs.write(h, 10, memoryview(b"in place"))  # no growth: no charge
-    fs.remove("/q")
+    fs.remove("/qqqqq")
     assert fs.total_bytes == 0
     with pytest.raises(SFTPError) as e:  # the removed file's handle cannot grow memory any more
         fs.write(h, 0, memoryview(b"x"))
@@ -207,3 +207,58 @@ def test_one_store_shared_by_concurrent_sessions(server, cls):
     assert sorted(c.listdir("/")) == ["up0.bin", "up1.bin", "up2.bin"]
     t.close()
     assert fs.total_bytes == sum(len(b) for b in blobs.values())
+
+
+def test_empty_entries_count_against_the_quota_for_every_session(server):
+    # Empty directories and files held no quota: a client's MKDIR loop grew the store without end.
+    room = 40 * (ENTRY_COST + 4)  # forty entries named with four letters
+    fs = MemoryFileSystem(max_total_bytes=room)
+    server.set_provider(lambda session: fs)
+    server.start()
+    made, errors = [], []
+
+    def fill(k):
+        try:
+            t, c = connect(server, "u%d" % k)
+            for i in range(100):
+                try:
+                    c.mkdir("/d%d%02d" % (k, i)) if i % 2 else c.open("/f%d%02d" % (k, i), "w").close()
+                    made.append(k)
+                except IOError as exc:
+                    assert "quota exceeded" in str(exc) or "Failure" in str(exc), exc
+            t.close()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fill, args=(k,)) for k in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors
+    assert len(made) == 40 and fs.used_bytes == room and fs.total_bytes == 0
+    t, c = connect(server, "cleaner")  # removing them gives the room back to everyone
+    names = c.listdir("/")
+    assert len(names) == 40
+    for name in names:
+        c.rmdir("/" + name) if name.startswith("d") else c.remove("/" + name)
+    assert fs.used_bytes == 0
+    c.mkdir("/back")
+    c.rename("/back", "/again")  # a rename charges the name's difference only
+    assert fs.used_bytes == ENTRY_COST + len("again")
+    t.close()
+
+
+def test_listing_and_rmdir_use_the_directory_not_the_whole_tree():
+    fs = MemoryFileSystem()
+    for i in range(3):
+        fs.write_all_bytes("/a/b%d/f" % i, b"x")
+    fs.rename("/a", "/z")  # the children index moves with the directory
+    assert sorted(x.name for x in fs.list("/z")) == ["b0", "b1", "b2"]
+    assert [x.name for x in fs.list("/z/b1")] == ["f"]
+    with pytest.raises(SFTPError):
+        fs.rmdir("/z/b1")  # not empty
+    fs.remove("/z/b1/f")
+    fs.rmdir("/z/b1")
+    assert sorted(x.name for x in fs.list("/z")) == ["b0", "b2"] and [x.name for x in fs.list("/")] == ["z"]
+    assert not fs.exists("/a/b0/f") and fs.read_all_bytes("/z/b0/f") == b"x"

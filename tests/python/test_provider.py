@@ -254,6 +254,48 @@ def test_a_listing_ends_when_it_fails_or_is_empty_while_the_session_lasts(server
         t.close()
 
 
+def test_a_users_veto_after_the_provider_closes_what_the_provider_opened(server):
+    # The engine releases the handle of a failed OPEN/OPENDIR and sends no close event: the
+    # provider's file and listing used to stay in the session until disconnect, one per request.
+    closed = []
+
+    class Counting(DictFS):
+        def list(self, path):
+            return _Listing(list(super().list(path)), False, closed)
+
+        def close(self, h):
+            closed.append(h[0])
+            super().close(h)
+
+    server.set_provider(Counting)
+    server.on_open_file = lambda p: setattr(p, "operation_status", OperationStatus.ACCESS_DENIED)
+    server.on_find_first = lambda p: setattr(p, "operation_status", OperationStatus.ACCESS_DENIED)
+    server.start()
+    clients = [connect(server, user) for user in ("alice", "bob")]
+    errors = []
+
+    def hammer(c):
+        for _ in range(10):
+            for attempt in (lambda: c.open("/whoami", "r"), lambda: c.listdir("/")):
+                try:
+                    attempt()
+                    errors.append("the veto did not hold")
+                except IOError:
+                    pass
+
+    threads = [threading.Thread(target=hammer, args=(c,)) for _, c in clients]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors
+    assert closed.count("/whoami") == 20  # every vetoed OPEN's file, while both sessions last
+    assert sum(isinstance(x, _Listing) for x in closed) == 20  # and every vetoed listing
+    assert all(t.is_active() for t, _ in clients)
+    for t, _ in clients:
+        t.close()
+
+
 def test_user_handler_after_the_provider_can_veto(server):
     server.set_provider(DictFS)
     server.on_before_download_file = lambda p: setattr(p, "action", sftpkit.fraAbort) \

@@ -192,13 +192,16 @@ class _Dispatcher:
     decision fails closed (the `deny` values: accept=False, action=fraAbort,
     operation_status=ostAccessDenied, as the generated layer lists per event)."""
 
-    __slots__ = ("handlers", "internal", "token", "h", "loops", "__weakref__")
+    __slots__ = ("handlers", "internal", "settle", "token", "h", "loops", "__weakref__")
 
     def __init__(self, token, h):
         self.handlers = {}  # event id -> (fn, params class, deny pairs, event name, is async def)
         # event id -> the same tuple, for the package's own handlers (a provider): they run before
         # the user's handler of that event, which may then overrule them (a veto in on_before_*)
         self.internal = {}
+        # event id -> fn(params): the package's own handler's look at the event's final answer,
+        # after the user's handler ran (a provider closes what it opened when the user vetoed)
+        self.settle = {}
         self.token = token
         self.h = h  # the native server (not the SFTPServer: no reference back to it)
         self.loops = _async.EventLoops()  # where async def handlers run (SFTPServer.event_loop)
@@ -216,6 +219,12 @@ class _Dispatcher:
             for e in (inner, entry):
                 if e is not None:
                     self._run(e, ev)
+            settle = self.settle.get(event_id) if inner is not None and entry is not None else None
+            if settle is not None:
+                try:
+                    settle(inner[1](ev))
+                except Exception:  # noqa: BLE001 - never reaches C; the answer stays as given
+                    _log.exception("%s: settling the provider's state failed", inner[3])
         finally:
             tokens.pop()
         return 0

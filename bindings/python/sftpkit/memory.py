@@ -14,7 +14,10 @@ files run in parallel.
 
 The total size of all files is capped (max_total_bytes, 1 GiB by default): a write or a size
 change past it fails with a plain failure whose message is "quota exceeded" and changes nothing;
-removing or truncating files gives their bytes back. Holes count at their length. Freed pages (up to
+removing or truncating files gives their bytes back. Holes count at their length. Every file and
+directory also counts ENTRY_COST (512) bytes plus the UTF-8 length of its name, so a client cannot
+grow the store without end with empty files or directories (as in the Java and C# stores);
+creating an entry past the cap fails the same way, and removing it gives the bytes back. Freed pages (up to
 the smaller of the cap and 128 MiB) are kept for the next writes: touching fresh memory again
 costs more than the copy.
 
@@ -32,6 +35,7 @@ from typing import Iterable, List, Optional
 from .provider import FileAttributes, FileSystem, SFTPError, _ACCESS_DENIED, _FAILURE, _NO_SUCH_FILE
 
 PAGE_SIZE = 64 * 1024
+ENTRY_COST = 512  # what one file or directory counts against the quota, besides its name
 _ZEROS = bytes(PAGE_SIZE)
 DEFAULT_MAX_TOTAL_BYTES = 1 << 30
 
@@ -50,6 +54,10 @@ def _norm(path: str) -> str:
 
 def _parent(p: str) -> str:
     return posixpath.dirname(p) or "/"
+
+
+def _entry_cost(p: str) -> int:
+    return ENTRY_COST + len(posixpath.basename(p).encode("utf-8", "surrogateescape"))
 
 
 class _Node:
@@ -164,15 +172,22 @@ class MemoryFileSystem(FileSystem):
         if max_total_bytes < 0:
             raise ValueError("max_total_bytes must be >= 0")
         self.max_total_bytes = max_total_bytes
-        self._lock = threading.Lock()  # the tree and the byte count
+        self._lock = threading.Lock()  # the tree and the byte counts
         self._nodes = {"/": _Node(True)}
+        self._children = {"/": set()}  # directory -> its entries' names: listings need not scan the tree
         self._total = 0
+        self._entry_bytes = 0
         self._spare = _Spare(max_total_bytes)
 
     @property
     def total_bytes(self) -> int:
         """File data held now (file lengths, holes included)."""
         return self._total
+
+    @property
+    def used_bytes(self) -> int:
+        """What counts against max_total_bytes: the file data and every entry's cost."""
+        return self._total + self._entry_bytes
 
     # ---- convenience for the application ------------------------------------------------------
 
@@ -189,7 +204,11 @@ class MemoryFileSystem(FileSystem):
                 raise SFTPError(_FAILURE, "is a directory: " + p)
             if old is None:
                 self._charge(fresh.length)
-                self._nodes[p] = fresh
+                try:
+                    self._add(p, fresh)
+                except SFTPError:
+                    self._total -= fresh.length
+                    raise
                 return
         with old.lock:  # in place, so open handles see the new content
             if old.removed:
@@ -231,7 +250,7 @@ class MemoryFileSystem(FileSystem):
                 if not create:
                     raise SFTPError(_NO_SUCH_FILE, "no such file: " + p)
                 self._need_directory(_parent(p))
-                n = self._nodes[p] = _Node(False)
+                n = self._add(p, _Node(False))
         if flags & _CFM_TRUNCATE:
             self._set_length(n, 0)
         return _OpenFile(n, writable, bool(flags & _CFM_APPEND))
@@ -276,8 +295,8 @@ class MemoryFileSystem(FileSystem):
         p = _norm(path)
         with self._lock:  # a snapshot: the listing does not change under the client while it reads
             self._need_directory(p)
-            return [node.attributes(posixpath.basename(q)) for q, node in sorted(self._nodes.items())
-                    if q != "/" and _parent(q) == p]
+            prefix = p.rstrip("/") + "/"
+            return [self._nodes[prefix + name].attributes(name) for name in sorted(self._children[p])]
 
     def mkdir(self, path):
         p = _norm(path)
@@ -285,7 +304,7 @@ class MemoryFileSystem(FileSystem):
             if p in self._nodes:
                 raise SFTPError(_FAILURE, "exists: " + p)
             self._need_directory(_parent(p))
-            self._nodes[p] = _Node(True)
+            self._add(p, _Node(True))
 
     def rmdir(self, path):
         p = _norm(path)
@@ -295,9 +314,9 @@ class MemoryFileSystem(FileSystem):
             n = self._existing(p)
             if not n.is_dir:
                 raise SFTPError(_FAILURE, "not a directory: " + p)
-            if any(_parent(q) == p for q in self._nodes if q != "/"):
+            if self._children[p]:
                 raise SFTPError(_FAILURE, "directory not empty: " + p)
-            del self._nodes[p]
+            self._drop(p)
 
     def remove(self, path):
         p = _norm(path)
@@ -305,7 +324,7 @@ class MemoryFileSystem(FileSystem):
             n = self._existing(p)
             if n.is_dir:
                 raise SFTPError(_FAILURE, "is a directory: " + p)
-            del self._nodes[p]
+            self._drop(p)
         with n.lock:  # its bytes back to the quota; handles still open read an empty file
             with self._lock:
                 self._total -= n.length
@@ -323,9 +342,13 @@ class MemoryFileSystem(FileSystem):
                 raise SFTPError(_FAILURE, "exists: " + t)
             if n.is_dir and t.startswith(f + "/"):
                 raise SFTPError(_FAILURE, "a directory cannot move into itself")
-            moved = [q for q in self._nodes if q == f or q.startswith(f + "/")]
-            for q in moved:
+            self._charge_entry(_entry_cost(t) - _entry_cost(f))  # its name: the entries below keep theirs
+            self._children[_parent(f)].discard(posixpath.basename(f))
+            self._children[_parent(t)].add(posixpath.basename(t))
+            for q in self._subtree(f):
                 self._nodes[t + q[len(f):]] = self._nodes.pop(q)
+                if q in self._children:
+                    self._children[t + q[len(f):]] = self._children.pop(q)
 
     # ---- internals (the tree's lock held where named _...) -------------------------------------
 
@@ -352,10 +375,44 @@ class MemoryFileSystem(FileSystem):
                 raise SFTPError(_FAILURE, "not a directory: " + p)
             return
         self._create_directories(_parent(p))
-        self._nodes[p] = _Node(True)
+        self._add(p, _Node(True))
+
+    def _add(self, p: str, n: _Node) -> _Node:
+        """A new entry at p (its parent exists), charged to the quota."""
+        self._charge_entry(_entry_cost(p))
+        return self._insert(p, n)
+
+    def _insert(self, p: str, n: _Node) -> _Node:
+        self._nodes[p] = n
+        self._children[_parent(p)].add(posixpath.basename(p))
+        if n.is_dir:
+            self._children[p] = set()
+        return n
+
+    def _drop(self, p: str) -> None:
+        """Takes the entry at p (a file, or an empty directory) out of the tree and the quota."""
+        del self._nodes[p]
+        self._children.pop(p, None)
+        self._children[_parent(p)].discard(posixpath.basename(p))
+        self._entry_bytes -= _entry_cost(p)
+
+    def _subtree(self, p: str) -> List[str]:
+        """p and every path below it."""
+        out, todo = [], [p]
+        while todo:
+            q = todo.pop()
+            out.append(q)
+            prefix = q.rstrip("/") + "/"
+            todo.extend(prefix + name for name in self._children.get(q, ()))
+        return out
+
+    def _charge_entry(self, delta: int) -> None:
+        if delta > 0 and self._total + self._entry_bytes + delta > self.max_total_bytes:
+            raise SFTPError(_FAILURE, "quota exceeded")
+        self._entry_bytes += delta
 
     def _charge(self, delta: int) -> None:
-        if delta > 0 and self._total + delta > self.max_total_bytes:
+        if delta > 0 and self._total + self._entry_bytes + delta > self.max_total_bytes:
             raise SFTPError(_FAILURE, "quota exceeded")
         self._total += delta
 

@@ -283,6 +283,12 @@ class ProviderHost:
                  on_translate_path=self._on_realpath)
         return h
 
+    def settlers(self):
+        """Run after the user's handler of the same event: what the provider stored for a request
+        the user's handler then failed is closed at once, since the engine releases the handle and
+        no on_close_file / on_find_close follows a failed OPEN or OPENDIR."""
+        return {"on_open_file": self._settle_open, "on_find_first": self._settle_find_first}
+
     # ---- sessions --------------------------------------------------------------------------
     def _on_connect(self, p):
         with self._lock:
@@ -321,7 +327,8 @@ class ProviderHost:
             except Exception:  # noqa: BLE001 - the client is gone; report, go on with the rest
                 _log.exception("closing a file the session left open")
         st.files.clear()
-        st.listings.clear()
+        for handle in list(st.listings):
+            self._end_listing(st, handle)
         try:
             self._sync(st.fs.session_closed(), "session_closed")
         except Exception:  # noqa: BLE001
@@ -388,6 +395,26 @@ class ProviderHost:
             # handle has one position (seek + read) serializes that itself, as FsspecFileSystem does.
             st.files[p.handle] = (obj, path)
             p.operation_status = _OK
+
+    def _settle_open(self, p):
+        if p.operation_status == _OK:
+            return
+        with self._lock:
+            st = self._sessions.get(p.connection_id)
+        entry = st.files.pop(p.handle, None) if st else None
+        if entry is not None:
+            try:
+                self._sync(st.fs.close(entry[0]), "close")
+            except Exception:  # noqa: BLE001 - the request failed already; report, go on
+                _log.exception("closing a file whose OPEN a handler refused")
+
+    def _settle_find_first(self, p):
+        if p.operation_status == _OK:
+            return
+        with self._lock:
+            st = self._sessions.get(p.connection_id)
+        if st is not None:
+            self._end_listing(st, p.handle)
 
     def _file(self, p):
         with self._lock:
@@ -708,4 +735,10 @@ def install_provider(server, factory):
     for name in names:
         prop = getattr(SFTPServer, name)
         server._set_handler(EVENT_IDS[name], name, table.get(name), prop.cls, prop.deny, internal=True)
+    settlers = host.settlers() if host else {}
+    for name in ("on_open_file", "on_find_first"):
+        if name in settlers:
+            server._dispatcher.settle[EVENT_IDS[name]] = settlers[name]
+        else:
+            server._dispatcher.settle.pop(EVENT_IDS[name], None)
     server._provider = host
