@@ -68,7 +68,7 @@ public class ProviderTests
         Assert.Throws<SftpPermissionDeniedException>(() => c.DeleteDirectory("/")); // the root stays
         c.DeleteDirectory("/d");
         Assert.False(fs.Exists("/d"));
-        Assert.Equal(10, fs.TotalBytes); // the quota got the removed file's bytes back
+        Assert.Equal(10 + MemoryFileSystemTests.Entry("README.txt"), fs.TotalBytes); // the quota got the removed entries' bytes back
         Assert.Equal("/d", SftpPath.Normalize("/a/../d/."));
         Assert.Equal("/", c.WorkingDirectory);
     }
@@ -415,6 +415,46 @@ public class ProviderTests
             public void Reset() => _index = -1;
             public void Dispose() => _disposed.Enqueue(_path);
         }
+    }
+
+    [Fact]
+    public void EntriesCountAgainstTheQuotaSoAnMkdirLoopStops()
+    {
+        const long quota = 64 * 1024;
+        var fs = new MemoryFileSystem(quota);
+        using var t = Serve(_ => fs);
+        using var a = t.Client();
+        using var b = t.Client();
+        a.Connect();
+        b.Connect();
+        int made = 0;
+        SshException? stop = null;
+        for (; made < 2000 && stop == null; made++)
+        {
+            try
+            {
+                a.CreateDirectory($"/d{made}");
+            }
+            catch (SshException ex)
+            {
+                stop = ex;
+                made--;
+            }
+        }
+        Assert.True(stop != null, $"{made} MKDIRs and no failure: directories cost no quota");
+        Assert.Contains("quota exceeded", stop!.Message);
+        Assert.InRange(made, quota / MemoryFileSystemTests.Entry("d1234") - 1, quota / MemoryFileSystemTests.Entry("d1"));
+        Assert.True(a.IsConnected);
+        // the quota is shared: no session can add an entry now, a directory or an empty file
+        Assert.Contains("quota exceeded", Assert.ThrowsAny<SshException>(() => b.CreateDirectory("/other")).Message);
+        Assert.Contains("quota exceeded", Assert.ThrowsAny<SshException>(() => b.Create("/empty").Dispose()).Message);
+
+        for (int i = 0; i < made; i++)
+            a.DeleteDirectory($"/d{i}");
+        Assert.Equal(0, fs.TotalBytes);
+        b.CreateDirectory("/other");
+        b.WriteAllText("/other/f", "works again");
+        Assert.Equal("works again", a.ReadAllText("/other/f"));
     }
 
     [Fact]
