@@ -184,6 +184,19 @@ public class MemoryFileSystemTests
     }
 
     [Fact]
+    public void AFileRemovedWhileOpenCannotBeWrittenOrResized()
+    {
+        var fs = new MemoryFileSystem(maxTotalBytes: 1 << 20);
+        using Stream s = Create(fs, "/gone");
+        s.Write(new byte[1000]);
+        fs.RemoveFile("/gone");
+        Assert.Equal(0, fs.TotalBytes); // its bytes and its entry back at once
+        Assert.Equal(OperationStatus.ostNoSuchFile, Assert.Throws<SftpException>(() => s.Write(new byte[10])).Status);
+        Assert.Equal(OperationStatus.ostNoSuchFile, Assert.Throws<SftpException>(() => s.SetLength(1 << 20)).Status);
+        Assert.Equal(0, fs.TotalBytes); // neither was charged for a file nobody can reach
+    }
+
+    [Fact]
     public void ConcurrentWritersOnDifferentFiles()
     {
         var fs = new MemoryFileSystem();

@@ -417,6 +417,70 @@ public class ProviderTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFileRemovedWhileOpenTakesNoQuotaThroughItsHandle(bool asyncProvider)
+    {
+        // OPEN, REMOVE, then WRITE or FSETSTAT size on the handle, CLOSE: that charged the shared
+        // quota for a file no longer in the tree and never gave it back, so one FSETSTAT could
+        // take the whole quota from every session.
+        const long quota = 1 << 20;
+        var fs = new MemoryFileSystem(quota);
+        using var t = new TestServer(srv =>
+        {
+            srv.BaseDir = "";
+            if (asyncProvider)
+                srv.UseAsyncFileSystem(fs);
+            else
+                srv.UseFileSystem(fs);
+        });
+        using var a = t.Client();
+        using var b = t.Client();
+        a.Connect();
+        b.Connect();
+
+        bool writeRefused = false, resizeRefused = false;
+        var written = a.Open("/x", FileMode.Create, System.IO.FileAccess.Write);
+        a.DeleteFile("/x");
+        try
+        {
+            written.Write(new byte[64 * 1024]); // WRITE requests on the removed file's handle
+            written.Flush();
+        }
+        catch (SftpPathNotFoundException)
+        {
+            writeRefused = true;
+        }
+        try
+        {
+            written.Dispose(); // CLOSE, after SSH.NET's flush of what it still buffers (refused again)
+        }
+        catch (SftpPathNotFoundException)
+        {
+        }
+
+        var resized = a.Open("/y", FileMode.Create, System.IO.FileAccess.Write);
+        a.DeleteFile("/y");
+        b.Create("/y").Dispose(); // a new /y: SSH.NET's SetLength reads the size by FSTAT (the path's) first
+        try
+        {
+            resized.SetLength(quota - fs.TotalBytes); // FSETSTAT size: everything that is left
+        }
+        catch (SftpPathNotFoundException)
+        {
+            resizeRefused = true;
+        }
+        resized.Dispose();
+
+        Assert.Equal(MemoryFileSystemTests.Entry("y"), fs.TotalBytes); // the new /y, nothing else
+        long room = quota - fs.TotalBytes - MemoryFileSystemTests.Entry("full");
+        b.UploadFile(new MemoryStream(new byte[room]), "/full"); // the whole quota, by another session
+        Assert.Equal(quota, fs.TotalBytes);
+        Assert.True(writeRefused, "a WRITE on a removed file's handle succeeded");
+        Assert.True(resizeRefused, "an FSETSTAT size on a removed file's handle succeeded");
+    }
+
     [Fact]
     public void EntriesCountAgainstTheQuotaSoAnMkdirLoopStops()
     {

@@ -58,6 +58,10 @@ namespace SFTPKit
             internal readonly PagedBytes Data; // its Length is the file's size
             internal DateTimeOffset MTime = DateTimeOffset.UtcNow, ATime = DateTimeOffset.UtcNow;
             internal UnixFileMode Mode;
+            // Out of the tree (RemoveFile; under the node's lock): its bytes went back to the quota,
+            // and handles still open can no longer write or resize it, which would charge the quota
+            // for a file nobody can reach and never give it back.
+            internal bool Removed;
 
             internal Node(bool dir, PagePool pool)
             {
@@ -220,7 +224,10 @@ namespace SFTPKit
                 _nodes.Remove(path);
                 Reserve(-EntryCost(path));
                 lock (n)
+                {
                     SetLength(n, 0); // give its bytes back to the quota
+                    n.Removed = true; // after: SetLength refuses a removed node
+                }
             }
         }
 
@@ -312,6 +319,8 @@ namespace SFTPKit
                 throw new SftpException(OperationStatus.ostInvalidParameter, "negative size");
             if (length > int.MaxValue) // checked before the quota is charged, so a refusal charges nothing
                 throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            if (n.Removed)
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
             Reserve(length - n.Data.Length);
             n.Data.SetLength(length); // pages past the end go back to the spare pool
             n.MTime = DateTimeOffset.UtcNow;
@@ -322,6 +331,8 @@ namespace SFTPKit
             long end = offset + data.Length;
             if (end > int.MaxValue)
                 throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            if (n.Removed)
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
             if (end > n.Data.Length)
                 Reserve(end - n.Data.Length); // the quota counts the file's size, holes included
             n.Data.Write(offset, data); // straight into the pages: no regrowth, no copy of what is there
