@@ -184,6 +184,34 @@ public class MemoryFileSystemTests
     }
 
     [Fact]
+    public void AFilesFirstPageGrowsFromSmallAndReadsRight()
+    {
+        var fs = new MemoryFileSystem();
+        fs.WriteAllBytes("/junk", Pattern(4 * Page, 11));
+        fs.RemoveFile("/junk"); // spare pages full of data: a first page that grows to a whole one must read zeros
+        using Stream s = Create(fs, "/grow");
+        var expected = new byte[Page + 50];
+        void Put(int at, byte[] data)
+        {
+            WriteAt(s, at, data);
+            data.CopyTo(expected, at);
+        }
+        Put(0, new byte[] { 1 });            // a 64-byte first page
+        Put(50, Pattern(100, 12));           // grows to 256, keeping the first byte
+        Put(3000, Pattern(5, 13));           // to 4 KiB, with a gap of zeros
+        Assert.Equal(expected[..3005], fs.ReadAllBytes("/grow"));
+        Assert.Equal(expected[100..3005], ReadAt(s, 100, 10_000)); // a read past a short page's end
+        s.SetLength(60);                     // cut inside the short page: the cut-off part reads zeros again
+        Array.Clear(expected, 60, expected.Length - 60);
+        Put(40_000, Pattern(7, 14));         // to a whole page (from the pool): the old short page's bytes move over
+        Put(Page + 10, Pattern(40, 15));     // page 1: a whole page at once
+        Assert.Equal(expected, fs.ReadAllBytes("/grow"));
+        Assert.Equal(expected.Length + Entry("grow"), fs.TotalBytes);
+        s.SetLength(0);
+        Assert.Equal(Entry("grow"), fs.TotalBytes);
+    }
+
+    [Fact]
     public void AFileRemovedWhileOpenCannotBeWrittenOrResized()
     {
         var fs = new MemoryFileSystem(maxTotalBytes: 1 << 20);
