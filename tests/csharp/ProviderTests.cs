@@ -522,6 +522,129 @@ public class ProviderTests
     }
 
     [Fact]
+    public void AnOpenOrOpendirVetoedAfterTheProviderRanClosesWhatItOpened()
+    {
+        // A handler subscribed after UseFileSystem fails the request once the provider has opened
+        // the file or listing: the engine drops the handle and no close event follows.
+        var fs = new Counting();
+        fs.WriteAllBytes("/vetoed.txt", new byte[] { 1 });
+        fs.WriteAllBytes("/vetoed/inside", new byte[] { 2 }); // not empty: the listing stays open past its first batch
+        fs.WriteAllBytes("/fine.txt", new byte[] { 3 });
+        using var t = Serve(_ => fs, srv =>
+        {
+            srv.HandlerException += (_, _) => { }; // the throwing veto is reported: here, quietly
+            srv.OnOpenFile += (_, e) =>
+            {
+                if (e.Path == "/vetoed.txt")
+                    e.OperationStatus = OperationStatus.ostAccessDenied;
+            };
+            srv.OnFindFirst += (_, e) =>
+            {
+                if (e.Path == "/vetoed")
+                    throw new InvalidOperationException("no listings of /vetoed");
+            };
+        });
+        using var c = t.Client();
+        c.Connect();
+        const int rounds = 20;
+        for (int i = 0; i < rounds; i++)
+        {
+            Assert.Throws<SftpPermissionDeniedException>(() => c.ReadAllBytes("/vetoed.txt"));
+            Assert.Throws<SftpPermissionDeniedException>(() => c.ListDirectory("/vetoed").ToList());
+        }
+        Assert.Equal(rounds, fs.StreamsMade);
+        Assert.Equal(rounds, fs.ListingsMade);
+        Assert.Equal(0, fs.StreamsOpen);   // each closed while the session lasts
+        Assert.Equal(0, fs.ListingsOpen);
+        // what is not vetoed is served and closed by the client's CLOSE, as before
+        Assert.Equal(new byte[] { 3 }, c.ReadAllBytes("/fine.txt"));
+        Assert.Contains("fine.txt", c.ListDirectory("/").Select(f => f.Name));
+        Assert.Equal(0, fs.StreamsOpen);
+        Assert.Equal(0, fs.ListingsOpen);
+        Assert.True(c.IsConnected);
+    }
+
+    /// <summary>Counts the streams and listings it hands out and how many are still undisposed.</summary>
+    private sealed class Counting : MemoryFileSystem
+    {
+        private int _streamsMade, _streamsOpen, _listingsMade, _listingsOpen;
+
+        public int StreamsMade => Volatile.Read(ref _streamsMade);
+        public int StreamsOpen => Volatile.Read(ref _streamsOpen);
+        public int ListingsMade => Volatile.Read(ref _listingsMade);
+        public int ListingsOpen => Volatile.Read(ref _listingsOpen);
+
+        public override Stream OpenFile(string path, FileOpenMode mode)
+        {
+            Stream inner = base.OpenFile(path, mode);
+            Interlocked.Increment(ref _streamsMade);
+            Interlocked.Increment(ref _streamsOpen);
+            return new Counted(inner, () => Interlocked.Decrement(ref _streamsOpen));
+        }
+
+        public override IEnumerable<SftpFileInfo> List(string path)
+        {
+            List<SftpFileInfo> entries = base.List(path).ToList();
+            return new Once(() =>
+            {
+                Interlocked.Increment(ref _listingsMade);
+                Interlocked.Increment(ref _listingsOpen);
+                return new Enumerator(entries, () => Interlocked.Decrement(ref _listingsOpen));
+            });
+        }
+
+        private sealed class Once : IEnumerable<SftpFileInfo>
+        {
+            private readonly Func<IEnumerator<SftpFileInfo>> _make;
+            public Once(Func<IEnumerator<SftpFileInfo>> make) => _make = make;
+            public IEnumerator<SftpFileInfo> GetEnumerator() => _make();
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        private sealed class Enumerator : IEnumerator<SftpFileInfo>
+        {
+            private readonly List<SftpFileInfo> _entries;
+            private Action? _disposed;
+            private int _index = -1;
+
+            public Enumerator(List<SftpFileInfo> entries, Action disposed) => (_entries, _disposed) = (entries, disposed);
+            public SftpFileInfo Current => _entries[_index];
+            object System.Collections.IEnumerator.Current => Current;
+            public bool MoveNext() => ++_index < _entries.Count;
+            public void Reset() => _index = -1;
+            public void Dispose() => Interlocked.Exchange(ref _disposed, null)?.Invoke();
+        }
+
+        private sealed class Counted : Stream
+        {
+            private readonly Stream _inner;
+            private Action? _disposed;
+
+            public Counted(Stream inner, Action disposed) => (_inner, _disposed) = (inner, disposed);
+            public override bool CanRead => _inner.CanRead;
+            public override bool CanSeek => _inner.CanSeek;
+            public override bool CanWrite => _inner.CanWrite;
+            public override long Length => _inner.Length;
+            public override long Position { get => _inner.Position; set => _inner.Position = value; }
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+            public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
+            public override void SetLength(long value) => _inner.SetLength(value);
+            public override void Flush() => _inner.Flush();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    Interlocked.Exchange(ref _disposed, null)?.Invoke();
+                    _inner.Dispose();
+                }
+                base.Dispose(disposing);
+            }
+        }
+    }
+
+    [Fact]
     public void UseFileSystemTwiceIsRefused()
     {
         using var srv = new SFTPServer();
