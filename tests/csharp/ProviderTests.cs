@@ -564,10 +564,26 @@ public class ProviderTests
         Assert.True(c.IsConnected);
     }
 
+    [Fact]
+    public void AnAppendOpenWhoseLengthThrowsDisposesTheStream()
+    {
+        var fs = new Counting { LengthFails = true };
+        fs.WriteAllBytes("/log.txt", new byte[] { 1 });
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        Assert.ThrowsAny<SshException>(() => c.AppendAllText("/log.txt", "more"));
+        Assert.Equal(1, fs.StreamsMade);
+        Assert.Equal(0, fs.StreamsOpen); // the OPEN failed: nothing would ever close it
+    }
+
     /// <summary>Counts the streams and listings it hands out and how many are still undisposed.</summary>
     private sealed class Counting : MemoryFileSystem
     {
         private int _streamsMade, _streamsOpen, _listingsMade, _listingsOpen;
+
+        /// <summary>The streams' Length throws (as a back-end that cannot tell a size).</summary>
+        public bool LengthFails { get; init; }
 
         public int StreamsMade => Volatile.Read(ref _streamsMade);
         public int StreamsOpen => Volatile.Read(ref _streamsOpen);
@@ -579,7 +595,7 @@ public class ProviderTests
             Stream inner = base.OpenFile(path, mode);
             Interlocked.Increment(ref _streamsMade);
             Interlocked.Increment(ref _streamsOpen);
-            return new Counted(inner, () => Interlocked.Decrement(ref _streamsOpen));
+            return new Counted(inner, () => Interlocked.Decrement(ref _streamsOpen), LengthFails);
         }
 
         public override IEnumerable<SftpFileInfo> List(string path)
@@ -618,13 +634,15 @@ public class ProviderTests
         private sealed class Counted : Stream
         {
             private readonly Stream _inner;
+            private readonly bool _lengthFails;
             private Action? _disposed;
 
-            public Counted(Stream inner, Action disposed) => (_inner, _disposed) = (inner, disposed);
+            public Counted(Stream inner, Action disposed, bool lengthFails) =>
+                (_inner, _disposed, _lengthFails) = (inner, disposed, lengthFails);
             public override bool CanRead => _inner.CanRead;
             public override bool CanSeek => _inner.CanSeek;
             public override bool CanWrite => _inner.CanWrite;
-            public override long Length => _inner.Length;
+            public override long Length => _lengthFails ? throw new IOException("the back-end cannot tell the size") : _inner.Length;
             public override long Position { get => _inner.Position; set => _inner.Position = value; }
             public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
             public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);

@@ -42,11 +42,16 @@ namespace SFTPKit
             internal TFs? Fs;
             // cancelled when the session ends: the token of the provider calls made on the server thread
             internal readonly CancellationTokenSource Ended = new();
+            internal readonly CancellationToken EndedToken; // Ended's, taken once: still usable once Ended is disposed
             internal readonly ConcurrentDictionary<string, TFile> Files = new(StringComparer.Ordinal);
             internal readonly ConcurrentDictionary<string, TListing> Listings = new(StringComparer.Ordinal);
             internal OperationStatus? LinkFailure; // on_before_create_link's outcome for on_after_create_link
 
-            internal Session(long id) => Id = id;
+            internal Session(long id)
+            {
+                Id = id;
+                EndedToken = Ended.Token;
+            }
         }
 
         // ---- the provider calls, one per request kind ------------------------------------------
@@ -275,6 +280,7 @@ namespace SFTPKit
                 return;
             Quietly(st.Ended.Cancel);
             Release(st);
+            Quietly(st.Ended.Dispose); // cancelled first: a token still held sees the cancellation
         }
 
         /// <summary>
@@ -325,7 +331,7 @@ namespace SFTPKit
             try
             {
                 Session st = SessionOf(connectionId);
-                return body(st, st.Ended.Token);
+                return body(st, st.EndedToken);
             }
             catch (Exception ex)
             {
