@@ -13,6 +13,9 @@ public class MemoryFileSystemTests
 {
     private const int Page = 64 * 1024;
 
+    /// <summary>What a file or directory named name costs against the quota beyond its data.</summary>
+    internal static long Entry(string name) => 512 + System.Text.Encoding.UTF8.GetByteCount(name);
+
     private static byte[] Pattern(int length, int seed)
     {
         var b = new byte[length];
@@ -58,7 +61,7 @@ public class MemoryFileSystemTests
         Assert.Equal(expected, fs.ReadAllBytes("/f"));
         Assert.Equal(expected, ReadAt(s, 0, (int)end + 100)); // one read over seven pages, stopped at the end
         Assert.Equal(expected[(Page - 1)..(Page + 1)], ReadAt(s, Page - 1, 2)); // two bytes, two pages
-        Assert.Equal(end, fs.TotalBytes);
+        Assert.Equal(end + Entry("f"), fs.TotalBytes);
     }
 
     [Fact]
@@ -77,7 +80,7 @@ public class MemoryFileSystemTests
         all[10] = 0;
         Assert.All(all[..(5 * Page + 100)], x => Assert.Equal(0, x));
         Assert.Equal(tail, all[(5 * Page + 100)..]);
-        Assert.Equal(all.Length, fs.TotalBytes); // the quota counts the size, holes included
+        Assert.Equal(all.Length + Entry("sparse"), fs.TotalBytes); // the quota counts the size, holes included
     }
 
     [Theory]
@@ -95,13 +98,13 @@ public class MemoryFileSystemTests
         {
             s.Write(data);
             s.SetLength(cut);
-            Assert.Equal(cut, fs.TotalBytes);
+            Assert.Equal(cut + Entry("t"), fs.TotalBytes);
             Assert.Equal(data[..cut], fs.ReadAllBytes("/t"));
             s.SetLength(data.Length); // the old bytes must not come back
             byte[] back = fs.ReadAllBytes("/t");
             Assert.Equal(data[..cut], back[..cut]);
             Assert.All(back[cut..], x => Assert.Equal(0, x));
-            Assert.Equal(data.Length, fs.TotalBytes);
+            Assert.Equal(data.Length + Entry("t"), fs.TotalBytes);
         }
         // SETSTAT with a size takes the same path
         fs.SetInfo("/t", new SftpFileChange { Length = cut });
@@ -114,14 +117,15 @@ public class MemoryFileSystemTests
     }
 
     [Fact]
-    public void QuotaIsTheSumOfFileSizes()
+    public void QuotaIsTheSumOfFileSizesAndEntries()
     {
-        var fs = new MemoryFileSystem(maxTotalBytes: 100_000);
+        long entries = Entry("full") + Entry("more");
+        var fs = new MemoryFileSystem(maxTotalBytes: 100_000 + entries);
         byte[] data = Pattern(100_000, 6);
         fs.WriteAllBytes("/full", data);
-        Assert.Equal(100_000, fs.TotalBytes);
+        Assert.Equal(100_000 + Entry("full"), fs.TotalBytes);
 
-        using (Stream s = Create(fs, "/more"))
+        using (Stream s = Create(fs, "/more")) // the last entry that fits
         {
             var ex = Assert.Throws<SftpException>(() => s.Write(new byte[1]));
             Assert.Equal(SftpException.Failure, ex.Status);
@@ -129,21 +133,95 @@ public class MemoryFileSystemTests
             Assert.Equal(0, s.Length); // a refused write changes nothing
             Assert.Throws<SftpException>(() => s.SetLength(1));
         }
-        Assert.Equal(100_000, fs.TotalBytes);
+        Assert.Equal(fs.MaxTotalBytes, fs.TotalBytes);
         Assert.Equal(data, fs.ReadAllBytes("/full"));
+        // nothing more fits, not even an empty entry
+        Assert.Equal("quota exceeded", Assert.Throws<SftpException>(() => Create(fs, "/x")).Message);
+        Assert.Throws<SftpException>(() => fs.CreateDirectory("/d"));
+        Assert.False(fs.Exists("/x") || fs.Exists("/d"));
 
-        fs.RemoveFile("/full"); // its bytes go back to the quota
-        Assert.Equal(0, fs.TotalBytes);
+        fs.RemoveFile("/full"); // its bytes and its entry go back to the quota
+        Assert.Equal(Entry("more"), fs.TotalBytes);
+        long room = fs.MaxTotalBytes - fs.TotalBytes;
         using (Stream s = Create(fs, "/more"))
         {
             // a hole counts: a write whose end passes the quota is refused whatever it writes
-            Assert.Throws<SftpException>(() => WriteAt(s, 99_999, new byte[2]));
-            WriteAt(s, 99_999, new byte[1]);
-            Assert.Equal(100_000, s.Length);
+            Assert.Throws<SftpException>(() => WriteAt(s, room - 1, new byte[2]));
+            WriteAt(s, room - 1, new byte[1]);
+            Assert.Equal(room, s.Length);
         }
-        Assert.Equal(100_000, fs.TotalBytes);
+        Assert.Equal(fs.MaxTotalBytes, fs.TotalBytes);
         fs.SetInfo("/more", new SftpFileChange { Length = 0 });
+        Assert.Equal(Entry("more"), fs.TotalBytes);
+    }
+
+    [Fact]
+    public void EntriesAreChargedWhenCreatedRefundedWhenRemovedAdjustedWhenRenamed()
+    {
+        var fs = new MemoryFileSystem();
+        fs.CreateDirectory("/dir");
+        fs.WriteAllBytes("/dir/sub/f\u00e9", new byte[3]); // creates /dir/sub; the name is 3 UTF-8 bytes
+        Assert.Equal(Entry("dir") + Entry("sub") + Entry("f\u00e9") + 3, fs.TotalBytes);
+        // a rename changes the renamed entry's name only: what it contains keeps its names
+        fs.Rename("/dir", "/directory");
+        Assert.Equal(Entry("directory") + Entry("sub") + Entry("f\u00e9") + 3, fs.TotalBytes);
+        fs.RemoveFile("/directory/sub/f\u00e9");
+        fs.RemoveDirectory("/directory/sub");
+        Assert.Equal(Entry("directory"), fs.TotalBytes);
+        fs.RemoveDirectory("/directory");
         Assert.Equal(0, fs.TotalBytes);
+
+        // a rename to a longer name that does not fit changes nothing
+        var full = new MemoryFileSystem(maxTotalBytes: Entry("a") + Entry("b"));
+        full.CreateDirectory("/a");
+        full.CreateDirectory("/b");
+        var ex = Assert.Throws<SftpException>(() => full.Rename("/a", "/aa"));
+        Assert.Equal("quota exceeded", ex.Message);
+        Assert.True(full.Exists("/a"));
+        Assert.False(full.Exists("/aa"));
+        full.Rename("/b", "/c"); // as long: fits
+        Assert.Equal(full.MaxTotalBytes, full.TotalBytes);
+    }
+
+    [Fact]
+    public void AFilesFirstPageGrowsFromSmallAndReadsRight()
+    {
+        var fs = new MemoryFileSystem();
+        fs.WriteAllBytes("/junk", Pattern(4 * Page, 11));
+        fs.RemoveFile("/junk"); // spare pages full of data: a first page that grows to a whole one must read zeros
+        using Stream s = Create(fs, "/grow");
+        var expected = new byte[Page + 50];
+        void Put(int at, byte[] data)
+        {
+            WriteAt(s, at, data);
+            data.CopyTo(expected, at);
+        }
+        Put(0, new byte[] { 1 });            // a 64-byte first page
+        Put(50, Pattern(100, 12));           // grows to 256, keeping the first byte
+        Put(3000, Pattern(5, 13));           // to 4 KiB, with a gap of zeros
+        Assert.Equal(expected[..3005], fs.ReadAllBytes("/grow"));
+        Assert.Equal(expected[100..3005], ReadAt(s, 100, 10_000)); // a read past a short page's end
+        s.SetLength(60);                     // cut inside the short page: the cut-off part reads zeros again
+        Array.Clear(expected, 60, expected.Length - 60);
+        Put(40_000, Pattern(7, 14));         // to a whole page (from the pool): the old short page's bytes move over
+        Put(Page + 10, Pattern(40, 15));     // page 1: a whole page at once
+        Assert.Equal(expected, fs.ReadAllBytes("/grow"));
+        Assert.Equal(expected.Length + Entry("grow"), fs.TotalBytes);
+        s.SetLength(0);
+        Assert.Equal(Entry("grow"), fs.TotalBytes);
+    }
+
+    [Fact]
+    public void AFileRemovedWhileOpenCannotBeWrittenOrResized()
+    {
+        var fs = new MemoryFileSystem(maxTotalBytes: 1 << 20);
+        using Stream s = Create(fs, "/gone");
+        s.Write(new byte[1000]);
+        fs.RemoveFile("/gone");
+        Assert.Equal(0, fs.TotalBytes); // its bytes and its entry back at once
+        Assert.Equal(OperationStatus.ostNoSuchFile, Assert.Throws<SftpException>(() => s.Write(new byte[10])).Status);
+        Assert.Equal(OperationStatus.ostNoSuchFile, Assert.Throws<SftpException>(() => s.SetLength(1 << 20)).Status);
+        Assert.Equal(0, fs.TotalBytes); // neither was charged for a file nobody can reach
     }
 
     [Fact]
@@ -198,7 +276,8 @@ public class MemoryFileSystemTests
         for (int i = 0; i < writers; i++)
             Assert.Equal(files[i], fs.ReadAllBytes($"/w{i}"));
         Assert.Equal(0, mixed);
-        Assert.Equal((long)writers * size, fs.TotalBytes);
+        long entries = Enumerable.Range(0, writers).Sum(i => Entry($"w{i}") + Entry($"churn{i}"));
+        Assert.Equal((long)writers * size + entries, fs.TotalBytes);
     }
 
     [Fact]
@@ -230,7 +309,7 @@ public class MemoryFileSystemTests
         Assert.Equal(2 * Page, all.Length);
         Assert.Equal(a[..5], all[(Page - 5)..Page]);
         Assert.Equal(2 * Page, (await fs.GetInfoAsync("/a", ct)).Length);
-        Assert.Equal(2 * Page, mem.TotalBytes);
+        Assert.Equal(2 * Page + Entry("a"), mem.TotalBytes);
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public class ProviderTests
         Assert.Throws<SftpPermissionDeniedException>(() => c.DeleteDirectory("/")); // the root stays
         c.DeleteDirectory("/d");
         Assert.False(fs.Exists("/d"));
-        Assert.Equal(10, fs.TotalBytes); // the quota got the removed file's bytes back
+        Assert.Equal(10 + MemoryFileSystemTests.Entry("README.txt"), fs.TotalBytes); // the quota got the removed entries' bytes back
         Assert.Equal("/d", SftpPath.Normalize("/a/../d/."));
         Assert.Equal("/", c.WorkingDirectory);
     }
@@ -414,6 +414,251 @@ public class ProviderTests
             public bool MoveNext() => _entries == null ? throw new IOException("the back-end is down") : ++_index < _entries.Count;
             public void Reset() => _index = -1;
             public void Dispose() => _disposed.Enqueue(_path);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFileRemovedWhileOpenTakesNoQuotaThroughItsHandle(bool asyncProvider)
+    {
+        // OPEN, REMOVE, then WRITE or FSETSTAT size on the handle, CLOSE: that charged the shared
+        // quota for a file no longer in the tree and never gave it back, so one FSETSTAT could
+        // take the whole quota from every session.
+        const long quota = 1 << 20;
+        var fs = new MemoryFileSystem(quota);
+        using var t = new TestServer(srv =>
+        {
+            srv.BaseDir = "";
+            if (asyncProvider)
+                srv.UseAsyncFileSystem(fs);
+            else
+                srv.UseFileSystem(fs);
+        });
+        using var a = t.Client();
+        using var b = t.Client();
+        a.Connect();
+        b.Connect();
+
+        bool writeRefused = false, resizeRefused = false;
+        var written = a.Open("/x", FileMode.Create, System.IO.FileAccess.Write);
+        a.DeleteFile("/x");
+        try
+        {
+            written.Write(new byte[64 * 1024]); // WRITE requests on the removed file's handle
+            written.Flush();
+        }
+        catch (SftpPathNotFoundException)
+        {
+            writeRefused = true;
+        }
+        try
+        {
+            written.Dispose(); // CLOSE, after SSH.NET's flush of what it still buffers (refused again)
+        }
+        catch (SftpPathNotFoundException)
+        {
+        }
+
+        var resized = a.Open("/y", FileMode.Create, System.IO.FileAccess.Write);
+        a.DeleteFile("/y");
+        b.Create("/y").Dispose(); // a new /y: SSH.NET's SetLength reads the size by FSTAT (the path's) first
+        try
+        {
+            resized.SetLength(quota - fs.TotalBytes); // FSETSTAT size: everything that is left
+        }
+        catch (SftpPathNotFoundException)
+        {
+            resizeRefused = true;
+        }
+        resized.Dispose();
+
+        Assert.Equal(MemoryFileSystemTests.Entry("y"), fs.TotalBytes); // the new /y, nothing else
+        long room = quota - fs.TotalBytes - MemoryFileSystemTests.Entry("full");
+        b.UploadFile(new MemoryStream(new byte[room]), "/full"); // the whole quota, by another session
+        Assert.Equal(quota, fs.TotalBytes);
+        Assert.True(writeRefused, "a WRITE on a removed file's handle succeeded");
+        Assert.True(resizeRefused, "an FSETSTAT size on a removed file's handle succeeded");
+    }
+
+    [Fact]
+    public void EntriesCountAgainstTheQuotaSoAnMkdirLoopStops()
+    {
+        const long quota = 64 * 1024;
+        var fs = new MemoryFileSystem(quota);
+        using var t = Serve(_ => fs);
+        using var a = t.Client();
+        using var b = t.Client();
+        a.Connect();
+        b.Connect();
+        int made = 0;
+        SshException? stop = null;
+        for (; made < 2000 && stop == null; made++)
+        {
+            try
+            {
+                a.CreateDirectory($"/d{made}");
+            }
+            catch (SshException ex)
+            {
+                stop = ex;
+                made--;
+            }
+        }
+        Assert.True(stop != null, $"{made} MKDIRs and no failure: directories cost no quota");
+        Assert.Contains("quota exceeded", stop!.Message);
+        Assert.InRange(made, quota / MemoryFileSystemTests.Entry("d1234") - 1, quota / MemoryFileSystemTests.Entry("d1"));
+        Assert.True(a.IsConnected);
+        // the quota is shared: no session can add an entry now, a directory or an empty file
+        Assert.Contains("quota exceeded", Assert.ThrowsAny<SshException>(() => b.CreateDirectory("/other")).Message);
+        Assert.Contains("quota exceeded", Assert.ThrowsAny<SshException>(() => b.Create("/empty").Dispose()).Message);
+
+        for (int i = 0; i < made; i++)
+            a.DeleteDirectory($"/d{i}");
+        Assert.Equal(0, fs.TotalBytes);
+        b.CreateDirectory("/other");
+        b.WriteAllText("/other/f", "works again");
+        Assert.Equal("works again", a.ReadAllText("/other/f"));
+    }
+
+    [Fact]
+    public void AnOpenOrOpendirVetoedAfterTheProviderRanClosesWhatItOpened()
+    {
+        // A handler subscribed after UseFileSystem fails the request once the provider has opened
+        // the file or listing: the engine drops the handle and no close event follows.
+        var fs = new Counting();
+        fs.WriteAllBytes("/vetoed.txt", new byte[] { 1 });
+        fs.WriteAllBytes("/vetoed/inside", new byte[] { 2 }); // not empty: the listing stays open past its first batch
+        fs.WriteAllBytes("/fine.txt", new byte[] { 3 });
+        using var t = Serve(_ => fs, srv =>
+        {
+            srv.HandlerException += (_, _) => { }; // the throwing veto is reported: here, quietly
+            srv.OnOpenFile += (_, e) =>
+            {
+                if (e.Path == "/vetoed.txt")
+                    e.OperationStatus = OperationStatus.ostAccessDenied;
+            };
+            srv.OnFindFirst += (_, e) =>
+            {
+                if (e.Path == "/vetoed")
+                    throw new InvalidOperationException("no listings of /vetoed");
+            };
+        });
+        using var c = t.Client();
+        c.Connect();
+        const int rounds = 20;
+        for (int i = 0; i < rounds; i++)
+        {
+            Assert.Throws<SftpPermissionDeniedException>(() => c.ReadAllBytes("/vetoed.txt"));
+            Assert.Throws<SftpPermissionDeniedException>(() => c.ListDirectory("/vetoed").ToList());
+        }
+        Assert.Equal(rounds, fs.StreamsMade);
+        Assert.Equal(rounds, fs.ListingsMade);
+        Assert.Equal(0, fs.StreamsOpen);   // each closed while the session lasts
+        Assert.Equal(0, fs.ListingsOpen);
+        // what is not vetoed is served and closed by the client's CLOSE, as before
+        Assert.Equal(new byte[] { 3 }, c.ReadAllBytes("/fine.txt"));
+        Assert.Contains("fine.txt", c.ListDirectory("/").Select(f => f.Name));
+        Assert.Equal(0, fs.StreamsOpen);
+        Assert.Equal(0, fs.ListingsOpen);
+        Assert.True(c.IsConnected);
+    }
+
+    [Fact]
+    public void AnAppendOpenWhoseLengthThrowsDisposesTheStream()
+    {
+        var fs = new Counting { LengthFails = true };
+        fs.WriteAllBytes("/log.txt", new byte[] { 1 });
+        using var t = Serve(_ => fs);
+        using var c = t.Client();
+        c.Connect();
+        Assert.ThrowsAny<SshException>(() => c.AppendAllText("/log.txt", "more"));
+        Assert.Equal(1, fs.StreamsMade);
+        Assert.Equal(0, fs.StreamsOpen); // the OPEN failed: nothing would ever close it
+    }
+
+    /// <summary>Counts the streams and listings it hands out and how many are still undisposed.</summary>
+    private sealed class Counting : MemoryFileSystem
+    {
+        private int _streamsMade, _streamsOpen, _listingsMade, _listingsOpen;
+
+        /// <summary>The streams' Length throws (as a back-end that cannot tell a size).</summary>
+        public bool LengthFails { get; init; }
+
+        public int StreamsMade => Volatile.Read(ref _streamsMade);
+        public int StreamsOpen => Volatile.Read(ref _streamsOpen);
+        public int ListingsMade => Volatile.Read(ref _listingsMade);
+        public int ListingsOpen => Volatile.Read(ref _listingsOpen);
+
+        public override Stream OpenFile(string path, FileOpenMode mode)
+        {
+            Stream inner = base.OpenFile(path, mode);
+            Interlocked.Increment(ref _streamsMade);
+            Interlocked.Increment(ref _streamsOpen);
+            return new Counted(inner, () => Interlocked.Decrement(ref _streamsOpen), LengthFails);
+        }
+
+        public override IEnumerable<SftpFileInfo> List(string path)
+        {
+            List<SftpFileInfo> entries = base.List(path).ToList();
+            return new Once(() =>
+            {
+                Interlocked.Increment(ref _listingsMade);
+                Interlocked.Increment(ref _listingsOpen);
+                return new Enumerator(entries, () => Interlocked.Decrement(ref _listingsOpen));
+            });
+        }
+
+        private sealed class Once : IEnumerable<SftpFileInfo>
+        {
+            private readonly Func<IEnumerator<SftpFileInfo>> _make;
+            public Once(Func<IEnumerator<SftpFileInfo>> make) => _make = make;
+            public IEnumerator<SftpFileInfo> GetEnumerator() => _make();
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        private sealed class Enumerator : IEnumerator<SftpFileInfo>
+        {
+            private readonly List<SftpFileInfo> _entries;
+            private Action? _disposed;
+            private int _index = -1;
+
+            public Enumerator(List<SftpFileInfo> entries, Action disposed) => (_entries, _disposed) = (entries, disposed);
+            public SftpFileInfo Current => _entries[_index];
+            object System.Collections.IEnumerator.Current => Current;
+            public bool MoveNext() => ++_index < _entries.Count;
+            public void Reset() => _index = -1;
+            public void Dispose() => Interlocked.Exchange(ref _disposed, null)?.Invoke();
+        }
+
+        private sealed class Counted : Stream
+        {
+            private readonly Stream _inner;
+            private readonly bool _lengthFails;
+            private Action? _disposed;
+
+            public Counted(Stream inner, Action disposed, bool lengthFails) =>
+                (_inner, _disposed, _lengthFails) = (inner, disposed, lengthFails);
+            public override bool CanRead => _inner.CanRead;
+            public override bool CanSeek => _inner.CanSeek;
+            public override bool CanWrite => _inner.CanWrite;
+            public override long Length => _lengthFails ? throw new IOException("the back-end cannot tell the size") : _inner.Length;
+            public override long Position { get => _inner.Position; set => _inner.Position = value; }
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+            public override long Seek(long offset, SeekOrigin origin) => _inner.Seek(offset, origin);
+            public override void SetLength(long value) => _inner.SetLength(value);
+            public override void Flush() => _inner.Flush();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    Interlocked.Exchange(ref _disposed, null)?.Invoke();
+                    _inner.Dispose();
+                }
+                base.Dispose(disposing);
+            }
         }
     }
 

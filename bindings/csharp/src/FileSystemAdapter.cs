@@ -74,8 +74,16 @@ namespace SFTPKit
         {
             Stream stream = fs.OpenFile(path, modes);
             var f = new OpenFile(path, stream);
-            if ((modes & FileOpenMode.cfmAppend) != 0 && stream.CanSeek)
-                f.Position = stream.Length;
+            try
+            {
+                if ((modes & FileOpenMode.cfmAppend) != 0 && stream.CanSeek)
+                    f.Position = stream.Length;
+            }
+            catch
+            {
+                stream.Dispose(); // the OPEN fails: nothing will close it later
+                throw;
+            }
             return f;
         }
 

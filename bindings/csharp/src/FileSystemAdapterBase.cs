@@ -1,6 +1,7 @@
 #nullable enable
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 
@@ -41,11 +42,16 @@ namespace SFTPKit
             internal TFs? Fs;
             // cancelled when the session ends: the token of the provider calls made on the server thread
             internal readonly CancellationTokenSource Ended = new();
+            internal readonly CancellationToken EndedToken; // Ended's, taken once: still usable once Ended is disposed
             internal readonly ConcurrentDictionary<string, TFile> Files = new(StringComparer.Ordinal);
             internal readonly ConcurrentDictionary<string, TListing> Listings = new(StringComparer.Ordinal);
             internal OperationStatus? LinkFailure; // on_before_create_link's outcome for on_after_create_link
 
-            internal Session(long id) => Id = id;
+            internal Session(long id)
+            {
+                Id = id;
+                EndedToken = Ended.Token;
+            }
         }
 
         // ---- the provider calls, one per request kind ------------------------------------------
@@ -105,11 +111,19 @@ namespace SFTPKit
             s.OnOpenFile += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, (st, ct) =>
             {
                 TFile f = Open(FsOf(st), e.Path, e.Modes, ct);
-                if (!st.Files.TryAdd(e.Handle, f))
+                string handle = e.Handle;
+                if (!st.Files.TryAdd(handle, f))
                 {
                     Close(f);
-                    throw new InvalidOperationException("duplicate handle " + e.Handle);
+                    throw new InvalidOperationException("duplicate handle " + handle);
                 }
+                // A handler subscribed after this one may still fail the OPEN: the engine then drops
+                // the handle and no on_close_file follows, so the file is closed here.
+                e.AfterHandlers = () =>
+                {
+                    if (e.OperationStatus != OperationStatus.ostOk)
+                        Forget(st.Files, handle, f, Close, e.EventName);
+                };
                 return OperationStatus.ostOk;
             });
             s.OnCloseFile += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, (st, ct) =>
@@ -122,11 +136,19 @@ namespace SFTPKit
             s.OnFindFirst += (_, e) => e.OperationStatus = Guard(e, e.ConnectionId, (st, ct) =>
             {
                 TListing it = List(FsOf(st), e.Path, ct);
-                if (!st.Listings.TryAdd(e.Handle, it))
+                string handle = e.Handle;
+                if (!st.Listings.TryAdd(handle, it))
                 {
                     DisposeListing(it);
-                    throw new InvalidOperationException("duplicate handle " + e.Handle);
+                    throw new InvalidOperationException("duplicate handle " + handle);
                 }
+                // As OPEN's: a later handler's failure (anything but ostOk or ostEOF, which both
+                // leave the handle open) ends the listing, since no on_find_close will.
+                e.AfterHandlers = () =>
+                {
+                    if (e.OperationStatus is not (OperationStatus.ostOk or OperationStatus.ostEOF))
+                        Forget(st.Listings, handle, it, DisposeListing, e.EventName);
+                };
                 // ostEOF from on_find_first is an empty directory: nothing more to list (on_find_close
                 // comes only at the client's CLOSE). After a failure no on_find_close follows at all.
                 // Either way the listing ends here: a provider's enumerator may hold a connection, and
@@ -258,6 +280,34 @@ namespace SFTPKit
                 return;
             Quietly(st.Ended.Cancel);
             Release(st);
+            Quietly(st.Ended.Dispose); // cancelled first: a token still held sees the cancellation
+        }
+
+        /// <summary>
+        /// Drops what was stored under handle for a request that failed after the adapter served
+        /// it (<see cref="SFTPKitEventArgs.AfterHandlers"/>), and closes it; only that object, in
+        /// case the handle was taken again meanwhile.
+        /// </summary>
+        private void Forget<T>(ConcurrentDictionary<string, T> stored, string handle, T item, Action<T> close, string eventName)
+            where T : class
+        {
+            if (!stored.TryRemove(new KeyValuePair<string, T>(handle, item)))
+                return;
+            // as in Guard: the async adapter waits for the provider here
+            SynchronizationContext? context = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(null);
+            try
+            {
+                close(item);
+            }
+            catch (Exception ex)
+            {
+                _srv.ReportProviderError(ex, eventName);
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(context);
+            }
         }
 
         protected void Quietly(Action a)
@@ -281,7 +331,7 @@ namespace SFTPKit
             try
             {
                 Session st = SessionOf(connectionId);
-                return body(st, st.Ended.Token);
+                return body(st, st.EndedToken);
             }
             catch (Exception ex)
             {

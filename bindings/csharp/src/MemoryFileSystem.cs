@@ -3,6 +3,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Threading;
 
 namespace SFTPKit
@@ -11,8 +12,12 @@ namespace SFTPKit
     /// A file system in memory, thread-safe, for tests, demos and as a starting point: share one
     /// instance between sessions (<c>srv.UseFileSystem(new MemoryFileSystem())</c>) or make one per
     /// user in the factory. Files opened for writing are visible to readers as they are written.
-    /// The total size of all files is capped by <see cref="MaxTotalBytes"/> (a hostile client must
-    /// not be able to fill the server's memory): writes past it fail with "quota exceeded".
+    /// What a client can make it hold is capped by <see cref="MaxTotalBytes"/> (a hostile client must
+    /// not be able to fill the server's memory): the quota counts every file's length (holes
+    /// included) and every file and directory at 512 bytes plus the UTF-8 length of its name (the
+    /// last path component; the root is free), so endless MKDIRs or empty files run into it too.
+    /// A write, a size change, a create (OPEN, MKDIR) or a rename to a longer name past the quota
+    /// fails with "quota exceeded" and changes nothing; removing an entry gives its bytes back.
     /// </summary>
     public partial class MemoryFileSystem : ISftpFileSystem
     {
@@ -24,7 +29,12 @@ namespace SFTPKit
         // Spare pages kept for reuse (PagePool): at most this much, and never more than the quota.
         private const long SpareBytes = 128L << 20;
 
-        /// <summary>An empty file system (just "/"), holding at most <paramref name="maxTotalBytes"/> bytes of file data.</summary>
+        // What a file or directory costs beyond its data (with its name's UTF-8 bytes): about what
+        // its node, page table and tree entry hold, so entries without data are not free. The
+        // Java and Python stores charge the same.
+        private const int EntryOverhead = 512;
+
+        /// <summary>An empty file system (just "/"), holding at most <paramref name="maxTotalBytes"/> bytes (see <see cref="MaxTotalBytes"/>).</summary>
         public MemoryFileSystem(long maxTotalBytes = 1L << 30)
         {
             MaxTotalBytes = maxTotalBytes;
@@ -32,11 +42,15 @@ namespace SFTPKit
             _nodes["/"] = new Node(true, _spare);
         }
 
-        /// <summary>The most file data (all files together) the file system holds.</summary>
+        /// <summary>The quota: the most bytes the file system holds, file data (every file's length) and
+        /// entries (each file and directory: 512 bytes plus the UTF-8 length of its name) together.</summary>
         public long MaxTotalBytes { get; }
 
-        /// <summary>File data held now, in bytes.</summary>
+        /// <summary>Bytes charged against <see cref="MaxTotalBytes"/> now: file lengths plus entry costs.</summary>
         public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+        // What the entry (file or directory) at path costs against the quota beyond its data.
+        private static long EntryCost(string path) => EntryOverhead + Encoding.UTF8.GetByteCount(SftpPath.Name(path));
 
         private sealed class Node
         {
@@ -44,6 +58,10 @@ namespace SFTPKit
             internal readonly PagedBytes Data; // its Length is the file's size
             internal DateTimeOffset MTime = DateTimeOffset.UtcNow, ATime = DateTimeOffset.UtcNow;
             internal UnixFileMode Mode;
+            // Out of the tree (RemoveFile; under the node's lock): its bytes went back to the quota,
+            // and handles still open can no longer write or resize it, which would charge the quota
+            // for a file nobody can reach and never give it back.
+            internal bool Removed;
 
             internal Node(bool dir, PagePool pool)
             {
@@ -64,7 +82,7 @@ namespace SFTPKit
                 EnsureDirectories(SftpPath.Parent(path));
                 if (_nodes.TryGetValue(path, out Node? n) && n.IsDirectory)
                     throw new SftpException(SftpException.Failure, "is a directory: " + path);
-                n ??= _nodes[path] = new Node(false, _spare);
+                n ??= AddNode(path, false);
                 lock (n)
                 {
                     SetLength(n, 0);
@@ -99,7 +117,7 @@ namespace SFTPKit
                 return;
             }
             EnsureDirectories(SftpPath.Parent(dir));
-            _nodes[dir] = new Node(true, _spare);
+            AddNode(dir, true);
         }
 
         // ---- ISftpFileSystem --------------------------------------------------------------------
@@ -130,7 +148,7 @@ namespace SFTPKit
                         throw SftpException.NoSuchFile(path);
                     if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
                         throw SftpException.NoSuchFile(SftpPath.Parent(path));
-                    n = _nodes[path] = new Node(false, _spare);
+                    n = AddNode(path, false);
                 }
             }
             if ((mode & FileOpenMode.cfmTruncate) != 0)
@@ -172,7 +190,7 @@ namespace SFTPKit
                     throw new SftpException(SftpException.Failure, "exists: " + path);
                 if (!_nodes.TryGetValue(SftpPath.Parent(path), out Node? parent) || !parent.IsDirectory)
                     throw SftpException.NoSuchFile(SftpPath.Parent(path));
-                _nodes[path] = new Node(true, _spare);
+                AddNode(path, true);
             }
         }
 
@@ -190,6 +208,7 @@ namespace SFTPKit
                 if (ChildrenOf(path).Any())
                     throw new SftpException(SftpException.Failure, "directory not empty: " + path);
                 _nodes.Remove(path);
+                Reserve(-EntryCost(path));
             }
         }
 
@@ -203,8 +222,12 @@ namespace SFTPKit
                 if (n.IsDirectory)
                     throw new SftpException(SftpException.Failure, "is a directory: " + path);
                 _nodes.Remove(path);
+                Reserve(-EntryCost(path));
                 lock (n)
+                {
                     SetLength(n, 0); // give its bytes back to the quota
+                    n.Removed = true; // after: SetLength refuses a removed node
+                }
             }
         }
 
@@ -223,6 +246,9 @@ namespace SFTPKit
                     throw SftpException.NoSuchFile(SftpPath.Parent(newPath));
                 if (n.IsDirectory && newPath.StartsWith(oldPath + "/", StringComparison.Ordinal))
                     throw new SftpException(SftpException.Failure, "a directory cannot move into itself");
+                // the renamed entry's name changes (what it contains keeps its names): refused, with
+                // nothing moved, when a longer name does not fit
+                Reserve(EntryCost(newPath) - EntryCost(oldPath));
                 string prefix = oldPath + "/";
                 var moved = _nodes.Where(kv => kv.Key == oldPath || kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
                 foreach (var kv in moved)
@@ -255,6 +281,13 @@ namespace SFTPKit
 
         // ---- internals -----------------------------------------------------------------------
 
+        /// <summary>A new entry, charged to the quota first (a create past it changes nothing). Callers hold the tree's lock.</summary>
+        private Node AddNode(string path, bool directory)
+        {
+            Reserve(EntryCost(path));
+            return _nodes[path] = new Node(directory, _spare);
+        }
+
         private Node Get(string path)
         {
             lock (_lock)
@@ -286,6 +319,8 @@ namespace SFTPKit
                 throw new SftpException(OperationStatus.ostInvalidParameter, "negative size");
             if (length > int.MaxValue) // checked before the quota is charged, so a refusal charges nothing
                 throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            if (n.Removed)
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
             Reserve(length - n.Data.Length);
             n.Data.SetLength(length); // pages past the end go back to the spare pool
             n.MTime = DateTimeOffset.UtcNow;
@@ -296,6 +331,8 @@ namespace SFTPKit
             long end = offset + data.Length;
             if (end > int.MaxValue)
                 throw new SftpException(SftpException.Failure, "a file in memory holds at most 2 GiB");
+            if (n.Removed)
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
             if (end > n.Data.Length)
                 Reserve(end - n.Data.Length); // the quota counts the file's size, holes included
             n.Data.Write(offset, data); // straight into the pages: no regrowth, no copy of what is there

@@ -1,5 +1,6 @@
 #nullable enable
 using System;
+using System.Numerics;
 
 namespace SFTPKit
 {
@@ -9,6 +10,11 @@ namespace SFTPKit
     /// to the collector); pages are allocated as writes reach them, growth copies only the page
     /// table, a hole is a missing page that reads as zeros, and truncation hands whole pages back
     /// to the pool. Not thread-safe: the caller holds the file's lock.
+    /// Page 0 alone starts at the size the first write needs (64 bytes at least) and doubles up to
+    /// a whole page, as Java's MemoryNode and Python's memory.py do: the quota charges a file's
+    /// length, and a one-byte file holding 64 KiB would let many small files hold far more memory
+    /// than they are charged. Its growth copies at most 32 KiB, once per file. A short page 0 reads
+    /// as zeros past its end and never goes to the pool.
     /// Invariant: every byte of an allocated page that was not written since the page was taken
     /// (or that lies at or past Length) is zero, so a hole or a regrown tail always reads zeros.
     /// </summary>
@@ -17,6 +23,7 @@ namespace SFTPKit
         internal const int PageShift = 16;
         internal const int PageSize = 1 << PageShift;
         private const int PageMask = PageSize - 1;
+        private const int SmallestFirstPage = 64;
 
         private readonly PagePool _pool;
         private byte[]?[] _pages = Array.Empty<byte[]?>();
@@ -37,10 +44,11 @@ namespace SFTPKit
                 int page = (int)(pos >> PageShift), at = (int)(pos & PageMask);
                 int n = Math.Min(PageSize - at, count - done);
                 byte[]? p = page < _pages.Length ? _pages[page] : null;
-                if (p == null)
-                    dest.Slice(done, n).Clear(); // a hole
-                else
-                    p.AsSpan(at, n).CopyTo(dest.Slice(done));
+                int have = p == null ? 0 : Math.Clamp(p.Length - at, 0, n); // a short page 0 ends early
+                if (have > 0)
+                    p!.AsSpan(at, have).CopyTo(dest.Slice(done));
+                if (have < n)
+                    dest.Slice(done + have, n - have).Clear(); // a hole, or past a short page's end
                 done += n;
             }
             return count;
@@ -60,7 +68,7 @@ namespace SFTPKit
                 long pos = offset + done;
                 int page = (int)(pos >> PageShift), at = (int)(pos & PageMask);
                 int n = Math.Min(PageSize - at, src.Length - done);
-                byte[] p = _pages[page] ??= Take(at, n);
+                byte[] p = PageFor(page, at, n);
                 src.Slice(done, n).CopyTo(p.AsSpan(at));
                 done += n;
             }
@@ -85,8 +93,9 @@ namespace SFTPKit
                 {
                     // the cut-off end of the last page: zero, so extending again reads zeros
                     long pageStart = (long)(keep - 1) << PageShift;
-                    int oldEnd = (int)Math.Min(PageSize, Length - pageStart);
-                    last.AsSpan(tail, oldEnd - tail).Clear();
+                    int oldEnd = (int)Math.Min(last.Length, Length - pageStart); // a short page 0 ends at its length
+                    if (oldEnd > tail)
+                        last.AsSpan(tail, oldEnd - tail).Clear();
                 }
                 if (keep == 0)
                     _pages = Array.Empty<byte[]?>();
@@ -100,6 +109,31 @@ namespace SFTPKit
             var copy = new byte[Length];
             Read(0, copy);
             return copy;
+        }
+
+        /// <summary>Page `index` with room for a write of n bytes at `at` (page 0 grows, see the class comment).</summary>
+        private byte[] PageFor(int index, int at, int n)
+        {
+            byte[]? p = _pages[index];
+            if (p != null && p.Length >= at + n)
+                return p;
+            if (index != 0)
+                return _pages[index] = Take(at, n); // p is null: only page 0 is ever short
+            int size = (int)Math.Min(PageSize, BitOperations.RoundUpToPowerOf2((uint)Math.Max(SmallestFirstPage, at + n)));
+            if (p != null)
+                size = Math.Min(PageSize, Math.Max(size, 2 * p.Length));
+            byte[] grown;
+            if (size < PageSize)
+                grown = new byte[size]; // zeroed; too small for the pool
+            else if (p == null)
+                grown = Take(at, n);
+            else
+            {
+                grown = _pool.Take();
+                grown.AsSpan(p.Length).Clear(); // a pooled page holds old data; what p holds is copied below
+            }
+            p?.CopyTo(grown, 0);
+            return _pages[0] = grown;
         }
 
         // A page for a write of n bytes at `at`: pooled pages hold old data and new ones are not
@@ -116,8 +150,9 @@ namespace SFTPKit
         {
             if (pages <= _pages.Length)
                 return;
-            // doubling: the table (8 bytes per 64 KiB page) is what is copied, never the pages
-            Array.Resize(ref _pages, Math.Max(pages, Math.Max(16, 2 * _pages.Length)));
+            // doubling: the table (8 bytes per 64 KiB page) is what is copied, never the pages; it
+            // starts at what is needed, so a small file's table is one slot
+            Array.Resize(ref _pages, Math.Max(pages, 2 * _pages.Length));
         }
     }
 
@@ -161,6 +196,8 @@ namespace SFTPKit
 
         internal void Give(byte[] page)
         {
+            if (page.Length != PagedBytes.PageSize)
+                return; // a file's short first page: the collector's
             lock (_lock)
             {
                 if (_count < _spare.Length)

@@ -31,6 +31,16 @@ namespace SFTPKit
         // working (they become the deferred request's answer).
         internal DeferredCall? Deferred { get; set; }
 
+        /// <summary>
+        /// Run (on the server thread) once every handler of the event, its async handler included,
+        /// has returned, before the by-ref parameters go back: a handler that acted for the request
+        /// learns the final verdict, which a handler after it may have overruled. The file system
+        /// adapter closes the stream or listing it opened for an OPEN or OPENDIR that a later
+        /// handler failed (the engine then drops the handle and no close event follows). Not run
+        /// for a deferred request.
+        /// </summary>
+        internal Action? AfterHandlers { get; set; }
+
         /// <summary>Sets operation_status for a failure (SftpException); false when the event has none.</summary>
         internal virtual bool SetFailureStatus(OperationStatus status) => false;
 

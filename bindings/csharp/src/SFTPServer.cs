@@ -255,6 +255,17 @@ namespace SFTPKit
                 {
                     Failed(args, ex);
                 }
+                if (args.AfterHandlers is Action after)
+                {
+                    try
+                    {
+                        after();
+                    }
+                    catch (Exception ex)
+                    {
+                        Report(ex, args.EventName);
+                    }
+                }
                 try
                 {
                     args.WriteBack(args.Native);
