@@ -17,6 +17,11 @@ from conftest import host_keyed_server
 RW = FileOpenMode.READ | FileOpenMode.WRITE | FileOpenMode.CREATE
 
 
+def entries(*names):
+    """What these entries (files or directories, by name) cost against the quota."""
+    return sum(ENTRY_COST + len(n.encode()) for n in names)
+
+
 def pattern(n, seed=0):
     return bytes((i * 31 + seed + i // 4093) & 0xFF for i in range(n))
 
@@ -52,7 +57,7 @@ def test_sparse_write_reads_zeros_and_small_files_stay_small():
     fs.write(t, 100, memoryview(b"b"))  # inside the first page, past its bytes: it grows
     assert len(t.node.pages[0]) < PAGE_SIZE
     assert bytes(fs.read(t, 0, 200)) == b"a" + bytes(99) + b"b"
-    assert fs.total_bytes == 5 * PAGE_SIZE + 6 + 101
+    assert fs.total_bytes == 5 * PAGE_SIZE + 6 + 101 + entries("s", "tiny")
 
 
 def test_truncate_then_grow_reads_zeros():
@@ -66,7 +71,7 @@ def test_truncate_then_grow_reads_zeros():
     assert got[PAGE_SIZE + 10:] == bytes(PAGE_SIZE - 10)  # the cut-off bytes do not come back
     # truncating on open
     fs.open("/t", FileOpenMode.WRITE | FileOpenMode.TRUNCATE)
-    assert fs.stat("/t").size == 0 and fs.total_bytes == 0
+    assert fs.stat("/t").size == 0 and fs.total_bytes == entries("t")
 
 
 def test_quota_refuses_and_changes_nothing():
@@ -76,7 +81,7 @@ def test_quota_refuses_and_changes_nothing():
     with pytest.raises(SFTPError) as e:
         fs.write(h, 100_000, memoryview(b"!"))
     assert e.value.message == "quota exceeded" and e.value.status == 0
-    assert fs.stat("/qqqqq").size == 100_000 and fs.total_bytes == 100_000
+    assert fs.stat("/qqqqq").size == 100_000 and fs.total_bytes == 100_000 + entries("qqqqq")
     with pytest.raises(SFTPError):
         fs.write_all_bytes("/other", b"x")
     with pytest.raises(SFTPError):
@@ -143,7 +148,7 @@ def test_concurrent_writers_on_different_files():
         t.join()
     for k in range(6):
         assert fs.read_all_bytes("/w%d" % k) == pattern(size, k), k
-    assert fs.total_bytes == 6 * size
+    assert fs.total_bytes == 6 * size + entries(*("w%d" % k for k in range(6)))
 
 
 @pytest.fixture
@@ -206,7 +211,7 @@ def test_one_store_shared_by_concurrent_sessions(server, cls):
         assert hashlib.sha256(got).digest() == hashlib.sha256(blob).digest(), k
     assert sorted(c.listdir("/")) == ["up0.bin", "up1.bin", "up2.bin"]
     t.close()
-    assert fs.total_bytes == sum(len(b) for b in blobs.values())
+    assert fs.total_bytes == sum(len(b) for b in blobs.values()) + entries(*("up%d.bin" % k for k in blobs))
 
 
 def test_empty_entries_count_against_the_quota_for_every_session(server):
@@ -236,16 +241,16 @@ def test_empty_entries_count_against_the_quota_for_every_session(server):
     for th in threads:
         th.join(60)
     assert not errors
-    assert len(made) == 40 and fs.used_bytes == room and fs.total_bytes == 0
+    assert len(made) == 40 and fs.total_bytes == room
     t, c = connect(server, "cleaner")  # removing them gives the room back to everyone
     names = c.listdir("/")
     assert len(names) == 40
     for name in names:
         c.rmdir("/" + name) if name.startswith("d") else c.remove("/" + name)
-    assert fs.used_bytes == 0
+    assert fs.total_bytes == 0
     c.mkdir("/back")
     c.rename("/back", "/again")  # a rename charges the name's difference only
-    assert fs.used_bytes == ENTRY_COST + len("again")
+    assert fs.total_bytes == entries("again")
     t.close()
 
 

@@ -181,12 +181,8 @@ class MemoryFileSystem(FileSystem):
 
     @property
     def total_bytes(self) -> int:
-        """File data held now (file lengths, holes included)."""
-        return self._total
-
-    @property
-    def used_bytes(self) -> int:
-        """What counts against max_total_bytes: the file data and every entry's cost."""
+        """What counts against max_total_bytes now: the file lengths (holes included) and every
+        entry's cost (as the Java and C# stores' totalBytes / TotalBytes)."""
         return self._total + self._entry_bytes
 
     # ---- convenience for the application ------------------------------------------------------
