@@ -422,6 +422,42 @@ class MemoryFileSystemTest {
         assertNotEquals(0, fs.getTotalBytes());
     }
 
+    /**
+     * FSETSTAT size on the handle of a removed file: the node's bytes went back to the quota when
+     * it was removed, so growing it now would charge bytes nothing ever refunds. It is refused as
+     * a WRITE there is, and another client can still upload the whole quota.
+     */
+    @Test
+    void aSizeChangeOnARemovedOpenFileChargesNothing() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem(400_000);
+        int port = ServerTest.freePort();
+        try (SSHKey key = new SSHKey(); SFTPServer s = ProviderTest.server(key, port)) {
+            s.setFileSystem(session -> fs);
+            s.start();
+            String out = ProviderTest.run(String.join("\n",
+                    "import sys, paramiko",
+                    "def session():",
+                    "    t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "    t.connect(username='u', password='pw')",
+                    "    return t, paramiko.SFTPClient.from_transport(t)",
+                    "t1, a = session(); t2, b = session()",
+                    "f = a.open('/x', 'wb')",
+                    "a.remove('/x')",
+                    "try:",
+                    "    f.truncate(400000)",  // FSETSTAT handle size=400000
+                    "    raise AssertionError('FSETSTAT on a removed file succeeded')",
+                    "except FileNotFoundError: pass",
+                    "data = bytes((k * 7) % 256 for k in range(400000))",
+                    "with b.open('/full.bin', 'wb') as g: g.write(data)",  // the whole quota, by the other client
+                    "assert b.stat('/full.bin').st_size == len(data)",
+                    "f.close()",
+                    "a.close(); b.close(); t1.close(); t2.close()",
+                    "print('ok')"), "" + port);
+            assertEquals("ok", out);
+        }
+        assertEquals(400_000, fs.getTotalBytes());
+    }
+
     static List<String> names(Iterable<SftpAttributes> entries) {
         List<String> out = new ArrayList<>();
         for (SftpAttributes a : entries) {
