@@ -320,12 +320,14 @@ abstract class ProviderBridge implements SFTPServerListener {
             SftpFile f = file(s, e.getHandle());
             try {
                 ClientBuffers.get(server.nativeHandle(), e.getConnectionId(), ClientBuffers.CURRENT, buf);
-            } catch (SFTPKitException tooBig) { // more than the pooled buffer holds: once, its own
+            } catch (SFTPKitException tooBig) { // more than SIZE (nothing was copied): the pool's LARGE size holds any WRITE
                 if (tooBig.getCode() != ErrorCode.INVALID_PARAMETER) {
                     throw tooBig;
                 }
+                // take before give: if taking throws, buf is still ours alone and finally gives it once
+                ByteBuffer large = BufferPool.take(BufferPool.LARGE);
                 BufferPool.give(buf);
-                buf = ByteBuffer.allocateDirect(1 << 20);
+                buf = large;
                 ClientBuffers.get(server.nativeHandle(), e.getConnectionId(), ClientBuffers.CURRENT, buf);
             }
             buf.flip();
