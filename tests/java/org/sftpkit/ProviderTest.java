@@ -345,6 +345,145 @@ class ProviderTest {
         }
     }
 
+    /** A MemoryFileSystem that counts the files it opened and closed, and its listings made and closed. */
+    static final class Counting extends MemoryFileSystem {
+        final java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger listed = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger unlisted = new java.util.concurrent.atomic.AtomicInteger();
+
+        /** An Iterable that is also AutoCloseable, as a DirectoryStream is: the bridge closes it with the listing. */
+        interface Listing extends Iterable<SftpAttributes>, AutoCloseable {
+        }
+
+        @Override
+        public SftpFile open(String path, Set<FileOpenMode> modes) throws java.io.IOException {
+            SftpFile f = super.open(path, modes);
+            opened.incrementAndGet();
+            return new SftpFile() {
+                @Override
+                public int read(long offset, java.nio.ByteBuffer dst) throws java.io.IOException {
+                    return f.read(offset, dst);
+                }
+
+                @Override
+                public void write(long offset, java.nio.ByteBuffer src) throws java.io.IOException {
+                    f.write(offset, src);
+                }
+
+                @Override
+                public SftpAttributes stat() throws java.io.IOException {
+                    return f.stat();
+                }
+
+                @Override
+                public void close() {
+                    closed.incrementAndGet();
+                }
+            };
+        }
+
+        @Override
+        public Iterable<SftpAttributes> list(String path) throws java.io.IOException {
+            Iterable<SftpAttributes> entries = super.list(path);
+            listed.incrementAndGet();
+            return new Listing() {
+                @Override
+                public java.util.Iterator<SftpAttributes> iterator() {
+                    return entries.iterator();
+                }
+
+                @Override
+                public void close() {
+                    unlisted.incrementAndGet();
+                }
+            };
+        }
+    }
+
+    /**
+     * A listener added after setFileSystem runs after the provider: when it vetoes an OPEN or
+     * OPENDIR the provider already served (a failure status, or by throwing), the library drops
+     * the handle with no CLOSE to follow, so the provider closes what it opened then, not at the
+     * disconnect; when it renames the handle, the provider follows the new name.
+     */
+    @Test
+    void aListenerVetoingAfterTheProviderLeavesNothingOpen() throws Exception {
+        int port = ServerTest.freePort();
+        Counting fs = new Counting();
+        fs.createDirectories("/veto-dir");
+        fs.createDirectories("/throw-dir");
+        java.util.concurrent.atomic.AtomicInteger names = new java.util.concurrent.atomic.AtomicInteger();
+        try (SSHKey key = new SSHKey(); SFTPServer s = server(key, port)) {
+            s.setFileSystem(session -> fs);
+            s.setOnHandlerException((event, t) -> { }); // the throwing listener below is expected
+            s.addListener(new SFTPServerListener() {
+                @Override
+                public void onOpenFile(OpenFileEvent e) {
+                    if (e.getPath().startsWith("/veto")) {
+                        e.setOperationStatus(OperationStatus.ostAccessDenied);
+                    } else if (e.getPath().startsWith("/throw")) {
+                        throw new IllegalStateException("a listener's bug");
+                    } else if (e.getPath().startsWith("/renamed")) {
+                        e.setHandle("listener-" + names.incrementAndGet());
+                    }
+                }
+
+                @Override
+                public void onFindFirst(FindFirstEvent e) {
+                    if (e.getPath().startsWith("/veto")) {
+                        e.setOperationStatus(OperationStatus.ostAccessDenied);
+                    } else if (e.getPath().startsWith("/throw")) {
+                        throw new IllegalStateException("a listener's bug");
+                    } else if (e.getPath().startsWith("/renamed")) {
+                        e.setHandle("listener-" + names.incrementAndGet());
+                    }
+                }
+            });
+            fs.createDirectories("/renamed-dir");
+            s.start();
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
+                    "import sys, paramiko",
+                    "t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "t.connect(username='a', password='pw')",
+                    "s = paramiko.SFTPClient.from_transport(t)",
+                    "for path in ('/veto.txt', '/throw.txt'):",
+                    "    try:",
+                    "        s.open(path, 'wb'); print(path + ' opened')",
+                    "    except IOError: pass",
+                    "for path in ('/veto-dir', '/throw-dir'):",
+                    "    try:",
+                    "        s.listdir(path); print(path + ' listed')",
+                    "    except IOError: pass",
+                    "with s.open('/renamed.txt', 'wb') as f: f.write(b'abc')",
+                    "assert s.open('/renamed.txt').read() == b'abc'",
+                    "assert s.listdir('/renamed-dir') == []",
+                    "print('done', flush=True)",
+                    "sys.stdin.readline()"), "" + port).redirectErrorStream(true).start();
+            try {
+                java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                        StandardCharsets.UTF_8));
+                String line = r.readLine();
+                if (!"done".equals(line)) { // the client failed: show all it said
+                    p.getOutputStream().close();
+                    StringBuilder all = new StringBuilder(String.valueOf(line));
+                    for (String more; (more = r.readLine()) != null;) {
+                        all.append('\n').append(more);
+                    }
+                    throw new AssertionError("the client: " + all);
+                }
+                // the client is still connected: nothing may wait for its disconnect to be closed
+                assertEquals(4, fs.opened.get(), "veto, throw, and renamed twice (write, then read)");
+                assertEquals(fs.opened.get(), fs.closed.get(), "every file the provider opened is closed");
+                assertEquals(3, fs.listed.get());
+                assertEquals(fs.listed.get(), fs.unlisted.get(), "every listing the provider made is closed");
+            } finally {
+                p.getOutputStream().close();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            }
+        }
+    }
+
     static Path unused() {
         return null;
     }
