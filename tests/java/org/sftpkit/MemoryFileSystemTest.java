@@ -35,6 +35,11 @@ class MemoryFileSystemTest {
     static final Set<FileOpenMode> CREATE = EnumSet.of(FileOpenMode.cfmWrite, FileOpenMode.cfmCreate);
     static final Set<FileOpenMode> READ = EnumSet.of(FileOpenMode.cfmRead);
 
+    /** What a file or directory named name costs against the quota besides its data. */
+    static long entry(String name) {
+        return MemoryFileSystem.ENTRY_COST + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+
     static byte[] pattern(int n, int seed) {
         byte[] b = new byte[n];
         for (int i = 0; i < n; i++) {
@@ -79,7 +84,7 @@ class MemoryFileSystemTest {
             assertEquals(-1, f.read(data.length, ByteBuffer.allocate(10)), "end of file");
         }
         assertEquals(data.length, fs.stat("/a.bin").getSize());
-        assertEquals(data.length, fs.getTotalBytes());
+        assertEquals(data.length + entry("a.bin"), fs.getTotalBytes());
     }
 
     @Test
@@ -118,7 +123,7 @@ class MemoryFileSystemTest {
         MemoryFileSystem fs = new MemoryFileSystem();
         fs.writeAllBytes("/t", pattern(2 * PAGE, 5));
         fs.setStat("/t", new SftpAttributes().size(PAGE + 10));
-        assertEquals(PAGE + 10, fs.getTotalBytes());
+        assertEquals(PAGE + 10 + entry("t"), fs.getTotalBytes());
         fs.setStat("/t", new SftpAttributes().size(2 * PAGE)); // a hole where data used to be
         byte[] all = fs.readAllBytes("/t");
         assertArrayEquals(java.util.Arrays.copyOf(pattern(2 * PAGE, 5), PAGE + 10), java.util.Arrays.copyOf(all, PAGE + 10));
@@ -128,7 +133,7 @@ class MemoryFileSystemTest {
         try (SftpFile f = fs.open("/t", EnumSet.of(FileOpenMode.cfmWrite, FileOpenMode.cfmTruncate))) {
             assertEquals(0, f.stat().getSize());
         }
-        assertEquals(0, fs.getTotalBytes());
+        assertEquals(entry("t"), fs.getTotalBytes(), "an empty file costs its entry");
     }
 
     @Test
@@ -153,7 +158,7 @@ class MemoryFileSystemTest {
             assertArrayEquals(pattern(3 * PAGE, round), fs.readAllBytes("/new"));
         }
         assertEquals(1, fs.spare().size(), "each round gives back and takes the same three pages");
-        assertEquals(3 * PAGE, fs.getTotalBytes());
+        assertEquals(3 * PAGE + entry("new"), fs.getTotalBytes());
     }
 
     @Test
@@ -169,10 +174,10 @@ class MemoryFileSystemTest {
             assertThrows(SftpException.class, () -> fs.setStat("/b", new SftpAttributes().size(50_000)));
             f.write(0, ByteBuffer.wrap(new byte[30_000])); // rewriting what exists costs nothing
         }
-        assertEquals(90_000, fs.getTotalBytes());
+        assertEquals(90_000 + entry("a") + entry("b"), fs.getTotalBytes());
         fs.remove("/a");
-        assertEquals(30_000, fs.getTotalBytes(), "a removed file gives its bytes back");
-        fs.writeAllBytes("/c", new byte[70_000]);
+        assertEquals(30_000 + entry("b"), fs.getTotalBytes(), "a removed file gives its bytes and its entry back");
+        fs.writeAllBytes("/c", new byte[(int) (100_000 - 30_000 - entry("b") - entry("c"))]); // exactly the quota
         assertEquals(100_000, fs.getTotalBytes());
     }
 
@@ -183,9 +188,9 @@ class MemoryFileSystemTest {
         assertEquals("quota exceeded", assertThrows(SftpException.class, () -> fs.writeAllBytes("/r", new byte[20_000])).getMessage());
         assertArrayEquals(pattern(6000, 2), fs.readAllBytes("/r"));
         fs.writeAllBytes("/r", new byte[9000]); // 9000 fits once the old 6000 are given back
-        assertEquals(9000, fs.getTotalBytes());
+        assertEquals(9000 + entry("r"), fs.getTotalBytes());
         fs.writeAllBytes("/r", new byte[10]);
-        assertEquals(10, fs.getTotalBytes());
+        assertEquals(10 + entry("r"), fs.getTotalBytes());
     }
 
     @Test
@@ -240,9 +245,10 @@ class MemoryFileSystemTest {
         assertEquals(OperationStatus.ostNoSuchFile,
                 assertThrows(SftpException.class, () -> open.write(0, ByteBuffer.wrap(new byte[10]))).getStatus(),
                 "a handle to a removed file writes nothing (no quota leak)");
-        assertEquals(0, fs.getTotalBytes());
+        assertEquals(entry("d"), fs.getTotalBytes(), "the directory's entry is all that is left");
         fs.rmdir("/d");
         assertFalse(fs.exists("/d"));
+        assertEquals(0, fs.getTotalBytes());
         assertEquals(OperationStatus.ostNoSuchFile, assertThrows(SftpException.class, () -> fs.remove("/d/f")).getStatus());
         assertEquals(OperationStatus.ostAccessDenied, assertThrows(SftpException.class, () -> fs.rmdir("/")).getStatus());
         assertEquals(OperationStatus.ostNoSuchFile, assertThrows(SftpException.class, () -> fs.stat("/d")).getStatus());
@@ -317,7 +323,11 @@ class MemoryFileSystemTest {
         for (int i = 0; i < threads; i++) {
             assertArrayEquals(pattern(size, i), fs.readAllBytes("/w" + i), "file " + i);
         }
-        assertEquals((long) threads * size, fs.getTotalBytes());
+        long entries = 0;
+        for (int i = 0; i < threads; i++) {
+            entries += entry("w" + i) + entry("dir" + i);
+        }
+        assertEquals((long) threads * size + entries, fs.getTotalBytes());
         assertEquals(2 * threads, names(fs.list("/")).size());
     }
 
@@ -420,6 +430,137 @@ class MemoryFileSystemTest {
         }
         assertEquals(200_000, fs.readAllBytes("/up.bin").length);
         assertNotEquals(0, fs.getTotalBytes());
+    }
+
+    /**
+     * FSETSTAT size on the handle of a removed file: the node's bytes went back to the quota when
+     * it was removed, so growing it now would charge bytes nothing ever refunds. It is refused as
+     * a WRITE there is, and another client can still upload the whole quota.
+     */
+    @Test
+    void aSizeChangeOnARemovedOpenFileChargesNothing() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem(400_000);
+        int port = ServerTest.freePort();
+        try (SSHKey key = new SSHKey(); SFTPServer s = ProviderTest.server(key, port)) {
+            s.setFileSystem(session -> fs);
+            s.start();
+            String out = ProviderTest.run(String.join("\n",
+                    "import sys, paramiko",
+                    "def session():",
+                    "    t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "    t.connect(username='u', password='pw')",
+                    "    return t, paramiko.SFTPClient.from_transport(t)",
+                    "t1, a = session(); t2, b = session()",
+                    "f = a.open('/x', 'wb')",
+                    "a.remove('/x')",
+                    "try:",
+                    "    f.truncate(400000)",  // FSETSTAT handle size=400000
+                    "    raise AssertionError('FSETSTAT on a removed file succeeded')",
+                    "except FileNotFoundError: pass",
+                    "data = bytes((k * 7) % 256 for k in range(400000 - int(sys.argv[2])))",
+                    "with b.open('/full.bin', 'wb') as g: g.write(data)",  // the whole quota, by the other client
+                    "assert b.stat('/full.bin').st_size == len(data)",
+                    "f.close()",
+                    "a.close(); b.close(); t1.close(); t2.close()",
+                    "print('ok')"), "" + port, "" + entry("full.bin"));
+            assertEquals("ok", out);
+        }
+        assertEquals(400_000, fs.getTotalBytes());
+    }
+
+    @Test
+    void everyEntryCostsItsNameAndIsGivenBack() throws Exception {
+        MemoryFileSystem fs = new MemoryFileSystem(10_000);
+        fs.mkdir("/dir");
+        assertEquals(entry("dir"), fs.getTotalBytes());
+        fs.open("/dir/empty", CREATE).close();
+        fs.open("/dir/empty", CREATE).close(); // opening what exists creates nothing
+        fs.writeAllBytes("/é", new byte[3]);   // two UTF-8 bytes
+        assertEquals(514, entry("é"));
+        long three = entry("dir") + entry("empty") + entry("é") + 3;
+        assertEquals(three, fs.getTotalBytes());
+        fs.rename("/dir", "/longer-name"); // only the renamed entry's name changes
+        assertEquals(three - entry("dir") + entry("longer-name"), fs.getTotalBytes());
+        fs.rename("/longer-name", "/d");
+        assertEquals(three - entry("dir") + entry("d"), fs.getTotalBytes());
+        fs.remove("/d/empty");
+        fs.rmdir("/d");
+        fs.remove("/é");
+        assertEquals(0, fs.getTotalBytes(), "removing gives every entry back");
+
+        fs.writeAllBytes("/big", new byte[(int) (10_000 - entry("big") - entry("x"))]);
+        fs.mkdir("/x"); // exactly the quota now
+        assertEquals(10_000, fs.getTotalBytes());
+        for (SftpException e : List.of(
+                assertThrows(SftpException.class, () -> fs.mkdir("/y")),
+                assertThrows(SftpException.class, () -> fs.open("/y", CREATE)),
+                assertThrows(SftpException.class, () -> fs.rename("/x", "/xx")),
+                assertThrows(SftpException.class, () -> fs.writeAllBytes("/y", new byte[0])),
+                assertThrows(SftpException.class, () -> fs.createDirectories("/x/y")))) {
+            assertNull(e.getStatus(), "a plain failure, as a write past the quota");
+            assertEquals("quota exceeded", e.getMessage());
+        }
+        assertFalse(fs.exists("/y"));
+        assertFalse(fs.exists("/x/y"));
+        assertTrue(fs.exists("/x"), "a refused rename moves nothing");
+        assertFalse(fs.exists("/xx"));
+        assertEquals(10_000, fs.getTotalBytes());
+        fs.rename("/x", "/z"); // same length: costs nothing more
+        fs.rmdir("/z");
+        fs.mkdir("/y"); // its room is back
+    }
+
+    /**
+     * Two clients MKDIR in a loop at once into one shared store: together they stop at the quota,
+     * each with a clear "quota exceeded"; a third session still reads and lists meanwhile, cannot
+     * create, and uploads once the directories are removed.
+     */
+    @Test
+    void mkdirStopsAtTheQuotaAndRemovingGivesItBack() throws Exception {
+        long quota = 100_000;
+        MemoryFileSystem fs = new MemoryFileSystem(quota);
+        fs.writeAllBytes("/seed.txt", "hello".getBytes());
+        long fits = (quota - fs.getTotalBytes()) / entry("a0000"); // names of 5 bytes
+        int port = ServerTest.freePort();
+        try (SSHKey key = new SSHKey(); SFTPServer s = ProviderTest.server(key, port)) {
+            s.setFileSystem(session -> fs);
+            s.start();
+            String out = ProviderTest.run(String.join("\n",
+                    "import sys, threading, paramiko",
+                    "def session():",
+                    "    t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))",
+                    "    t.connect(username='u', password='pw')",
+                    "    return t, paramiko.SFTPClient.from_transport(t)",
+                    "made, errors = {}, []",
+                    "def fill(prefix, c):",
+                    "    n = 0",
+                    "    try:",
+                    "        while n < 100000:",
+                    "            c.mkdir('/%s%04d' % (prefix, n)); n += 1",
+                    "        errors.append(prefix + ': no quota')",
+                    "    except IOError as e:",
+                    "        if 'quota exceeded' not in str(e): errors.append(prefix + ': ' + repr(e))",
+                    "    made[prefix] = n",
+                    "(ta, a), (tb, b), (tc, c) = session(), session(), session()",
+                    "ts = [threading.Thread(target=fill, args=(p, x)) for p, x in (('a', a), ('b', b))]",
+                    "[t.start() for t in ts]; [t.join() for t in ts]",
+                    "assert not errors, errors",
+                    "total = made['a'] + made['b']",
+                    "assert c.open('/seed.txt').read() == b'hello', 'reads still work when the quota is full'",
+                    "assert len(c.listdir('/')) == total + 1",
+                    "try:",
+                    "    c.open('/new.bin', 'wb'); raise AssertionError('created past the quota')",
+                    "except IOError as e: assert 'quota exceeded' in str(e), repr(e)",
+                    "for p, x in (('a', a), ('b', b)):",
+                    "    for i in range(made[p]): x.rmdir('/%s%04d' % (p, i))",
+                    "data = bytes(k % 253 for k in range(90000))",
+                    "with c.open('/new.bin', 'wb') as f: f.write(data)",
+                    "assert c.open('/new.bin').read() == data",
+                    "for x, t in ((a, ta), (b, tb), (c, tc)): x.close(); t.close()",
+                    "print(total)"), "" + port);
+            assertEquals(String.valueOf(fits), out, "directories made before the quota stopped them");
+        }
+        assertEquals(5 + entry("seed.txt") + 90_000 + entry("new.bin"), fs.getTotalBytes());
     }
 
     static List<String> names(Iterable<SftpAttributes> entries) {

@@ -268,7 +268,10 @@ final class EventHub {
         }
     }
 
-    /** After the handlers: write the by-ref parameters back and close the event object. */
+    /**
+     * After the handlers: write the by-ref parameters back, close the event object, then run its
+     * follow-up (SFTPKitEvent.afterDelivery), which sees the final by-ref values.
+     */
     void finish(SFTPKitEvent e, long ev) {
         try {
             e.writeBack(ev);
@@ -276,6 +279,14 @@ final class EventHub {
             report(e.getEventName(), t);
         } finally {
             e.close();
+        }
+        Runnable after = e.takeAfterDelivery();
+        if (after != null) {
+            try {
+                after.run();
+            } catch (Throwable t) {
+                report(e.getEventName(), t);
+            }
         }
     }
 

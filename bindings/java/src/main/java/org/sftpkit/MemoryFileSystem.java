@@ -2,6 +2,7 @@ package org.sftpkit;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,10 +23,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * visible to readers as they are written; requests on different files run in parallel (each file
  * has its own lock), those on one file read in parallel and write one at a time.
  *
- * <p>The total size of all files is capped ({@link #getMaxTotalBytes()}, 1 GiB by default): a
- * hostile client must not be able to fill the server's memory. A write or a size change past it
- * fails with a plain failure (SSH_FX_FAILURE) whose message is "quota exceeded", and changes
- * nothing; removing or truncating files gives their bytes back. Holes count at their length.
+ * <p>The store is capped ({@link #getMaxTotalBytes()}, 1 GiB by default): a hostile client must
+ * not be able to fill the server's memory. The quota counts the files' sizes (holes at their
+ * length) and every file and directory at {@link #ENTRY_COST} bytes plus the UTF-8 length of its
+ * name (charged when it is created, given back when it is removed, adjusted when it is renamed),
+ * so neither data nor empty files nor MKDIR loops grow memory without bound. A write, a size
+ * change or a creation past it fails with a plain failure (SSH_FX_FAILURE) whose message is
+ * "quota exceeded", and changes nothing; removing or truncating gives the bytes back. The root
+ * costs nothing.
  * Freed whole pages (up to the smaller of the cap and 128 MiB) are kept for the next writes, so a
  * steady upload/delete cycle does not make the collector copy each upload's data again.
  *
@@ -39,10 +44,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link SFTPServer#setAsyncFileSystem(AsyncSftpFileSystemFactory)}.
  */
 public class MemoryFileSystem implements SftpFileSystem {
-    /** The default cap on all files' bytes together: 1 GiB. */
+    /** The default quota (files' data and entries together): 1 GiB. */
     public static final long DEFAULT_MAX_TOTAL_BYTES = 1L << 30;
     /** The page size: file data is allocated in pieces of this many bytes. */
     public static final int PAGE_SIZE = MemoryNode.PAGE;
+    /**
+     * What each file and directory costs against the quota besides its data and the UTF-8 bytes
+     * of its name: about what the entry and its node hold in memory.
+     */
+    public static final int ENTRY_COST = 512;
 
     /** Path to node; guarded by itself. Sorted, so a directory's children are one sub-map. */
     private final TreeMap<String, MemoryNode> nodes = new TreeMap<>();
@@ -58,7 +68,7 @@ public class MemoryFileSystem implements SftpFileSystem {
     /**
      * An empty file system (just "/").
      *
-     * @param maxTotalBytes the most file data (all files together) it holds
+     * @param maxTotalBytes the most bytes it holds: all files' data, and each entry's cost
      */
     public MemoryFileSystem(long maxTotalBytes) {
         if (maxTotalBytes < 0) {
@@ -75,16 +85,17 @@ public class MemoryFileSystem implements SftpFileSystem {
     }
 
     /**
-     * The cap on file data.
+     * The quota.
      *
-     * @return the most bytes all files together may hold
+     * @return the most bytes all files' data and every entry's cost together may take
      */
     public long getMaxTotalBytes() {
         return maxTotalBytes;
     }
 
     /**
-     * File data held now: the sum of the files' sizes.
+     * What the quota counts now: the sum of the files' sizes, plus {@link #ENTRY_COST} and the
+     * UTF-8 length of the name of every file and directory but the root.
      *
      * @return bytes
      */
@@ -133,8 +144,7 @@ public class MemoryFileSystem implements SftpFileSystem {
             createDirectoriesLocked(parent(p));
             n = nodes.get(p);
             if (n == null) {
-                n = new MemoryNode(false);
-                nodes.put(p, n);
+                n = createLocked(p, false);
             } else if (n.directory) {
                 throw new SftpException(null, "is a directory: " + p);
             }
@@ -185,7 +195,7 @@ public class MemoryFileSystem implements SftpFileSystem {
      * Creates a directory and any missing parents (nothing if it exists).
      *
      * @param path the directory
-     * @throws IOException a component is a file
+     * @throws IOException a component is a file, or quota exceeded (the parents made so far stay)
      */
     public void createDirectories(String path) throws IOException {
         synchronized (nodes) {
@@ -202,7 +212,7 @@ public class MemoryFileSystem implements SftpFileSystem {
             return;
         }
         createDirectoriesLocked(parent(dir));
-        nodes.put(dir, new MemoryNode(true));
+        createLocked(dir, true);
     }
 
     // ---- SftpFileSystem ------------------------------------------------------------------------
@@ -232,8 +242,7 @@ public class MemoryFileSystem implements SftpFileSystem {
                 if (dir == null || !dir.directory) {
                     throw SftpException.noSuchFile(parent(p));
                 }
-                n = new MemoryNode(false);
-                nodes.put(p, n);
+                n = createLocked(p, false);
             }
         }
         if (modes.contains(FileOpenMode.cfmTruncate)) {
@@ -287,7 +296,7 @@ public class MemoryFileSystem implements SftpFileSystem {
             if (dir == null || !dir.directory) {
                 throw SftpException.noSuchFile(parent(p));
             }
-            nodes.put(p, new MemoryNode(true));
+            createLocked(p, true);
         }
     }
 
@@ -309,6 +318,7 @@ public class MemoryFileSystem implements SftpFileSystem {
                 throw new SftpException(null, "directory not empty: " + p);
             }
             nodes.remove(p);
+            release(entryCost(p));
         }
     }
 
@@ -325,8 +335,9 @@ public class MemoryFileSystem implements SftpFileSystem {
                 throw new SftpException(null, "is a directory: " + p);
             }
             nodes.remove(p);
+            release(entryCost(p));
         }
-        n.discard(this); // its bytes back to the quota
+        n.discard(this); // its data back to the quota
     }
 
     @Override
@@ -350,6 +361,13 @@ public class MemoryFileSystem implements SftpFileSystem {
             }
             if (n.directory && t.startsWith(f + "/")) {
                 throw new SftpException(null, "a directory cannot move into itself");
+            }
+            // only the renamed entry's name changes (what is under it keeps its names)
+            long grows = entryCost(t) - entryCost(f);
+            if (grows > 0) {
+                reserve(grows); // past the quota: nothing moved
+            } else {
+                release(-grows);
             }
             Map<String, MemoryNode> moved = new TreeMap<>(under(f));
             under(f).clear();
@@ -384,6 +402,19 @@ public class MemoryFileSystem implements SftpFileSystem {
     private static String parent(String p) {
         int i = p.lastIndexOf('/');
         return i <= 0 ? "/" : p.substring(0, i);
+    }
+
+    /** A new node at p, its entry cost charged first (caller holds the nodes lock; past the quota nothing is added). */
+    private MemoryNode createLocked(String p, boolean directory) throws SftpException {
+        reserve(entryCost(p));
+        MemoryNode n = new MemoryNode(directory);
+        nodes.put(p, n);
+        return n;
+    }
+
+    /** What the entry at p costs against the quota: ENTRY_COST and its name's UTF-8 bytes. */
+    private static long entryCost(String p) {
+        return ENTRY_COST + Paths.name(p).getBytes(StandardCharsets.UTF_8).length;
     }
 
     /** Charges delta more bytes to the quota, or fails changing nothing. */

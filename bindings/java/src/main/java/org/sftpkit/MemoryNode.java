@@ -173,11 +173,19 @@ final class MemoryNode {
         return grown;
     }
 
-    /** Truncates or extends (with a hole) to newLength, charging or refunding the quota. */
+    /**
+     * Truncates or extends (with a hole) to newLength, charging or refunding the quota. A removed
+     * node refuses, as write does: discard has already given its bytes back, so a charge now
+     * would never be refunded (an FSETSTAT size on a handle of a removed file could pin the
+     * whole shared quota).
+     */
     void setLength(long newLength, MemoryFileSystem fs) throws SftpException {
         checkedEnd(newLength, 0);
         lock.writeLock().lock();
         try {
+            if (removed) {
+                throw new SftpException(OperationStatus.ostNoSuchFile, "the file was removed");
+            }
             if (newLength > length) {
                 fs.reserve(newLength - length);
             } else if (newLength < length) {

@@ -264,11 +264,36 @@ abstract class ProviderBridge implements SFTPServerListener {
             if (f == null) {
                 throw new SftpException(null, "open returned no file");
             }
-            s.files.put(e.getHandle(), f);
-            s.filePaths.put(e.getHandle(), e.getPath());
+            String handle = e.getHandle();
+            s.files.put(handle, f);
+            s.filePaths.put(handle, e.getPath());
             e.setOperationStatusValue(OperationStatus.ostOk.value());
+            e.afterDelivery(() -> settleOpen(s, e, handle));
         } catch (Throwable t) {
             e.setOperationStatusValue(failure(e, "open " + e.getPath(), t));
+        }
+    }
+
+    /**
+     * After every receiver of the OPEN: a receiver that runs after this listener (one added later)
+     * may have refused it (a failure status, or it threw), and then the library drops the handle
+     * with no on_close_file to follow, so the file is closed now; or it renamed the handle, and
+     * the file is kept under the name the client will use.
+     */
+    private void settleOpen(Session s, OpenFileEvent e, String stored) {
+        if (e.getOperationStatusValue() != OperationStatus.ostOk.value()) {
+            SftpFile f = s.files.remove(stored);
+            String path = s.filePaths.remove(stored);
+            if (f != null) {
+                quietly("close " + path + " (its OPEN was refused after the provider opened it)", f);
+            }
+        } else if (!e.getHandle().equals(stored)) {
+            SftpFile f = s.files.remove(stored);
+            String path = s.filePaths.remove(stored);
+            if (f != null) {
+                s.files.put(e.getHandle(), f);
+                s.filePaths.put(e.getHandle(), path);
+            }
         }
     }
 
@@ -320,12 +345,14 @@ abstract class ProviderBridge implements SFTPServerListener {
             SftpFile f = file(s, e.getHandle());
             try {
                 ClientBuffers.get(server.nativeHandle(), e.getConnectionId(), ClientBuffers.CURRENT, buf);
-            } catch (SFTPKitException tooBig) { // more than the pooled buffer holds: once, its own
+            } catch (SFTPKitException tooBig) { // more than SIZE (nothing was copied): the pool's LARGE size holds any WRITE
                 if (tooBig.getCode() != ErrorCode.INVALID_PARAMETER) {
                     throw tooBig;
                 }
+                // take before give: if taking throws, buf is still ours alone and finally gives it once
+                ByteBuffer large = BufferPool.take(BufferPool.LARGE);
                 BufferPool.give(buf);
-                buf = ByteBuffer.allocateDirect(1 << 20);
+                buf = large;
                 ClientBuffers.get(server.nativeHandle(), e.getConnectionId(), ClientBuffers.CURRENT, buf);
             }
             buf.flip();
@@ -366,14 +393,32 @@ abstract class ProviderBridge implements SFTPServerListener {
                 throw new SftpException(null, "list returned nothing");
             }
             Listing l = new Listing(e.getPath(), entries);
-            s.listings.put(e.getHandle(), l);
-            e.setOperationStatusValue(sendSome(e.getConnectionId(), e.getHandle(), l));
+            String handle = e.getHandle();
+            s.listings.put(handle, l);
+            e.afterDelivery(() -> settleListing(s, e, handle)); // set first: sendSome may throw
+            e.setOperationStatusValue(sendSome(e.getConnectionId(), handle, l));
         } catch (Throwable t) {
             Listing l = s.listings.remove(e.getHandle());
             if (l != null) {
                 closeListing(l);
             }
             e.setOperationStatusValue(failure(e, "list " + e.getPath(), t));
+        }
+    }
+
+    /** As settleOpen, for OPENDIR: ostEOF (an empty first batch) is a success there. */
+    private void settleListing(Session s, FindFirstEvent e, String stored) {
+        long st = e.getOperationStatusValue();
+        if (st != OperationStatus.ostOk.value() && st != OperationStatus.ostEOF.value()) {
+            Listing l = s.listings.remove(stored);
+            if (l != null) {
+                closeListing(l);
+            }
+        } else if (!e.getHandle().equals(stored)) {
+            Listing l = s.listings.remove(stored);
+            if (l != null) {
+                s.listings.put(e.getHandle(), l);
+            }
         }
     }
 

@@ -11,6 +11,8 @@ public abstract class SFTPKitEvent {
     private volatile boolean open = true;
     /** The native event, valid only while the handlers run (0 afterwards). */
     private volatile long ev;
+    /** What runs once every receiver has returned (the provider layer's follow-up); server thread only. */
+    private Runnable afterDelivery;
 
     SFTPKitEvent(SFTPServer server, String eventName, long ev) {
         this.server = server;
@@ -71,6 +73,26 @@ public abstract class SFTPKitEvent {
     final void close() {
         open = false;
         ev = 0;
+    }
+
+    /**
+     * Runs r once the last handler and listener returned and the by-ref values were written back,
+     * so r sees the library's final answer: a receiver that runs after the provider layer may
+     * still refuse what it did (EventHub.finish runs it; a throw is reported like a handler's).
+     */
+    final void afterDelivery(Runnable r) {
+        Runnable before = afterDelivery;
+        afterDelivery = before == null ? r : () -> {
+            before.run();
+            r.run();
+        };
+    }
+
+    /** The follow-up set with afterDelivery (null: none), once. */
+    final Runnable takeAfterDelivery() {
+        Runnable r = afterDelivery;
+        afterDelivery = null;
+        return r;
     }
 
     /** Writes the by-ref parameters a handler set back into the native event. */
