@@ -194,6 +194,15 @@ def test_unexpected_exception_is_logged_and_the_client_gets_a_plain_failure(serv
     t.close()
 
 
+def in_threads(fn, items, timeout=60):
+    """fn(item) for every item at once, each on its own thread (concurrent clients)."""
+    threads = [threading.Thread(target=fn, args=(item,)) for item in items]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout)
+
+
 class _Listing:
     """An iterator that records close(); with fail=True its first item raises (a back-end that
     fails after list() returned, as a lazy cursor does)."""
@@ -241,11 +250,7 @@ def test_a_listing_ends_when_it_fails_or_is_empty_while_the_session_lasts(server
             if c.listdir("/empty") != []:
                 errors.append("/empty was not empty")
 
-    threads = [threading.Thread(target=hammer, args=(c,)) for _, c in clients]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(60)
+    in_threads(hammer, [c for _, c in clients])
     assert not errors
     # 2 clients x 20 x (a failed and an empty listing), each closed once, both sessions still open
     assert len(closed) == 80 and len({id(x) for x in closed}) == 80
@@ -283,11 +288,7 @@ def test_a_users_veto_after_the_provider_closes_what_the_provider_opened(server)
                 except IOError:
                     pass
 
-    threads = [threading.Thread(target=hammer, args=(c,)) for _, c in clients]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(60)
+    in_threads(hammer, [c for _, c in clients])
     assert not errors
     assert closed.count("/whoami") == 20  # every vetoed OPEN's file, while both sessions last
     assert sum(isinstance(x, _Listing) for x in closed) == 20  # and every vetoed listing
