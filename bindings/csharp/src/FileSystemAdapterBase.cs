@@ -150,21 +150,11 @@ namespace SFTPKit
                         Forget(st.Listings, handle, it, DisposeListing, e.EventName);
                 };
                 // ostEOF from on_find_first is an empty directory: nothing more to list (on_find_close
-                // comes only at the client's CLOSE). After a failure no on_find_close follows at all.
-                // Either way the listing ends here: a provider's enumerator may hold a connection, and
-                // a client repeating a failing OPENDIR must not grow the session.
-                OperationStatus first;
-                try
-                {
-                    first = NextEntries(st, e.Handle);
-                }
-                catch
-                {
-                    if (st.Listings.TryRemove(e.Handle, out TListing? failed))
-                        DisposeListing(failed);
-                    throw; // Guard turns it into the request's status
-                }
-                if (first != OperationStatus.ostOk && st.Listings.TryRemove(e.Handle, out TListing? gone))
+                // comes only at the client's CLOSE), so the listing ends here; a provider's enumerator
+                // may hold a connection. A first batch that throws is a failure status (Guard), which
+                // AfterHandlers above ends.
+                OperationStatus first = NextEntries(st, e.Handle);
+                if (first == OperationStatus.ostEOF && st.Listings.TryRemove(e.Handle, out TListing? gone))
                     DisposeListing(gone);
                 return first;
             });
